@@ -1,0 +1,40 @@
+# caretrack: `make run` to try it, `make test` to check it. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := FLASK_APP=caretrack $(BIN)/flask
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint translations clean-instance
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pybabel compile --statistics -d caretrack/translations >/dev/null 2>&1 || $(BIN)/pybabel compile -d caretrack/translations
+	touch $(STAMP)
+
+## run: install, migrate the SQLite database under instance/, load the demo city once, serve with the scheduler
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) caretrack init
+	$(FLASK) caretrack demo --if-empty
+	@echo "caretrack: http://127.0.0.1:5000  (Ctrl-C stops the web server and the scheduler)"
+	@$(FLASK) caretrack scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: install the test dependencies and run the whole suite
+test: $(STAMP)
+	$(BIN)/pybabel compile -d caretrack/translations >/dev/null
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## translations: extract the messages and update the English catalog (then translate and compile)
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -o caretrack/translations/messages.pot .
+	$(BIN)/pybabel update -i caretrack/translations/messages.pot -d caretrack/translations -l en --no-fuzzy-matching

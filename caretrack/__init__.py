@@ -1,0 +1,63 @@
+"""caretrack: 一生一档 for a city's schools."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+import config as config_module
+from caretrack.extensions import babel, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _blueprints():
+    """The app's blueprints, in one explicit list."""
+    from caretrack.accounts import bp as accounts_bp
+    from caretrack.audit import bp as audit_bp
+    from caretrack.dashboard import bp as dashboard_bp
+    from caretrack.org import bp as org_bp
+
+    return [dashboard_bp, accounts_bp, org_bp, audit_bp]
+
+
+def _import_models() -> None:
+    """Import every models module so the metadata (and Alembic) sees every table."""
+    import caretrack.accounts.models  # noqa: F401
+    import caretrack.audit.models  # noqa: F401
+    import caretrack.core.lease  # noqa: F401
+    import caretrack.org.models  # noqa: F401
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI and template helpers."""
+    app = Flask(
+        __name__,
+        instance_path=str(config_module.instance_path()),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(config_module.load_config())
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    _import_models()
+    from caretrack.core import database, i18n, security, web
+
+    database.init_app(app)
+    i18n.init_app(app, babel)
+    security.init_app(app, login_manager)
+    web.init_app(app)
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+
+    from caretrack.cli import cli
+
+    app.cli.add_command(cli)
+    logging.getLogger("caretrack").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    return app

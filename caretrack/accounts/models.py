@@ -1,0 +1,101 @@
+"""Users, their role grants (role x scope) and login attempts."""
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from caretrack.core.access import Role, ScopeType
+from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.timeutil import utcnow
+from caretrack.extensions import db
+
+
+def new_session_token() -> str:
+    """A random token that ties browser sessions to the current password and status."""
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
+    """A person who logs in. `session_token` changes to end every open session of the user."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active_user: Mapped[bool] = mapped_column("is_active", default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    role_assignments: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin",
+        foreign_keys="RoleAssignment.user_id", order_by="RoleAssignment.id",
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.is_active_user
+
+    def get_id(self) -> str:
+        # The token in the id makes a password change or deactivation end other sessions at their next request.
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        """Hash with scrypt (werkzeug's default KDF) and end other sessions."""
+        self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class RoleAssignment(db.Model):
+    """A role granted to a user on one scope: a unit, a college, a class, a club or a caseload."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "role", "scope_type", "scope_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    scope_type: Mapped[str] = mapped_column(String(20))
+    scope_id: Mapped[int]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="role_assignments", foreign_keys=[user_id])
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def scope_enum(self) -> ScopeType:
+        return ScopeType(self.scope_type)
+
+
+class LoginAttempt(db.Model):
+    """One login try; failures in the lock-out window lock the account and the address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "attempted_at"),
+        Index("ix_login_attempts_address_at", "address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(45))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,59 @@
+"""Reads for user administration, always through the acting user's scope."""
+
+from sqlalchemy import exists, or_, select
+
+from caretrack.accounts.models import RoleAssignment, User
+from caretrack.core.access import Permission, ScopeType, scope_for
+from caretrack.extensions import db
+from caretrack.org.models import College, SchoolClass
+
+
+def _assignment_in_scope(scope):
+    """Role grants placed inside the scope's units (colleges and classes by their school)."""
+    unit_ids = scope.unit_ids
+    return or_(
+        (RoleAssignment.scope_type == ScopeType.UNIT) & RoleAssignment.scope_id.in_(unit_ids),
+        (RoleAssignment.scope_type == ScopeType.COLLEGE) & RoleAssignment.scope_id.in_(
+            select(College.id).where(College.school_id.in_(unit_ids))),
+        (RoleAssignment.scope_type == ScopeType.CLASS) & RoleAssignment.scope_id.in_(
+            select(SchoolClass.id).where(SchoolClass.school_id.in_(unit_ids))),
+    )
+
+
+def manageable_users(actor, q: str = "", role: str = ""):
+    """A select() of the users an administrator may manage: those holding a role inside their scope.
+
+    Users created without any role yet are visible to the city admin only.
+    """
+    scope = scope_for(actor, Permission.USERS_MANAGE)
+    statement = select(User).order_by(User.username)
+    if not scope.everything:
+        statement = statement.where(exists().where(RoleAssignment.user_id == User.id, _assignment_in_scope(scope)))
+    if q:
+        like = f"%{q.strip()}%"
+        statement = statement.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+    if role:
+        statement = statement.where(exists().where(RoleAssignment.user_id == User.id, RoleAssignment.role == role))
+    return statement
+
+
+def get_manageable_user(actor, user_id: int) -> User | None:
+    """The user, if the actor may manage them."""
+    return db.session.scalar(manageable_users(actor).where(User.id == user_id))
+
+
+def describe_scopes(assignments) -> dict[int, str]:
+    """A readable name for each grant's scope, loaded in three queries whatever the number of grants."""
+    from caretrack.org.models import Unit
+
+    wanted: dict[str, set[int]] = {}
+    for a in assignments:
+        wanted.setdefault(a.scope_type, set()).add(a.scope_id)
+    names: dict[tuple[str, int], str] = {}
+    loaders = {ScopeType.UNIT: Unit, ScopeType.COLLEGE: College, ScopeType.CLASS: SchoolClass}
+    for scope_type, model in loaders.items():
+        ids = wanted.get(scope_type)
+        if ids:
+            for row in db.session.scalars(select(model).where(model.id.in_(ids))):
+                names[(scope_type, row.id)] = f"{row.name}（{row.code}）" if scope_type == ScopeType.UNIT else row.name
+    return {a.id: names.get((a.scope_type, a.scope_id), f"#{a.scope_id}") for a in assignments}

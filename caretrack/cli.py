@@ -1,0 +1,127 @@
+"""The `flask caretrack ...` command group."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from caretrack import demo
+from caretrack.core.access import Role, ScopeType
+from caretrack.core.errors import DomainError
+from caretrack.core.imports import ImportReport, run_import
+from caretrack.core.timeutil import local_today
+from caretrack.extensions import db
+from caretrack.org import services as org_services
+
+cli = AppGroup("caretrack", help="caretrack administration.")
+FIRST_SEEDED_YEAR = 2020
+
+
+@cli.command("init")
+def init_command():
+    """Seed catalogs and the default term dates (safe to run again)."""
+    current = org_services.academic_year_of(local_today())
+    for start_year in range(FIRST_SEEDED_YEAR, current + 2):
+        org_services.ensure_academic_year(start_year)
+    db.session.commit()
+    click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
+
+
+@cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Load only when the demo city is not there yet.")
+def demo_command(if_empty: bool):
+    """Load the small synthetic demo city and print its logins."""
+    if not (if_empty and demo.is_loaded()):
+        demo.load()
+        db.session.commit()
+    click.echo("Demo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+    for user in demo.USERS:
+        click.echo(f"  {user.username:<15} {user.role.zh_name:<10} {user.display_name}")
+
+
+@cli.group("user")
+def user_group():
+    """Manage user accounts."""
+
+
+@user_group.command("create")
+@click.option("--username", required=True)
+@click.option("--role", "role_name", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--scope", "scope_code", required=True, help="The unit code the role is granted on.")
+@click.option("--display-name", default=None)
+@click.option("--password", default=None, help="Initial password (generated when omitted).")
+def user_create(username: str, role_name: str, scope_code: str, display_name: str | None, password: str | None):
+    """Create a user holding ROLE on the unit SCOPE; the initial password must be changed at first login."""
+    from caretrack.accounts import services
+
+    try:
+        target = services.resolve_scope(ScopeType.UNIT, scope_code)
+        user, password = services.create_user(None, username=username, display_name=display_name or username,
+                                              password=password)
+        services.grant_role(None, user, Role(role_name), ScopeType.UNIT, target)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"created user {user.username} ({role_name} on {target.code}); initial password: {password}")
+
+
+@cli.group("import")
+def import_group():
+    """Import rosters from CSV or XLSX files."""
+
+
+def _run_file_import(importer, path: str, skip_invalid: bool, dry_run: bool) -> ImportReport:
+    with Path(path).open("rb") as stream:
+        report = run_import(importer, stream, path, skip_invalid=skip_invalid, dry_run=dry_run)
+    if report.refused or dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for column in report.unknown_columns:
+        click.echo(f"unknown column ignored: {column}", err=True)
+    for error in report.errors:
+        click.echo(f"line {error.line}, {error.column or '-'}: {error.reason}", err=True)
+    if report.refused:
+        click.echo(f"refused: {report.refused_reason}", err=True)
+    for change in report.changes if dry_run else ():
+        click.echo(f"would {change}")
+    click.echo(report.summary)
+    if report.refused:
+        sys.exit(1)
+    return report
+
+
+def import_options(func):
+    func = click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")(func)
+    func = click.option("--skip-invalid", is_flag=True, help="Import the valid rows, report the rest.")(func)
+    return click.argument("path", type=click.Path(exists=True, dir_okay=False))(func)
+
+
+@import_group.command("units")
+@import_options
+def import_units(path: str, skip_invalid: bool, dry_run: bool):
+    """Import units (单位) from FILE."""
+    from caretrack.org.importers import UnitImporter
+
+    _run_file_import(UnitImporter(None), path, skip_invalid, dry_run)
+
+
+@cli.command("scheduler")
+def scheduler_command():
+    """Run the scheduled jobs (one process per installation; a second one stands by)."""
+    import logging
+    import signal
+    import threading
+
+    from caretrack.scheduler import holder_name, run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_args: stop.set())
+    click.echo(f"scheduler {holder_name()} started ({current_app.config['CARETRACK_TIMEZONE']})")
+    run_forever(current_app._get_current_object(), stop)
+    click.echo("scheduler stopped")

@@ -1,0 +1,220 @@
+"""Who may see and do what: the one place that turns (user, roles, scopes) into permissions and query filters.
+
+A user holds roles, each granted on a scope (a unit, a college, a class, a club, a caseload). A unit scope
+covers the unit and every unit reporting to it. Two questions are asked of every request:
+- may this user do this kind of thing at all? (`permission_required`, 403 when not);
+- is this object inside the scope where the user may do it? (`scoped`, `get_or_404`, 404 when not), so
+  that a page outside one's scope is indistinguishable from a page that does not exist.
+
+Models that hold scoped data declare `__access_columns__`, a mapping from scope type to the column that
+places a row in that scope, e.g. `{"unit": Student.school_id, "college": Student.college_id, ...}`.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import false, or_, select, true
+
+from caretrack.core.choices import N_, LabelledEnum
+from caretrack.extensions import db
+
+
+class Role(LabelledEnum):
+    CITY_ADMIN = "city_admin", N_("市级管理员")
+    DISTRICT_OFFICER = "district_officer", N_("区资助中心")
+    SCHOOL_OFFICER = "school_officer", N_("学校资助中心")
+    COUNSELOR = "counselor", N_("辅导员/心理老师")
+    CLASS_TEACHER = "class_teacher", N_("班主任")
+    CLUB_LEADER = "club_leader", N_("自强社负责人")
+    INSPECTOR = "inspector", N_("检查员")
+
+
+class ScopeType(LabelledEnum):
+    UNIT = "unit", N_("单位")
+    COLLEGE = "college", N_("学院（系）")
+    CLASS = "class", N_("班级")
+    CLUB = "club", N_("自强社")
+    CASELOAD = "caseload", N_("名单")
+
+
+class Permission(StrEnum):
+    ORG_VIEW = "org.view"
+    ORG_MANAGE = "org.manage"
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW = "audit.view"
+
+
+_OFFICER = {Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CITY_ADMIN: frozenset(_OFFICER),
+    Role.DISTRICT_OFFICER: frozenset(_OFFICER),
+    Role.SCHOOL_OFFICER: frozenset(_OFFICER),
+    Role.COUNSELOR: frozenset(),
+    Role.CLASS_TEACHER: frozenset(),
+    Role.CLUB_LEADER: frozenset(),
+    Role.INSPECTOR: frozenset({Permission.ORG_VIEW}),
+}
+
+# The scope types each role may be granted on, and for unit scopes the kinds of unit.
+ROLE_SCOPES: dict[Role, frozenset[ScopeType]] = {
+    Role.CITY_ADMIN: frozenset({ScopeType.UNIT}),
+    Role.DISTRICT_OFFICER: frozenset({ScopeType.UNIT}),
+    Role.SCHOOL_OFFICER: frozenset({ScopeType.UNIT}),
+    Role.COUNSELOR: frozenset({ScopeType.UNIT, ScopeType.COLLEGE, ScopeType.CLASS, ScopeType.CASELOAD}),
+    Role.CLASS_TEACHER: frozenset({ScopeType.CLASS}),
+    Role.CLUB_LEADER: frozenset({ScopeType.CLUB}),
+    Role.INSPECTOR: frozenset({ScopeType.UNIT}),
+}
+ROLE_UNIT_LEVEL: dict[Role, str] = {
+    Role.CITY_ADMIN: "city",
+    Role.DISTRICT_OFFICER: "district",
+    Role.SCHOOL_OFFICER: "school",
+    Role.COUNSELOR: "school",
+    Role.INSPECTOR: "any",
+}
+
+# Who may grant which roles (always inside the grantor's own scope).
+GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
+    Role.CITY_ADMIN: frozenset(Role),
+    Role.DISTRICT_OFFICER: frozenset(set(Role) - {Role.CITY_ADMIN}),
+    Role.SCHOOL_OFFICER: frozenset(
+        {Role.SCHOOL_OFFICER, Role.COUNSELOR, Role.CLASS_TEACHER, Role.CLUB_LEADER, Role.INSPECTOR}
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows a user may reach for one permission; `everything` for the city admin."""
+
+    everything: bool = False
+    unit_ids: frozenset[int] = field(default_factory=frozenset)
+    college_ids: frozenset[int] = field(default_factory=frozenset)
+    class_ids: frozenset[int] = field(default_factory=frozenset)
+    club_ids: frozenset[int] = field(default_factory=frozenset)
+    caseload_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.everything or self.unit_ids or self.college_ids or self.class_ids
+                    or self.club_ids or self.caseload_ids)
+
+    def ids_for(self, scope_type: str) -> frozenset[int]:
+        return {
+            ScopeType.UNIT: self.unit_ids, ScopeType.COLLEGE: self.college_ids, ScopeType.CLASS: self.class_ids,
+            ScopeType.CLUB: self.club_ids, ScopeType.CASELOAD: self.caseload_ids,
+        }[ScopeType(scope_type)]
+
+
+def unit_subtree_ids(root_ids) -> frozenset[int]:
+    """The given units and every unit reporting to them, at any depth (one recursive query)."""
+    from caretrack.org.models import Unit  # org sits on core; imported late to keep core importable alone
+
+    root_ids = list(root_ids)
+    if not root_ids:
+        return frozenset()
+    tree = select(Unit.id).where(Unit.id.in_(root_ids)).cte("tree", recursive=True)
+    tree = tree.union_all(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+    return frozenset(db.session.scalars(select(tree.c.id)))
+
+
+def _assignments(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return user.role_assignments
+
+
+def roles_of(user) -> set[Role]:
+    """Every role the user holds, on any scope."""
+    return {Role(a.role) for a in _assignments(user)}
+
+
+def has_permission(user, permission: Permission) -> bool:
+    """Whether any of the user's roles carries the permission, on any scope."""
+    return any(permission in ROLE_PERMISSIONS[role] for role in roles_of(user))
+
+
+def scope_for(user, permission: Permission) -> Scope:
+    """The union of the scopes on which the user holds a role carrying `permission` (cached per request)."""
+    cache = g.setdefault("_access_scopes", {})
+    grants = tuple((a.role, a.scope_type, a.scope_id) for a in _assignments(user))
+    key = (getattr(user, "id", None), grants, permission)
+    if key not in cache:
+        cache[key] = _compute_scope(user, permission)
+    return cache[key]
+
+
+def _compute_scope(user, permission: Permission) -> Scope:
+    granted: dict[ScopeType, set[int]] = {scope_type: set() for scope_type in ScopeType}
+    for assignment in _assignments(user):
+        role = Role(assignment.role)
+        if permission not in ROLE_PERMISSIONS[role]:
+            continue
+        if role is Role.CITY_ADMIN:
+            return Scope(everything=True)
+        granted[ScopeType(assignment.scope_type)].add(assignment.scope_id)
+    return Scope(
+        unit_ids=unit_subtree_ids(granted[ScopeType.UNIT]),
+        college_ids=frozenset(granted[ScopeType.COLLEGE]),
+        class_ids=frozenset(granted[ScopeType.CLASS]),
+        club_ids=frozenset(granted[ScopeType.CLUB]),
+        caseload_ids=frozenset(granted[ScopeType.CASELOAD]),
+    )
+
+
+def scope_filter(model, scope: Scope):
+    """A WHERE clause keeping the rows of `model` inside `scope`."""
+    if scope.everything:
+        return true()
+    clauses = []
+    for scope_type, column in model.__access_columns__.items():
+        ids = scope.ids_for(scope_type)
+        if ids:
+            clauses.append(column(ids) if callable(column) else column.in_(ids))
+    return or_(*clauses) if clauses else false()
+
+
+def scoped(query, user, permission: Permission, model=None):
+    """Restrict a select() to the rows the user may reach with `permission`."""
+    model = model or query.column_descriptions[0]["entity"]
+    return query.where(scope_filter(model, scope_for(user, permission)))
+
+
+def get_or_404(model, object_id, user, permission: Permission):
+    """Load one row through the user's scope; 404 when it does not exist or lies outside the scope."""
+    row = db.session.scalar(scoped(select(model).where(model.id == object_id), user, permission, model))
+    if row is None:
+        abort(404)
+    return row
+
+
+def can(user, permission: Permission, obj=None) -> bool:
+    """Whether the user holds `permission`, and, when `obj` is given, on a scope that contains it."""
+    if not has_permission(user, permission):
+        return False
+    if obj is None:
+        return True
+    model = type(obj)
+    query = select(model.id).where(model.id == obj.id)
+    return db.session.scalar(scoped(query, user, permission, model)) is not None
+
+
+def permission_required(permission: Permission):
+    """View decorator: 403 unless the logged-in user holds a role carrying `permission` somewhere."""
+
+    def decorator(view):
+        view.required_permission = permission
+
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not has_permission(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

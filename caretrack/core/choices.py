@@ -1,0 +1,40 @@
+"""Enumerations whose values are stored in the database and whose labels are shown to people.
+
+Values are short English codes, stable across translations; each member also carries its Chinese name as
+the policy notice spells it. That name is the gettext message id of its label and the text that imports match.
+"""
+
+from enum import StrEnum
+
+from flask_babel import gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for extraction without translating it yet."""
+    return message
+
+
+class LabelledEnum(StrEnum):
+    """A StrEnum whose members are declared as `CODE = "code", N_("中文名")`."""
+
+    def __new__(cls, value: str, zh_name: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.zh_name = zh_name
+        return member
+
+    @property
+    def label(self) -> str:
+        """The name in the current language."""
+        return gettext(self.zh_name)
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs for a select field."""
+        return [(member.value, member.label) for member in cls]
+
+    @classmethod
+    def from_zh(cls, text: str):
+        """The member whose Chinese name is `text`, or None."""
+        text = (text or "").strip()
+        return next((member for member in cls if member.zh_name == text), None)

@@ -1,0 +1,29 @@
+"""The base form and field helpers every domain's forms use."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import validators
+
+
+class BaseForm(FlaskForm):
+    """A CSRF-protected form whose validator messages are Chinese first."""
+
+    class Meta:
+        locales = ["zh_CN", "en"]
+
+    def add_domain_error(self, error) -> None:
+        """Put a service's DomainError on the field it names, or on the whole form."""
+        field = getattr(self, error.field, None) if error.field else None
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+
+def required():
+    return validators.InputRequired(message=_l("此项必填。"))
+
+
+def length(maximum: int, minimum: int = 0):
+    return validators.Length(min=minimum, max=maximum,
+                             message=_l("长度须在 %(min)d 到 %(max)d 个字符之间。", min=minimum, max=maximum))

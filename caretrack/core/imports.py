@@ -1,0 +1,199 @@
+"""One import machinery for units, students and disbursements.
+
+Every row is validated first. A file with any bad row writes nothing unless the caller asks to skip bad
+rows; the report names each bad row's line, column and reason. Rows are applied in batches; applying the
+same file twice changes nothing the second time, because each importer matches rows on their identity
+and only writes what differs.
+"""
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from flask_babel import gettext as _
+
+from caretrack.core.errors import DomainError
+from caretrack.core.tabular import FileRefused, Table, open_table
+from caretrack.extensions import db
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of an import format; `required` columns must be in the header."""
+
+    name: str
+    required: bool = False
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str | None
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would do in a dry run."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    refused: bool = False
+    refused_reason: str | None = None
+    dry_run: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    MAX_CHANGES_LISTED = 200
+
+    @property
+    def summary(self) -> str:
+        """The line the CLI prints last."""
+        return (f"created {self.created}, updated {self.updated}, "
+                f"unchanged {self.unchanged}, invalid {self.invalid}")
+
+    def note_change(self, text: str) -> None:
+        if len(self.changes) < self.MAX_CHANGES_LISTED:
+            self.changes.append(text)
+
+
+MULTI_VALUE_SEPARATORS = re.compile(r"[、，,;；]")
+YES = {"是", "y", "yes", "1", "true"}
+NO = {"否", "n", "no", "0", "false"}
+
+
+def split_multi(cell: str) -> list[str]:
+    """The values of a cell holding several, separated by 、 ， , ; or ；."""
+    return [part.strip() for part in MULTI_VALUE_SEPARATORS.split(cell or "") if part.strip()]
+
+
+def parse_yes_no(cell: str, column: str, default: bool | None = False) -> bool | None:
+    """是/否 (also Y/N, 1/0, true/false); an empty cell gives `default`."""
+    value = (cell or "").strip().lower()
+    if not value:
+        return default
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    raise RowInvalid((column, _("“%(value)s”不是有效的是/否值。", value=cell)))
+
+
+class RowInvalid(Exception):
+    """Raised by a row validator; carries one or more errors for the row."""
+
+    def __init__(self, *errors: tuple[str | None, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Importer(ABC):
+    """Base of an import: subclasses declare the columns, validate a row, and apply a validated row.
+
+    `validate(line, row)` returns a parsed value or raises RowInvalid; `check_file(parsed_rows)` may report
+    errors across rows (duplicates); `apply(parsed)` writes one row and returns "created", "updated" or
+    "unchanged". `prepare()` runs once before validation, to load look-ups in a few queries.
+    """
+
+    columns: tuple[Column, ...] = ()
+    batch_size = 1000
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook, most importers need no preparation
+        """Load what validation needs in bulk."""
+
+    @abstractmethod
+    def validate(self, line: int, row: dict[str, str]) -> Any:
+        """Parse and check one row; raise RowInvalid with every fault found."""
+
+    def check_file(self, parsed: list[tuple[int, Any]]) -> Iterable[RowError]:
+        return ()
+
+    @abstractmethod
+    def apply(self, parsed: Any) -> str:
+        """Write one validated row; return "created", "updated" or "unchanged"."""
+
+    def order(self, rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """The order to apply validated rows in (the file's order unless an importer needs another)."""
+        return rows
+
+    def describe(self, parsed: Any) -> str:
+        """A short text for the dry-run list of changes."""
+        return ""
+
+
+def check_headers(importer: Importer, table: Table, report: ImportReport) -> None:
+    """Refuse a file missing a required column before any row is read; note unknown columns."""
+    known = {column.name for column in importer.columns}
+    missing = [c.name for c in importer.columns if c.required and c.name not in table.headers]
+    report.unknown_columns = [h for h in table.headers if h and h not in known]
+    if missing:
+        raise FileRefused(_("缺少必填列：%(columns)s。", columns="、".join(missing)))
+
+
+def _validate_all(importer: Importer, table: Table, report: ImportReport,
+                  progress: Callable[[int], None] | None) -> list[tuple[int, Any]]:
+    parsed_rows: list[tuple[int, Any]] = []
+    bad_lines: set[int] = set()
+    for count, (line, row) in enumerate(table.rows, start=1):
+        try:
+            parsed_rows.append((line, importer.validate(line, row)))
+        except RowInvalid as invalid:
+            bad_lines.add(line)
+            report.errors.extend(RowError(line, column, reason) for column, reason in invalid.errors)
+        if progress and count % 1000 == 0:
+            progress(count)
+    for error in importer.check_file(parsed_rows):
+        bad_lines.add(error.line)
+        report.errors.append(error)
+    report.errors.sort(key=lambda e: e.line)
+    report.invalid = len(bad_lines)
+    return [(line, parsed) for line, parsed in parsed_rows if line not in bad_lines]
+
+
+def _apply_all(importer: Importer, rows: list[tuple[int, Any]], report: ImportReport) -> None:
+    for index, (_line, parsed) in enumerate(rows, start=1):
+        outcome = importer.apply(parsed)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome != "unchanged":
+            report.note_change(f"{'新增' if outcome == 'created' else '更新'}：{importer.describe(parsed)}")
+        if index % importer.batch_size == 0:
+            db.session.flush()
+    db.session.flush()
+
+
+def run_import(importer: Importer, stream: BinaryIO, filename: str, *, skip_invalid: bool = False,
+               dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Validate the whole file, then apply it inside a savepoint; roll it back on a refusal or a dry run.
+
+    The caller commits the session when the report is neither refused nor a dry run.
+    """
+    report = ImportReport(dry_run=dry_run)
+    try:
+        table = open_table(stream, filename)
+        check_headers(importer, table, report)
+        importer.prepare()
+        valid_rows = _validate_all(importer, table, report, progress)
+    except (FileRefused, DomainError) as refused:
+        report.refused, report.refused_reason = True, refused.message
+        return report
+    if report.invalid and not skip_invalid:
+        report.refused = True
+        report.refused_reason = _("文件中有 %(n)d 行有误，未导入任何数据。", n=report.invalid)
+        return report
+    savepoint = db.session.begin_nested()
+    try:
+        _apply_all(importer, importer.order(valid_rows), report)
+    except DomainError as error:
+        savepoint.rollback()
+        report.refused, report.refused_reason = True, error.message
+        return report
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return report

@@ -1,0 +1,26 @@
+"""The home page lists the user's own work; the language switch remembers a choice per session."""
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from caretrack.accounts.queries import describe_scopes
+from caretrack.dashboard import bp
+from caretrack.dashboard.queries import my_classes, my_units
+
+
+@bp.route("/")
+@login_required
+def home():
+    assignments = current_user.role_assignments
+    return render_template("dashboard/home.html", assignments=assignments,
+                           scope_names=describe_scopes(assignments),
+                           units=my_units(current_user), classes=my_classes(current_user))
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.home"))

@@ -1,0 +1,40 @@
+"""Reads of the organisation, through the acting user's scope."""
+
+from sqlalchemy import func, or_, select
+
+from caretrack.core.access import Permission, scoped
+from caretrack.extensions import db
+from caretrack.org.models import AcademicYear, College, SchoolClass, Term, Unit
+
+
+def visible_units(user, q: str = "", kind: str = ""):
+    """A select() of the units the user may view, filtered by a search text and a kind."""
+    statement = scoped(select(Unit), user, Permission.ORG_VIEW).order_by(Unit.code)
+    if q:
+        like = f"%{q.strip()}%"
+        statement = statement.where(or_(Unit.code.like(like), Unit.name.like(like)))
+    if kind:
+        statement = statement.where(Unit.kind == kind)
+    return statement
+
+
+def school_structure(school: Unit) -> tuple[list[College], list[SchoolClass], dict[int | None, int]]:
+    """The school's colleges, classes and the number of classes per college (three queries)."""
+    colleges = db.session.scalars(select(College).where(College.school_id == school.id).order_by(College.name)).all()
+    classes = db.session.scalars(
+        select(SchoolClass).where(SchoolClass.school_id == school.id).order_by(SchoolClass.name)).all()
+    counts = dict(db.session.execute(
+        select(SchoolClass.college_id, func.count()).where(SchoolClass.school_id == school.id)
+        .group_by(SchoolClass.college_id)).all())
+    return colleges, classes, counts
+
+
+def own_term_rows(unit: Unit) -> list[Term]:
+    """The terms for which the unit has its own dates, newest first."""
+    return db.session.scalars(
+        select(Term).join(AcademicYear).where(Term.unit_id == unit.id)
+        .order_by(AcademicYear.start_year.desc(), Term.number)).all()
+
+
+def recent_years(limit: int = 3) -> list[AcademicYear]:
+    return db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc()).limit(limit)).all()

@@ -1,0 +1,219 @@
+"""Organisation: units, colleges, classes and term dates."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from caretrack.audit.services import AuditAction, record
+from caretrack.core.errors import DomainError
+from caretrack.extensions import db
+from caretrack.org.models import AcademicYear, College, OwnerType, SchoolClass, Stage, Term, Unit, UnitKind, UnitStage
+
+# Which kinds of unit may report to which (IMPORT-FORMATS.md "units").
+ALLOWED_PARENTS: dict[UnitKind, tuple[UnitKind, ...]] = {
+    UnitKind.CITY: (),
+    UnitKind.DISTRICT: (UnitKind.CITY,),
+    UnitKind.UNIVERSITY: (UnitKind.CITY,),
+    UnitKind.VOCATIONAL: (UnitKind.CITY, UnitKind.DISTRICT),
+    UnitKind.SCHOOL: (UnitKind.DISTRICT,),
+    UnitKind.KINDERGARTEN: (UnitKind.DISTRICT,),
+}
+CODE_LENGTHS = {UnitKind.CITY: 6, UnitKind.DISTRICT: 6}
+SCHOOL_CODE_LENGTH = 10
+
+
+@dataclass
+class UnitData:
+    """What defines a unit, as a form or an import row gives it."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    parent_code: str | None
+    stages: list[Stage]
+    owner_type: OwnerType = OwnerType.PUBLIC
+
+
+def check_unit_code(code: str, kind: UnitKind) -> None:
+    """District and city codes have 6 digits, school identification codes 10."""
+    expected = CODE_LENGTHS.get(kind, SCHOOL_CODE_LENGTH)
+    if not (code.isdigit() and len(code) == expected):
+        raise DomainError(_("%(kind)s的单位代码应为 %(n)d 位数字。", kind=kind.label, n=expected), field="code")
+
+
+def check_parent(kind: UnitKind, parent_kind: UnitKind | None, parent_code: str | None) -> None:
+    """The unit must report to a unit of a kind that fits it; the city reports to no one."""
+    allowed = ALLOWED_PARENTS[kind]
+    if not allowed:
+        if parent_code:
+            raise DomainError(_("市级单位没有上级单位。"), field="parent_code")
+        return
+    if not parent_code:
+        raise DomainError(_("请填写上级单位代码。"), field="parent_code")
+    if parent_kind is None:
+        raise DomainError(_("上级单位代码“%(code)s”不存在。", code=parent_code), field="parent_code")
+    if parent_kind not in allowed:
+        raise DomainError(_("%(kind)s不能隶属于%(parent)s级单位。", kind=kind.label, parent=parent_kind.label),
+                          field="parent_code")
+
+
+def check_stages(kind: UnitKind, stages: list[Stage]) -> None:
+    if kind.is_school and not stages:
+        raise DomainError(_("学校须至少有一个学段。"), field="stages")
+    if not kind.is_school and stages:
+        raise DomainError(_("市、区级单位没有学段。"), field="stages")
+
+
+def validate_unit(data: UnitData, parent: Unit | None) -> None:
+    """Every rule a unit must meet, whether typed in a form or read from an import row."""
+    check_unit_code(data.code, data.kind)
+    check_parent(data.kind, UnitKind(parent.kind) if parent else None, data.parent_code)
+    check_stages(data.kind, data.stages)
+
+
+def _apply(unit: Unit, data: UnitData, parent: Unit | None) -> list[str]:
+    """Copy data onto the unit; return the names of the fields that changed."""
+    changed = []
+    for name, value in (("name", data.name), ("kind", data.kind.value), ("owner_type", data.owner_type.value),
+                        ("parent_id", parent.id if parent else None)):
+        if getattr(unit, name) != value:
+            setattr(unit, name, value)
+            changed.append(name)
+    wanted = {stage.value for stage in data.stages}
+    if {row.stage for row in unit.stage_rows} != wanted:
+        unit.stage_rows = [UnitStage(stage=stage) for stage in sorted(wanted)]
+        changed.append("stages")
+    return changed
+
+
+def save_unit(actor, data: UnitData, unit: Unit | None = None) -> tuple[Unit, list[str]]:
+    """Create a unit, or update the given one; return it with the fields that changed."""
+    parent = db.session.scalar(select(Unit).where(Unit.code == data.parent_code)) if data.parent_code else None
+    validate_unit(data, parent)
+    existing = db.session.scalar(select(Unit).where(Unit.code == data.code))
+    if unit is None and existing is not None:
+        raise DomainError(_("单位代码“%(code)s”已存在。", code=data.code), field="code")
+    if unit is not None and unit.code != data.code:
+        raise DomainError(_("单位代码不能修改。"), field="code")
+    created = unit is None
+    if created:
+        unit = Unit(code=data.code, stage_rows=[])
+        db.session.add(unit)
+    changed = _apply(unit, data, parent)
+    db.session.flush()
+    if created:
+        record(AuditAction.UNIT_CREATED, actor=actor, obj=unit, unit_id=unit.id, fields=changed)
+    elif changed:
+        record(AuditAction.UNIT_UPDATED, actor=actor, obj=unit, unit_id=unit.id, fields=changed)
+    return unit, changed
+
+
+def _require_school(unit: Unit) -> None:
+    if not unit.is_school:
+        raise DomainError(_("只有学校才能设置学院（系）和班级。"))
+
+
+def get_or_create_college(actor, school: Unit, name: str) -> College:
+    """The college of that name in the school, created when missing."""
+    _require_school(school)
+    name = name.strip()
+    college = db.session.scalar(select(College).where(College.school_id == school.id, College.name == name))
+    if college is None:
+        college = College(school_id=school.id, name=name)
+        db.session.add(college)
+        db.session.flush()
+        record(AuditAction.COLLEGE_CREATED, actor=actor, obj=college, unit_id=school.id)
+    return college
+
+
+def get_or_create_class(actor, school: Unit, name: str, college: College | None = None) -> SchoolClass:
+    """The class of that name in the school, created when missing; its college is set when given."""
+    _require_school(school)
+    name = name.strip()
+    school_class = db.session.scalar(
+        select(SchoolClass).where(SchoolClass.school_id == school.id, SchoolClass.name == name))
+    if school_class is None:
+        school_class = SchoolClass(school_id=school.id, name=name, college_id=college.id if college else None)
+        db.session.add(school_class)
+        db.session.flush()
+        record(AuditAction.CLASS_CREATED, actor=actor, obj=school_class, unit_id=school.id)
+    elif college is not None and school_class.college_id != college.id:
+        school_class.college_id = college.id
+    return school_class
+
+
+# --- Academic years and terms ------------------------------------------------------------------------------
+
+def default_term_dates(start_year: int, number: int) -> tuple[date, date]:
+    """Term 1 runs 1 Sep - 31 Jan, term 2 1 Feb - 31 Aug (DOMAIN.md); used to seed the default rows."""
+    if number == 1:
+        return date(start_year, 9, 1), date(start_year + 1, 1, 31)
+    return date(start_year + 1, 2, 1), date(start_year + 1, 8, 31)
+
+
+def parse_year_label(label: str) -> int:
+    """'2025-2026' -> 2025; refuse anything else."""
+    parts = (label or "").strip().split("-")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 4 for p in parts) or int(parts[1]) != int(parts[0]) + 1:
+        raise DomainError(_("学年格式应为“2025-2026”。"), field="academic_year")
+    return int(parts[0])
+
+
+def ensure_academic_year(start_year: int) -> AcademicYear:
+    """The academic year with its two default terms, created when missing (idempotent)."""
+    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
+    if year is None:
+        year = AcademicYear(start_year=start_year)
+        db.session.add(year)
+        db.session.flush()
+    for number in (1, 2):
+        exists = db.session.scalar(select(Term.id).where(
+            Term.academic_year_id == year.id, Term.number == number, Term.unit_id.is_(None)))
+        if exists is None:
+            starts_on, ends_on = default_term_dates(start_year, number)
+            db.session.add(Term(academic_year_id=year.id, unit_id=None, number=number,
+                                starts_on=starts_on, ends_on=ends_on))
+    db.session.flush()
+    return year
+
+
+def academic_year_of(day: date) -> int:
+    """The start year of the academic year containing `day` by the default calendar."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def term_dates(unit: Unit, year: AcademicYear, number: int) -> Term:
+    """The term as it applies to the unit: its own dates, else the nearest parent's, else the default."""
+    candidates = db.session.scalars(select(Term).where(
+        Term.academic_year_id == year.id, Term.number == number)).all()
+    by_unit = {term.unit_id: term for term in candidates}
+    node = unit
+    while node is not None:
+        if node.id in by_unit:
+            return by_unit[node.id]
+        node = node.parent
+    if None not in by_unit:
+        raise DomainError(_("学年 %(year)s 尚未设置学期。", year=year.label))
+    return by_unit[None]
+
+
+def set_term_dates(actor, unit: Unit, year: AcademicYear, number: int, starts_on: date, ends_on: date) -> Term:
+    """Give the unit its own dates for one term."""
+    if number not in (1, 2):
+        raise DomainError(_("学期只能是 1 或 2。"), field="number")
+    if starts_on >= ends_on:
+        raise DomainError(_("学期开始日期须早于结束日期。"), field="ends_on")
+    window_start, window_end = date(year.start_year, 7, 1), date(year.start_year + 1, 9, 30)
+    if starts_on < window_start or ends_on > window_end:
+        raise DomainError(_("学期日期须在学年 %(year)s 之内。", year=year.label), field="starts_on")
+    term = db.session.scalar(select(Term).where(
+        Term.academic_year_id == year.id, Term.number == number, Term.unit_id == unit.id))
+    if term is None:
+        term = Term(academic_year_id=year.id, unit_id=unit.id, number=number, starts_on=starts_on, ends_on=ends_on)
+        db.session.add(term)
+    term.starts_on, term.ends_on = starts_on, ends_on
+    db.session.flush()
+    record(AuditAction.TERM_DATES_SET, actor=actor, obj=term, unit_id=unit.id, fields=["starts_on", "ends_on"])
+    return term

@@ -1,0 +1,214 @@
+"""Unit pages: list, detail with colleges, classes and terms, create, edit, import."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.core import import_flow
+from caretrack.core.access import Permission, can, get_or_404, permission_required, scope_for
+from caretrack.core.errors import DomainError
+from caretrack.core.pagination import paginate
+from caretrack.extensions import db
+from caretrack.org import bp, queries, services
+from caretrack.org.forms import ClassForm, ImportForm, NamedForm, TermDatesForm, UnitForm
+from caretrack.org.importers import UnitImporter
+from caretrack.org.models import College, OwnerType, Stage, Unit, UnitKind
+
+
+@bp.route("/")
+@login_required
+@permission_required(Permission.ORG_VIEW)
+def list_units():
+    q, kind = request.args.get("q", ""), request.args.get("kind", "")
+    page = paginate(queries.visible_units(current_user, q, kind))
+    return render_template("org/units.html", page=page, q=q, kind=kind, kinds=UnitKind.choices())
+
+
+def _manageable_unit_or_error(unit_id: int) -> Unit:
+    unit = get_or_404(Unit, unit_id, current_user, Permission.ORG_VIEW)
+    if not can(current_user, Permission.ORG_MANAGE, unit):
+        abort(403)
+    return unit
+
+
+@bp.route("/<int:unit_id>")
+@login_required
+@permission_required(Permission.ORG_VIEW)
+def show_unit(unit_id: int):
+    unit = get_or_404(Unit, unit_id, current_user, Permission.ORG_VIEW)
+    colleges, classes, class_counts = queries.school_structure(unit) if unit.is_school else ([], [], {})
+    class_form = ClassForm()
+    class_form.college_id.choices = [(0, _("（不属于学院）"))] + [(c.id, c.name) for c in colleges]
+    return render_template(
+        "org/unit.html", unit=unit, colleges=colleges, classes=classes, class_counts=class_counts,
+        college_form=NamedForm(), class_form=class_form, term_form=TermDatesForm(),
+        own_terms=queries.own_term_rows(unit), years=queries.recent_years(),
+        term_dates=services.term_dates, may_manage=can(current_user, Permission.ORG_MANAGE, unit),
+    )
+
+
+def _unit_data(form: UnitForm) -> services.UnitData:
+    return services.UnitData(
+        code=form.code.data.strip(), name=form.name.data.strip(), kind=UnitKind(form.kind.data),
+        parent_code=(form.parent_code.data or "").strip() or None,
+        stages=[Stage(s) for s in form.stages.data or []], owner_type=OwnerType(form.owner_type.data),
+    )
+
+
+def _manages_whole_city() -> bool:
+    return scope_for(current_user, Permission.ORG_MANAGE).everything
+
+
+def _check_parent_in_scope(parent_code: str | None) -> None:
+    """A new or moved unit must sit under a unit the actor manages; only the city admin places the city."""
+    parent = db.session.scalar(select(Unit).where(Unit.code == parent_code)) if parent_code else None
+    if parent is None:
+        if not parent_code and not _manages_whole_city():
+            abort(403)
+        return  # an unknown parent code is reported on the form by save_unit
+    if not can(current_user, Permission.ORG_MANAGE, parent):
+        abort(403)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def create_unit():
+    form = UnitForm(parent_code=request.args.get("parent", ""))
+    if form.validate_on_submit():
+        _check_parent_in_scope(form.parent_code.data)
+        try:
+            unit, _changed = services.save_unit(current_user, _unit_data(form))
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("单位“%(name)s”已创建。", name=unit.name), "success")
+            return redirect(url_for("org.show_unit", unit_id=unit.id))
+    return render_template("org/unit_form.html", form=form, unit=None), 400 if form.errors else 200
+
+
+@bp.route("/<int:unit_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def edit_unit(unit_id: int):
+    unit = _manageable_unit_or_error(unit_id)
+    form = UnitForm(obj=unit, parent_code=unit.parent.code if unit.parent else "",
+                    stages=[s.value for s in unit.stages])
+    form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        _check_parent_in_scope(form.parent_code.data)
+        try:
+            services.save_unit(current_user, _unit_data(form), unit)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("单位信息已保存。"), "success")
+            return redirect(url_for("org.show_unit", unit_id=unit.id))
+    return render_template("org/unit_form.html", form=form, unit=unit), 400 if form.errors else 200
+
+
+@bp.route("/<int:unit_id>/colleges", methods=["POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def add_college(unit_id: int):
+    unit = _manageable_unit_or_error(unit_id)
+    form = NamedForm()
+    if not form.validate_on_submit():
+        flash(_("请填写学院（系）名称。"), "danger")
+        return redirect(url_for("org.show_unit", unit_id=unit.id))
+    try:
+        services.get_or_create_college(current_user, unit, form.name.data)
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("org.show_unit", unit_id=unit.id))
+    db.session.commit()
+    flash(_("学院（系）已添加。"), "success")
+    return redirect(url_for("org.show_unit", unit_id=unit.id))
+
+
+@bp.route("/<int:unit_id>/classes", methods=["POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def add_class(unit_id: int):
+    unit = _manageable_unit_or_error(unit_id)
+    form = ClassForm()
+    form.college_id.choices = [(0, "")] + [(c.id, c.name) for c in db.session.scalars(
+        select(College).where(College.school_id == unit.id))]
+    if not form.validate_on_submit():
+        flash(_("请填写班级名称。"), "danger")
+        return redirect(url_for("org.show_unit", unit_id=unit.id))
+    college = db.session.get(College, form.college_id.data) if form.college_id.data else None
+    try:
+        services.get_or_create_class(current_user, unit, form.name.data, college)
+    except DomainError as error:
+        flash(error.message, "danger")
+        return redirect(url_for("org.show_unit", unit_id=unit.id))
+    db.session.commit()
+    flash(_("班级已添加。"), "success")
+    return redirect(url_for("org.show_unit", unit_id=unit.id))
+
+
+@bp.route("/<int:unit_id>/terms", methods=["POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def set_term_dates(unit_id: int):
+    unit = _manageable_unit_or_error(unit_id)
+    form = TermDatesForm()
+    if form.validate_on_submit():
+        try:
+            year = services.ensure_academic_year(services.parse_year_label(form.academic_year.data))
+            services.set_term_dates(current_user, unit, year, int(form.number.data),
+                                    form.starts_on.data, form.ends_on.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("学期日期已保存。"), "success")
+    else:
+        flash("；".join(e for errors in form.errors.values() for e in errors), "danger")
+    return redirect(url_for("org.show_unit", unit_id=unit.id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def import_units():
+    """Upload shows a dry-run preview; confirming imports the very file that was previewed."""
+    if not _manages_whole_city():
+        abort(403)  # units are the city's register
+    form = ImportForm()
+    report = token = None
+    if form.validate_on_submit():
+        token = import_flow.stash_upload("units", form.file.data)
+        path, meta = import_flow.pending_upload("units", token)
+        report = import_flow.import_stashed(UnitImporter(current_user), path, meta["filename"],
+                                            skip_invalid=form.skip_invalid.data, dry_run=True)
+        db.session.rollback()
+    return render_template("org/import.html", form=form, report=report, token=token), 400 if form.errors else 200
+
+
+@bp.route("/import/<token>", methods=["POST"])
+@login_required
+@permission_required(Permission.ORG_MANAGE)
+def confirm_import(token: str):
+    if not _manages_whole_city():
+        abort(403)
+    pending = import_flow.pending_upload("units", token)
+    if pending is None:
+        flash(_("待导入的文件已失效，请重新上传。"), "warning")
+        return redirect(url_for("org.import_units"))
+    path, meta = pending
+    report = import_flow.import_stashed(UnitImporter(current_user), path, meta["filename"],
+                                        skip_invalid=request.form.get("skip_invalid") == "y", dry_run=False)
+    if report.refused:
+        db.session.rollback()
+        return render_template("org/import.html", form=ImportForm(), report=report, token=None), 400
+    db.session.commit()
+    import_flow.discard_upload(token)
+    flash(_("导入完成：新增 %(c)d，更新 %(u)d，未变 %(n)d，有误 %(i)d。", c=report.created, u=report.updated,
+            n=report.unchanged, i=report.invalid), "success")
+    return redirect(url_for("org.list_units"))

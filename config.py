@@ -1,0 +1,85 @@
+"""Configuration read from the environment.
+
+Every setting has one environment variable; README.md lists them all. Development secrets are generated
+into the instance folder on first run so `make run` works out of the box; production refuses to start
+without real ones, because a generated key on a web worker would differ between workers and restarts.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path() -> Path:
+    """Where the SQLite file, generated keys and attachments live."""
+    return Path(os.environ.get("CARETRACK_INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+
+
+def _instance_secret(name: str, env_var: str, is_production: bool, nbytes: int = 32) -> str:
+    """Return the secret from the environment, or a development one kept in the instance folder."""
+    value = os.environ.get(env_var)
+    if value:
+        return value
+    if is_production:
+        raise ConfigError(f"{env_var} must be set in production")
+    folder = instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config() -> dict:
+    """Build the Flask configuration mapping from the environment."""
+    env = os.environ.get("CARETRACK_ENV", "development")
+    is_production = env == "production"
+    folder = instance_path()
+    return {
+        "CARETRACK_ENV": env,
+        "SECRET_KEY": _instance_secret("secret_key", "SECRET_KEY", is_production),
+        "CARETRACK_DATA_KEY": _instance_secret("data_key", "CARETRACK_DATA_KEY", is_production),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'caretrack.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CARETRACK_TIMEZONE": os.environ.get("CARETRACK_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("CARETRACK_DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("CARETRACK_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_env_int("CARETRACK_IDLE_MINUTES", 30)),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_env_int("CARETRACK_SESSION_HOURS", 12)),
+        "LOGIN_MAX_FAILURES": _env_int("CARETRACK_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT": timedelta(minutes=_env_int("CARETRACK_LOCKOUT_MINUTES", 15)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("CARETRACK_SECURE_COOKIES", is_production),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PER_PAGE": _env_int("CARETRACK_PER_PAGE", 50),
+        "SCHEDULER_LEASE_SECONDS": _env_int("CARETRACK_SCHEDULER_LEASE_SECONDS", 60),
+        "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 25) * 1024 * 1024,
+    }

@@ -1,0 +1,176 @@
+"""Authentication, lock-out, passwords and role grants, without HTTP."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from caretrack.accounts import services
+from caretrack.accounts.models import LoginAttempt
+from caretrack.audit.models import AuditEvent
+from caretrack.core.access import Role, ScopeType
+from caretrack.core.errors import DomainError, Forbidden
+from caretrack.extensions import db
+from tests.factories import PASSWORD, make_user
+
+POLICY = services.LockoutPolicy(max_failures=5, window=timedelta(minutes=15))
+
+
+def actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_authenticate_returns_the_user_and_audits_the_login(city):
+    user = make_user(Role.SCHOOL_OFFICER, city.east_school, username="zhou")
+    assert services.authenticate("zhou", PASSWORD, "10.0.0.1", POLICY) is user
+    login = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login"))
+    assert (login.user_id, login.address, login.unit_id) == (user.id, "10.0.0.1", city.east_school.id)
+    assert user.last_login_at is not None
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(city):
+    make_user(username="zhou")
+    with pytest.raises(services.LoginRefused) as refused:
+        services.authenticate("zhou", "wrong-password", "10.0.0.1", POLICY)
+    assert refused.value.message == "用户名或密码错误。"
+    with pytest.raises(services.LoginRefused) as unknown:
+        services.authenticate("nobody", "whatever", "10.0.0.1", POLICY)
+    assert unknown.value.message == refused.value.message
+    assert actions().count("login_failed") == 2
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(city):
+    make_user(username="zhou")
+    with time_machine.travel("2026-03-01 08:00:00+08:00", tick=False) as traveller:
+        for attempt in range(5):
+            with pytest.raises(services.LoginRefused):
+                services.authenticate("zhou", "wrong", f"10.0.0.{attempt}", POLICY)
+        with pytest.raises(services.LoginRefused) as locked:
+            services.authenticate("zhou", PASSWORD, "10.0.0.99", POLICY)
+        assert "锁定" in locked.value.message
+        traveller.shift(timedelta(minutes=14))
+        with pytest.raises(services.LoginRefused):
+            services.authenticate("zhou", PASSWORD, "10.0.0.99", POLICY)
+        traveller.shift(timedelta(minutes=2))
+        assert services.authenticate("zhou", PASSWORD, "10.0.0.99", POLICY).username == "zhou"
+    assert "locked_out" in actions()
+
+
+def test_five_failures_from_one_address_lock_that_address_for_every_account(city):
+    make_user(username="victim")
+    for attempt in range(5):
+        with pytest.raises(services.LoginRefused):
+            services.authenticate(f"guess{attempt}", "wrong", "203.0.113.7", POLICY)
+    with pytest.raises(services.LoginRefused) as locked:
+        services.authenticate("victim", PASSWORD, "203.0.113.7", POLICY)
+    assert "锁定" in locked.value.message
+    assert services.authenticate("victim", PASSWORD, "198.51.100.1", POLICY).username == "victim"
+
+
+def test_a_deactivated_user_cannot_log_in(city):
+    admin = make_user(Role.CITY_ADMIN, city.city)
+    user = make_user(Role.CLASS_TEACHER, city.class_a, username="liu")
+    services.set_active(admin, user, False)
+    with pytest.raises(services.LoginRefused):
+        services.authenticate("liu", PASSWORD, "10.0.0.1", POLICY)
+
+
+def test_change_password_checks_the_current_one_and_the_new_one(city):
+    user = make_user(username="zhou", must_change_password=True)
+    token = user.session_token
+    with pytest.raises(DomainError, match="当前密码不正确"):
+        services.change_password(user, "not-it", "a-new-pass-1")
+    with pytest.raises(DomainError, match="至少需要 10 个字符"):
+        services.change_password(user, PASSWORD, "short1")
+    with pytest.raises(DomainError, match="字母和数字"):
+        services.change_password(user, PASSWORD, "onlylettersхх")
+    services.change_password(user, PASSWORD, "a-new-pass-1")
+    assert user.check_password("a-new-pass-1")
+    assert not user.must_change_password
+    assert user.session_token != token  # other sessions end
+
+
+def test_create_user_refuses_a_taken_username_in_any_case(city):
+    make_user(username="Zhou")
+    with pytest.raises(DomainError, match="已被使用"):
+        services.create_user(None, username="zhou", display_name="另一个周老师")
+
+
+def test_initial_passwords_are_random_and_must_be_changed(city):
+    user, password = services.create_user(None, username="newbie", display_name="新老师")
+    assert user.must_change_password
+    assert user.check_password(password)
+    assert services.create_user(None, username="newbie2", display_name="x")[1] != password
+
+
+@pytest.mark.parametrize(("role", "scope_attr", "fits"), [
+    (Role.CITY_ADMIN, "city", True),
+    (Role.CITY_ADMIN, "east", False),
+    (Role.DISTRICT_OFFICER, "east", True),
+    (Role.DISTRICT_OFFICER, "east_school", False),
+    (Role.SCHOOL_OFFICER, "east_school", True),
+    (Role.SCHOOL_OFFICER, "east", False),
+    (Role.CLASS_TEACHER, "class_a", True),
+    (Role.CLASS_TEACHER, "east_school", False),
+    (Role.COUNSELOR, "college", True),
+    (Role.INSPECTOR, "east", True),
+])
+def test_roles_fit_only_their_kinds_of_scope(city, role, scope_attr, fits):
+    user = make_user()
+    target = getattr(city, scope_attr)
+    from tests.factories import scope_type_of
+
+    if fits:
+        services.grant_role(None, user, role, scope_type_of(target), target)
+        assert [a.role for a in user.role_assignments] == [role]
+    else:
+        with pytest.raises(DomainError):
+            services.grant_role(None, user, role, scope_type_of(target), target)
+        assert user.role_assignments == []
+
+
+def test_a_school_officer_grants_school_roles_in_their_school_only(city):
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    teacher = make_user()
+    services.grant_role(officer, teacher, Role.CLASS_TEACHER, ScopeType.CLASS, city.class_a)
+    with pytest.raises(Forbidden):
+        services.grant_role(officer, teacher, Role.CLASS_TEACHER, ScopeType.CLASS, city.west_class)
+    with pytest.raises(Forbidden):
+        services.grant_role(officer, teacher, Role.DISTRICT_OFFICER, ScopeType.UNIT, city.east)
+    assert [(a.role, a.scope_id) for a in teacher.role_assignments] == [(Role.CLASS_TEACHER, city.class_a.id)]
+
+
+def test_granting_the_same_role_twice_is_refused(city):
+    teacher = make_user(Role.CLASS_TEACHER, city.class_a)
+    with pytest.raises(DomainError, match="已拥有"):
+        services.grant_role(None, teacher, Role.CLASS_TEACHER, ScopeType.CLASS, city.class_a)
+
+
+def test_revoke_removes_the_grant_and_audits_it(city):
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    teacher = make_user(Role.CLASS_TEACHER, city.class_a)
+    services.revoke_role(officer, teacher.role_assignments[0])
+    db.session.flush()
+    assert teacher.role_assignments == []
+    assert "role_revoked" in actions()
+
+
+def test_an_officer_cannot_deactivate_someone_holding_a_higher_role(city):
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    district = make_user(Role.DISTRICT_OFFICER, city.east)
+    with pytest.raises(Forbidden):
+        services.set_active(officer, district, False)
+    assert district.is_active_user
+
+
+def test_purge_keeps_recent_login_attempts(city):
+    from caretrack.accounts.tasks import purge_login_attempts
+
+    with time_machine.travel("2026-01-01 00:00:00+00:00", tick=False):
+        with pytest.raises(services.LoginRefused):
+            services.authenticate("old", "x", "10.0.0.1", POLICY)
+    with pytest.raises(services.LoginRefused):
+        services.authenticate("new", "x", "10.0.0.1", POLICY)
+    assert purge_login_attempts() == 1
+    assert db.session.scalar(select(func.count(LoginAttempt.id))) == 1
