@@ -17,16 +17,19 @@ def _blueprints():
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
     from caretrack.org import bp as org_bp
+    from caretrack.students import bp as students_bp
 
-    return [dashboard_bp, accounts_bp, org_bp, audit_bp]
+    return [dashboard_bp, accounts_bp, org_bp, students_bp, audit_bp]
 
 
 def _import_models() -> None:
     """Import every models module so the metadata (and Alembic) sees every table."""
     import caretrack.accounts.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
+    import caretrack.core.import_jobs  # noqa: F401
     import caretrack.core.lease  # noqa: F401
     import caretrack.org.models  # noqa: F401
+    import caretrack.students.models  # noqa: F401
 
 
 def create_app(config: dict | None = None) -> Flask:

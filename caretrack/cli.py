@@ -81,11 +81,13 @@ def _run_file_import(importer, path: str, skip_invalid: bool, dry_run: bool) -> 
     else:
         db.session.commit()
     for column in report.unknown_columns:
-        click.echo(f"unknown column ignored: {column}", err=True)
+        click.echo(f"unknown column ignored: {column}")
     for error in report.errors:
-        click.echo(f"line {error.line}, {error.column or '-'}: {error.reason}", err=True)
+        click.echo(f"line {error.line}, {error.column or '-'}: {error.reason}")
+    for warning in report.warnings:
+        click.echo(f"warning: line {warning.line}, {warning.column or '-'}: {warning.reason}")
     if report.refused:
-        click.echo(f"refused: {report.refused_reason}", err=True)
+        click.echo(f"refused: {report.refused_reason}")
     for change in report.changes if dry_run else ():
         click.echo(f"would {change}")
     click.echo(report.summary)
@@ -107,6 +109,15 @@ def import_units(path: str, skip_invalid: bool, dry_run: bool):
     from caretrack.org.importers import UnitImporter
 
     _run_file_import(UnitImporter(None), path, skip_invalid, dry_run)
+
+
+@import_group.command("students")
+@import_options
+def import_students(path: str, skip_invalid: bool, dry_run: bool):
+    """Import a student roster (学生名单) from FILE."""
+    from caretrack.students.importers import StudentImporter
+
+    _run_file_import(StudentImporter(None), path, skip_invalid, dry_run)
 
 
 @cli.command("scheduler")

@@ -173,6 +173,8 @@ def revoke_role(user_id: int, assignment_id: int):
         abort(403)
     db.session.commit()
     flash(_("已撤销角色。"), "success")
+    if queries.get_manageable_user(current_user, user.id) is None:
+        return redirect(url_for("accounts.list_users"))  # no role left in the admin's scope: the page would 404
     return redirect(url_for("accounts.show_user", user_id=user.id))
 
 

@@ -13,6 +13,7 @@ places a row in that scope, e.g. `{"unit": Student.school_id, "college": Student
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
+from types import FunctionType
 
 from flask import abort, g
 from flask_login import current_user
@@ -45,18 +46,30 @@ class Permission(StrEnum):
     ORG_MANAGE = "org.manage"
     USERS_MANAGE = "users.manage"
     AUDIT_VIEW = "audit.view"
+    STUDENTS_VIEW = "students.view"
+    STUDENTS_EDIT = "students.edit"
+    STUDENTS_IMPORT = "students.import"
+    STUDENTS_IDENTIFY = "students.identify"
+    ID_REVEAL = "students.reveal_id"
+    CASELOADS_MANAGE = "caseloads.manage"
 
 
-_OFFICER = {Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW}
+# Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
+_OFFICER = {
+    Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW,
+    Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
+    Permission.ID_REVEAL, Permission.CASELOADS_MANAGE,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITY_ADMIN: frozenset(_OFFICER),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
     Role.SCHOOL_OFFICER: frozenset(_OFFICER),
-    Role.COUNSELOR: frozenset(),
-    Role.CLASS_TEACHER: frozenset(),
+    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW}),
+    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW}),
+    # A club leader sees members' names and attendance through the club, never the student files.
     Role.CLUB_LEADER: frozenset(),
-    Role.INSPECTOR: frozenset({Permission.ORG_VIEW}),
+    Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.
@@ -174,7 +187,8 @@ def scope_filter(model, scope: Scope):
     for scope_type, column in model.__access_columns__.items():
         ids = scope.ids_for(scope_type)
         if ids:
-            clauses.append(column(ids) if callable(column) else column.in_(ids))
+            # A column places the row directly; a function builds the clause (e.g. membership of a caseload).
+            clauses.append(column(ids) if isinstance(column, FunctionType) else column.in_(ids))
     return or_(*clauses) if clauses else false()
 
 

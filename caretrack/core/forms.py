@@ -2,7 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import validators
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, validators
 
 
 class BaseForm(FlaskForm):
@@ -27,3 +28,11 @@ def required():
 def length(maximum: int, minimum: int = 0):
     return validators.Length(min=minimum, max=maximum,
                              message=_l("长度须在 %(min)d 到 %(max)d 个字符之间。", min=minimum, max=maximum))
+
+
+class ImportForm(BaseForm):
+    file = FileField(_l("文件（CSV 或 XLSX）"), [
+        FileRequired(message=_l("请选择要上传的文件。")),
+        FileAllowed(["csv", "xlsx"], message=_l("只支持 CSV 和 XLSX 文件。")),
+    ])
+    skip_invalid = BooleanField(_l("跳过有误的行，只导入正确的行"))

@@ -43,6 +43,7 @@ class ImportReport:
     unchanged: int = 0
     invalid: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     refused: bool = False
     refused_reason: str | None = None
@@ -111,11 +112,19 @@ class Importer(ABC):
         """Parse and check one row; raise RowInvalid with every fault found."""
 
     def check_file(self, parsed: list[tuple[int, Any]]) -> Iterable[RowError]:
+        """Errors that only the whole file shows, such as a value repeated on two lines."""
         return ()
 
     @abstractmethod
     def apply(self, parsed: Any) -> str:
         """Write one validated row; return "created", "updated" or "unchanged"."""
+
+    def apply_batch(self, batch: list[Any]) -> list[str]:
+        """Write a batch of validated rows; importers of large files write a batch in a few statements."""
+        return [self.apply(parsed) for parsed in batch]
+
+    def finish(self, report: "ImportReport") -> None:  # noqa: B027 - optional hook
+        """Run once after the last batch (e.g. to audit the import as a whole)."""
 
     def order(self, rows: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
         """The order to apply validated rows in (the file's order unless an importer needs another)."""
@@ -136,7 +145,8 @@ def check_headers(importer: Importer, table: Table, report: ImportReport) -> Non
 
 
 def _validate_all(importer: Importer, table: Table, report: ImportReport,
-                  progress: Callable[[int], None] | None) -> list[tuple[int, Any]]:
+                  progress: Callable[[str, int], None] | None) -> list[tuple[int, Any]]:
+    importer.report = report  # validators may add warnings
     parsed_rows: list[tuple[int, Any]] = []
     bad_lines: set[int] = set()
     for count, (line, row) in enumerate(table.rows, start=1):
@@ -146,7 +156,7 @@ def _validate_all(importer: Importer, table: Table, report: ImportReport,
             bad_lines.add(line)
             report.errors.extend(RowError(line, column, reason) for column, reason in invalid.errors)
         if progress and count % 1000 == 0:
-            progress(count)
+            progress("validate", count)
     for error in importer.check_file(parsed_rows):
         bad_lines.add(error.line)
         report.errors.append(error)
@@ -155,19 +165,26 @@ def _validate_all(importer: Importer, table: Table, report: ImportReport,
     return [(line, parsed) for line, parsed in parsed_rows if line not in bad_lines]
 
 
-def _apply_all(importer: Importer, rows: list[tuple[int, Any]], report: ImportReport) -> None:
-    for index, (_line, parsed) in enumerate(rows, start=1):
-        outcome = importer.apply(parsed)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        if outcome != "unchanged":
-            report.note_change(f"{'新增' if outcome == 'created' else '更新'}：{importer.describe(parsed)}")
-        if index % importer.batch_size == 0:
-            db.session.flush()
+def _apply_all(importer: Importer, rows: list[tuple[int, Any]], report: ImportReport,
+               progress: Callable[[str, int], None] | None) -> None:
+    change_labels = {"created": _("新增"), "updated": _("更新")}
+    if progress:
+        progress("write", 0)
+    for start in range(0, len(rows), importer.batch_size):
+        batch = [parsed for _line, parsed in rows[start:start + importer.batch_size]]
+        for parsed, outcome in zip(batch, importer.apply_batch(batch), strict=True):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome != "unchanged":
+                report.note_change(f"{change_labels[outcome]}：{importer.describe(parsed)}")
+        db.session.flush()
+        if progress:
+            progress("write", start + len(batch))
+    importer.finish(report)
     db.session.flush()
 
 
 def run_import(importer: Importer, stream: BinaryIO, filename: str, *, skip_invalid: bool = False,
-               dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
+               dry_run: bool = False, progress: Callable[[str, int], None] | None = None) -> ImportReport:
     """Validate the whole file, then apply it inside a savepoint; roll it back on a refusal or a dry run.
 
     The caller commits the session when the report is neither refused nor a dry run.
@@ -187,7 +204,7 @@ def run_import(importer: Importer, stream: BinaryIO, filename: str, *, skip_inva
         return report
     savepoint = db.session.begin_nested()
     try:
-        _apply_all(importer, importer.order(valid_rows), report)
+        _apply_all(importer, importer.order(valid_rows), report, progress)
     except DomainError as error:
         savepoint.rollback()
         report.refused, report.refused_reason = True, error.message

@@ -1,8 +1,7 @@
 """Forms for units, colleges, classes, term dates and the unit import."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, validators
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, validators
 
 from caretrack.core.forms import BaseForm, length, required
 from caretrack.org.models import OwnerType, Stage, UnitKind
@@ -38,11 +37,3 @@ class TermDatesForm(BaseForm):
     number = SelectField(_l("学期"), choices=[("1", _l("第一学期（秋季）")), ("2", _l("第二学期（春季）"))])
     starts_on = DateField(_l("开始日期"), [required()], format="%Y-%m-%d")
     ends_on = DateField(_l("结束日期"), [required()], format="%Y-%m-%d")
-
-
-class ImportForm(BaseForm):
-    file = FileField(_l("文件（CSV 或 XLSX）"), [
-        FileRequired(message=_l("请选择要上传的文件。")),
-        FileAllowed(["csv", "xlsx"], message=_l("只支持 CSV 和 XLSX 文件。")),
-    ])
-    skip_invalid = BooleanField(_l("跳过有误的行，只导入正确的行"))

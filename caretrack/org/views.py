@@ -5,13 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from caretrack.core import import_flow
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scope_for
+from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.extensions import db
 from caretrack.org import bp, queries, services
-from caretrack.org.forms import ClassForm, ImportForm, NamedForm, TermDatesForm, UnitForm
+from caretrack.org.forms import ClassForm, NamedForm, TermDatesForm, UnitForm
 from caretrack.org.importers import UnitImporter
 from caretrack.org.models import College, OwnerType, Stage, Unit, UnitKind
 
@@ -173,42 +174,6 @@ def set_term_dates(unit_id: int):
     return redirect(url_for("org.show_unit", unit_id=unit.id))
 
 
-@bp.route("/import", methods=["GET", "POST"])
-@login_required
-@permission_required(Permission.ORG_MANAGE)
-def import_units():
-    """Upload shows a dry-run preview; confirming imports the very file that was previewed."""
-    if not _manages_whole_city():
-        abort(403)  # units are the city's register
-    form = ImportForm()
-    report = token = None
-    if form.validate_on_submit():
-        token = import_flow.stash_upload("units", form.file.data)
-        path, meta = import_flow.pending_upload("units", token)
-        report = import_flow.import_stashed(UnitImporter(current_user), path, meta["filename"],
-                                            skip_invalid=form.skip_invalid.data, dry_run=True)
-        db.session.rollback()
-    return render_template("org/import.html", form=form, report=report, token=token), 400 if form.errors else 200
-
-
-@bp.route("/import/<token>", methods=["POST"])
-@login_required
-@permission_required(Permission.ORG_MANAGE)
-def confirm_import(token: str):
-    if not _manages_whole_city():
-        abort(403)
-    pending = import_flow.pending_upload("units", token)
-    if pending is None:
-        flash(_("待导入的文件已失效，请重新上传。"), "warning")
-        return redirect(url_for("org.import_units"))
-    path, meta = pending
-    report = import_flow.import_stashed(UnitImporter(current_user), path, meta["filename"],
-                                        skip_invalid=request.form.get("skip_invalid") == "y", dry_run=False)
-    if report.refused:
-        db.session.rollback()
-        return render_template("org/import.html", form=ImportForm(), report=report, token=None), 400
-    db.session.commit()
-    import_flow.discard_upload(token)
-    flash(_("导入完成：新增 %(c)d，更新 %(u)d，未变 %(n)d，有误 %(i)d。", c=report.created, u=report.updated,
-            n=report.unchanged, i=report.invalid), "success")
-    return redirect(url_for("org.list_units"))
+register_import_routes(bp, ImportPage(
+    kind="units", title=N_("导入单位"), permission=Permission.ORG_MANAGE, allowed=lambda user: _manages_whole_city(),
+    columns_help=N_("列：单位代码、单位名称、单位类型、上级单位代码、学段、举办者。")), UnitImporter)

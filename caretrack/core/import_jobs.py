@@ -1,0 +1,158 @@
+"""Imports run as jobs with visible progress: upload, dry-run preview with the error report, confirm.
+
+A job records who imports what and how far it has got; the page polls it. The work runs in a thread of the
+web process with its own app context and session (CARETRACK_IMPORTS_IN_BACKGROUND, on by default), or inline
+(tests, and the CLI, which calls run_import directly). The uploaded file waits in the instance folder under a
+random name until the job that confirms it has run.
+"""
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from caretrack.core.imports import ImportReport, RowError, run_import
+from caretrack.core.models import UTCDateTime
+from caretrack.core.tabular import count_rows
+from caretrack.core.timeutil import utcnow
+from caretrack.extensions import db
+
+log = logging.getLogger(__name__)
+
+# kind -> function(actor) returning the importer; each domain registers its own at import time.
+IMPORTERS: dict[str, Callable] = {}
+
+
+class ImportJob(db.Model):
+    """One run of an import over one uploaded file, dry or for real."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    skip_invalid: Mapped[bool] = mapped_column(default=False)
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, running, done, failed
+    phase: Mapped[str | None] = mapped_column(String(10))
+    processed: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def percent(self) -> int:
+        if self.status == "done":
+            return 100
+        done = self.processed / self.total if self.total else 0
+        # validation is the first half of the work, writing the second
+        return min(99, int(50 * done + (50 if self.phase == "write" else 0)))
+
+    def import_report(self) -> ImportReport | None:
+        if self.report is None:
+            return None
+        data = dict(self.report)
+        data["errors"] = [RowError(**e) for e in data.get("errors", [])]
+        data["warnings"] = [RowError(**e) for e in data.get("warnings", [])]
+        return ImportReport(**data)
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def file_path(job: ImportJob) -> Path:
+    return _folder() / f"{job.token}{Path(job.filename).suffix.lower()}"
+
+
+def start_preview(kind: str, actor, storage, skip_invalid: bool) -> ImportJob:
+    """Keep the uploaded file and start its dry run."""
+    job = ImportJob(kind=kind, user_id=actor.id, filename=Path(storage.filename or "upload.csv").name,
+                    token=secrets.token_urlsafe(16), skip_invalid=skip_invalid, dry_run=True)
+    storage.save(file_path(job))
+    job.total = count_rows(file_path(job))
+    db.session.add(job)
+    db.session.commit()
+    _launch(job.id)
+    return job
+
+
+def start_confirmed(preview: ImportJob) -> ImportJob:
+    """Import for real the very file a finished dry run previewed."""
+    job = ImportJob(kind=preview.kind, user_id=preview.user_id, filename=preview.filename,
+                    token=secrets.token_urlsafe(16), skip_invalid=preview.skip_invalid, dry_run=False,
+                    total=preview.total)
+    file_path(preview).rename(file_path(job))
+    db.session.add(job)
+    db.session.commit()
+    _launch(job.id)
+    return job
+
+
+def _launch(job_id: int) -> None:
+    app = current_app._get_current_object()
+    if app.config.get("CARETRACK_IMPORTS_IN_BACKGROUND", True):
+        threading.Thread(target=run_job, args=(app, job_id), name=f"import-{job_id}", daemon=True).start()
+    else:
+        run_job(app, job_id)
+
+
+def run_job(app: Flask, job_id: int) -> None:
+    """Run one job to its end, reporting progress; never leave it 'running' after a crash."""
+    with app.app_context():
+        from caretrack.accounts.models import User
+
+        job = db.session.get(ImportJob, job_id)
+        actor = db.session.get(User, job.user_id)
+        job.status = "running"
+        db.session.commit()
+        try:
+            report = _run(job, actor)
+        except Exception:
+            log.exception("import job %s failed", job_id)
+            db.session.rollback()
+            job = db.session.get(ImportJob, job_id)
+            job.status, job.finished_at = "failed", utcnow()
+            db.session.commit()
+            return
+        job.report, job.status, job.finished_at = asdict(report), "done", utcnow()
+        db.session.commit()
+
+
+def _run(job: ImportJob, actor) -> ImportReport:
+    progress_session = db.session
+
+    sqlite = db.engine.dialect.name == "sqlite"
+
+    def progress(phase: str, count: int) -> None:
+        # Progress is written on its own connection so the page sees it before the import commits. SQLite has
+        # one writer at a time and the import holds it while writing rows, so there the page shows only the phase.
+        if sqlite and phase == "write" and count:
+            return
+        with db.engine.begin() as connection:
+            connection.execute(ImportJob.__table__.update().where(ImportJob.id == job.id)
+                               .values(phase=phase, processed=count))
+
+    importer = IMPORTERS[job.kind](actor)
+    with file_path(job).open("rb") as stream:
+        report = run_import(importer, stream, job.filename, skip_invalid=job.skip_invalid, dry_run=job.dry_run,
+                            progress=progress if current_app.config.get("CARETRACK_IMPORTS_IN_BACKGROUND", True)
+                            else None)
+    if report.refused or job.dry_run:
+        progress_session.rollback()
+    else:
+        progress_session.commit()
+        file_path(job).unlink(missing_ok=True)
+    return report

@@ -1,0 +1,7 @@
+"""The student file (一生一档): students, identification, imports, caseloads."""
+
+from flask import Blueprint
+
+bp = Blueprint("students", __name__, url_prefix="/students")
+
+from caretrack.students import views  # noqa: E402,F401 - registers the routes on bp

@@ -1,0 +1,114 @@
+"""Reads of student files, always through core.access.scoped."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from caretrack.core import crypto, idnumber
+from caretrack.core.access import Permission, scoped
+from caretrack.core.errors import DomainError
+from caretrack.extensions import db
+from caretrack.org.models import AcademicYear, College, SchoolClass
+from caretrack.students.models import Identification, IdentificationCategory, Student
+
+
+@dataclass
+class StudentFilters:
+    """What the student list can be narrowed by; empty values mean no filter."""
+
+    q: str = ""
+    school_id: int | None = None
+    college_id: int | None = None
+    class_id: int | None = None
+    stage: str = ""
+    status: str = "active"
+    year: AcademicYear | None = None
+    identified: str = ""  # "yes", "no" or ""
+    category: str = ""
+    level: str = ""
+
+
+def _search(statement, q: str):
+    """Name or 学号 by prefix; a complete, valid ID number through its blind index (never by plaintext)."""
+    q = q.strip()
+    try:
+        number = idnumber.parse(q)
+    except DomainError:
+        like = f"{q}%"
+        return statement.where(or_(Student.name.like(like), Student.student_no.like(like)))
+    return statement.where(Student.id_index == crypto.blind_index(number.value))
+
+
+def _identification_of_year(year: AcademicYear):
+    return select(Identification.id).where(
+        Identification.student_id == Student.id, Identification.academic_year_id == year.id)
+
+
+def student_query(user, filters: StudentFilters):
+    """A select() of the students the user may see, narrowed by the filters, in a stable order."""
+    statement = scoped(select(Student), user, Permission.STUDENTS_VIEW)
+    if filters.q:
+        statement = _search(statement, filters.q)
+    for column, value in ((Student.school_id, filters.school_id), (Student.college_id, filters.college_id),
+                          (Student.class_id, filters.class_id)):
+        if value:
+            statement = statement.where(column == value)
+    if filters.stage:
+        statement = statement.where(Student.stage == filters.stage)
+    if filters.status:
+        statement = statement.where(Student.status == filters.status)
+    statement = _identification_filters(statement, filters)
+    return statement.order_by(Student.school_id, Student.class_id, Student.student_no)
+
+
+def _identification_filters(statement, filters: StudentFilters):
+    if filters.year is None:
+        return statement
+    of_year = _identification_of_year(filters.year)
+    if filters.identified == "yes":
+        statement = statement.where(of_year.exists())
+    elif filters.identified == "no":
+        statement = statement.where(~of_year.exists())
+    if filters.level:
+        statement = statement.where(of_year.where(Identification.level == filters.level).exists())
+    if filters.category:
+        statement = statement.where(of_year.where(exists().where(
+            IdentificationCategory.identification_id == Identification.id,
+            IdentificationCategory.category == filters.category)).exists())
+    return statement
+
+
+def with_places(statement):
+    """Load each student's school, college and class in the same query (no query per row)."""
+    return statement.options(joinedload(Student.school), joinedload(Student.college),
+                             joinedload(Student.school_class))
+
+
+def identifications_by_student(student_ids, year: AcademicYear | None) -> dict[int, Identification]:
+    """The identification of that year for each of the students (two queries, whatever their number)."""
+    if year is None or not student_ids:
+        return {}
+    rows = db.session.scalars(select(Identification).where(
+        Identification.student_id.in_(student_ids), Identification.academic_year_id == year.id)
+        .options(selectinload(Identification.category_rows)))
+    return {row.student_id: row for row in rows}
+
+
+def get_student(user, student_id: int) -> Student | None:
+    """One student's file with its guardians and identifications, if the user may see it."""
+    statement = scoped(select(Student).where(Student.id == student_id), user, Permission.STUDENTS_VIEW)
+    statement = with_places(statement).options(
+        selectinload(Student.guardians),
+        selectinload(Student.identifications).selectinload(Identification.category_rows))
+    return db.session.scalar(statement)
+
+
+def filter_choices(user, school_id: int | None):
+    """The colleges and classes the filter selects offer: those of the visible schools."""
+    colleges = scoped(select(College), user, Permission.STUDENTS_VIEW).order_by(College.name)
+    classes = scoped(select(SchoolClass), user, Permission.STUDENTS_VIEW).order_by(SchoolClass.name)
+    if school_id:
+        colleges = colleges.where(College.school_id == school_id)
+        classes = classes.where(SchoolClass.school_id == school_id)
+    return db.session.scalars(colleges.limit(500)).all(), db.session.scalars(classes.limit(1000)).all()
