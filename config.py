@@ -81,5 +81,5 @@ def load_config() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": _env_int("CARETRACK_PER_PAGE", 50),
         "SCHEDULER_LEASE_SECONDS": _env_int("CARETRACK_SCHEDULER_LEASE_SECONDS", 60),
-        "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 25) * 1024 * 1024,
+        "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,
     }

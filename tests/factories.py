@@ -69,3 +69,44 @@ class City:
 
 def build_city() -> City:
     return City()
+
+
+def make_id_number(serial: int | None = None, birth: str = "20080101", region: str = "110105",
+                   gender: str = "m") -> str:
+    """A valid 身份证号 with a unique serial; gender sets the parity of the 17th digit."""
+    from caretrack.core.idnumber import check_digit
+
+    serial = next(_sequence) if serial is None else serial
+    sequence = f"{serial % 100:02d}{(1 if gender == 'm' else 2) if serial % 2 else (3 if gender == 'm' else 4)}"
+    first17 = f"{region}{birth}{sequence}"
+    return first17 + check_digit(first17)
+
+
+def make_student(school_class, *, name: str | None = None, student_no: str | None = None,
+                 id_number: str | None = None, stage=None, **fields):
+    """A student of the class's school, registered through the service (so the ID number is encrypted)."""
+    from caretrack.core import idnumber
+    from caretrack.students import services
+    from caretrack.org.models import Stage
+
+    school = school_class.school
+    number = idnumber.parse(id_number or make_id_number(birth=f"20{next(_sequence) % 10 + 5:02d}0101"))
+    data = services.StudentData(
+        school=school, school_class=school_class, college=school_class.college,
+        student_no=student_no or f"S{next(_sequence):06d}", name=name or f"学生{next(_sequence)}",
+        id_number=number, stage=stage or Stage(school.stages[0].value), **fields)
+    student, _warnings = services.create_student(None, data)
+    return student
+
+
+def identify(student, start_year: int, *categories, level=None, **flags):
+    """Record the student's identification for that year (categories as Category members)."""
+    from caretrack.org.services import ensure_academic_year
+    from caretrack.students import services
+    from caretrack.students.models import Category, Level
+
+    categories = list(categories) or [Category.OTHER]
+    flags.setdefault("is_registered_poverty", Category.REGISTERED in categories)
+    return services.identify(None, student, services.IdentificationData(
+        academic_year=ensure_academic_year(start_year), categories=categories, level=level or Level.DIFFICULT,
+        **flags))

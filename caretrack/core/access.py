@@ -213,8 +213,13 @@ def can(user, permission: Permission, obj=None) -> bool:
     if obj is None:
         return True
     model = type(obj)
-    query = select(model.id).where(model.id == obj.id)
-    return db.session.scalar(scoped(query, user, permission, model)) is not None
+    # Pages ask the same question in loops; answer it once per request.
+    cache = g.setdefault("_access_can", {})
+    key = (getattr(user, "id", None), permission, model.__name__, obj.id)
+    if key not in cache:
+        query = select(model.id).where(model.id == obj.id)
+        cache[key] = db.session.scalar(scoped(query, user, permission, model)) is not None
+    return cache[key]
 
 
 def permission_required(permission: Permission):

@@ -104,31 +104,35 @@ def start_confirmed(preview: ImportJob) -> ImportJob:
 def _launch(job_id: int) -> None:
     app = current_app._get_current_object()
     if app.config.get("CARETRACK_IMPORTS_IN_BACKGROUND", True):
-        threading.Thread(target=run_job, args=(app, job_id), name=f"import-{job_id}", daemon=True).start()
+        threading.Thread(target=run_job_in_context, args=(app, job_id), name=f"import-{job_id}", daemon=True).start()
     else:
-        run_job(app, job_id)
+        run_job(job_id)
 
 
-def run_job(app: Flask, job_id: int) -> None:
-    """Run one job to its end, reporting progress; never leave it 'running' after a crash."""
+def run_job_in_context(app: Flask, job_id: int) -> None:
     with app.app_context():
-        from caretrack.accounts.models import User
+        run_job(job_id)
 
+
+def run_job(job_id: int) -> None:
+    """Run one job to its end, reporting progress; never leave it 'running' after a crash."""
+    from caretrack.accounts.models import User
+
+    job = db.session.get(ImportJob, job_id)
+    actor = db.session.get(User, job.user_id)
+    job.status = "running"
+    db.session.commit()
+    try:
+        report = _run(job, actor)
+    except Exception:
+        log.exception("import job %s failed", job_id)
+        db.session.rollback()
         job = db.session.get(ImportJob, job_id)
-        actor = db.session.get(User, job.user_id)
-        job.status = "running"
+        job.status, job.finished_at = "failed", utcnow()
         db.session.commit()
-        try:
-            report = _run(job, actor)
-        except Exception:
-            log.exception("import job %s failed", job_id)
-            db.session.rollback()
-            job = db.session.get(ImportJob, job_id)
-            job.status, job.finished_at = "failed", utcnow()
-            db.session.commit()
-            return
-        job.report, job.status, job.finished_at = asdict(report), "done", utcnow()
-        db.session.commit()
+        return
+    job.report, job.status, job.finished_at = asdict(report), "done", utcnow()
+    db.session.commit()
 
 
 def _run(job: ImportJob, actor) -> ImportReport:

@@ -1,6 +1,7 @@
 """Reads of the organisation, through the acting user's scope."""
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from caretrack.core.access import Permission, scoped
 from caretrack.extensions import db
@@ -9,7 +10,8 @@ from caretrack.org.models import AcademicYear, College, SchoolClass, Term, Unit
 
 def visible_units(user, q: str = "", kind: str = ""):
     """A select() of the units the user may view, filtered by a search text and a kind."""
-    statement = scoped(select(Unit), user, Permission.ORG_VIEW).order_by(Unit.code)
+    # The list shows each unit's parent: load them all at once, not one query per row.
+    statement = scoped(select(Unit), user, Permission.ORG_VIEW).options(selectinload(Unit.parent)).order_by(Unit.code)
     if q:
         like = f"%{q.strip()}%"
         statement = statement.where(or_(Unit.code.like(like), Unit.name.like(like)))

@@ -1,6 +1,8 @@
 """Student pages: the list, the file, forms to register, edit, move, identify, reveal the ID, and the import."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -32,10 +34,22 @@ def _year(start_year: int | None) -> AcademicYear | None:
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
+ID_SEARCHES = "student_id_searches"
+FILTER_NAMES = ("q", "school", "college", "class", "stage", "status", "year", "identified", "category", "level")
+
+
+def _search_text() -> str:
+    """The search text; a searched ID number comes back from the session, never from the URL."""
+    token = request.args.get("idq")
+    if token:
+        return session.get(ID_SEARCHES, {}).get(token, "")
+    return request.args.get("q", "").strip()
+
+
 def filters_from_request() -> queries.StudentFilters:
     args = request.args
     return queries.StudentFilters(
-        q=args.get("q", "").strip(), school_id=_int_arg("school"), college_id=_int_arg("college"),
+        q=_search_text(), school_id=_int_arg("school"), college_id=_int_arg("college"),
         class_id=_int_arg("class"), stage=args.get("stage", ""), status=args.get("status", "active"),
         year=_year(_int_arg("year")), identified=args.get("identified", ""), category=args.get("category", ""),
         level=args.get("level", ""))
@@ -53,10 +67,36 @@ def _list_context(filters: queries.StudentFilters) -> dict:
             "statuses": StudentStatus.choices()}
 
 
-@bp.route("/")
+def _filter_redirect():
+    """Turn the posted filter form into a list URL; a full ID number is kept in the session behind a token."""
+    args = {name: request.form.get(name, "").strip() for name in FILTER_NAMES}
+    args = {name: value for name, value in args.items() if value}
+    query = args.get("q", "")
+    if _is_id_number(query):
+        token = secrets.token_urlsafe(8)
+        # Only the last few searches are kept, so the session cookie stays small.
+        searches = dict(list(session.get(ID_SEARCHES, {}).items())[-4:])
+        searches[token] = query
+        session[ID_SEARCHES] = searches
+        args.pop("q")
+        args["idq"] = token
+    return redirect(url_for("students.list_students", **args))
+
+
+def _is_id_number(text: str) -> bool:
+    try:
+        idnumber.parse(text)
+    except DomainError:
+        return False
+    return True
+
+
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.STUDENTS_VIEW)
 def list_students():
+    if request.method == "POST":
+        return _filter_redirect()
     filters = filters_from_request()
     page = paginate(queries.with_places(queries.student_query(current_user, filters)))
     identifications = queries.identifications_by_student([s.id for s in page.items], filters.year)

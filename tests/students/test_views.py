@@ -1,0 +1,256 @@
+"""Student pages: what each role sees, searching, the file, the ID reveal, the download, the web import."""
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from caretrack.audit.models import AuditEvent
+from caretrack.core.access import Role
+from caretrack.extensions import db
+from caretrack.students.models import Category, Student
+from tests.factories import identify, make_id_number, make_student, make_user
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.fixture
+def school(city):
+    """Two classes of one school with a student each, and a student of another school."""
+    city.ann = make_student(city.class_a, name="安安", student_no="A001", id_number=make_id_number(gender="f"))
+    city.bob = make_student(city.class_b, name="宝宝", student_no="B001")
+    city.wes = make_student(city.west_class, name="西西", student_no="W001")
+    identify(city.ann, 2025, Category.ORPHAN)
+    return city
+
+
+def page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_the_list_shows_masked_id_numbers_only(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    html = page(client, "/students/?year=2025")
+    assert school.ann.id_masked in html
+    number = make_id_number  # the full number never appears
+    assert all(s.id_masked[:6] + "*" in html for s in (school.ann, school.bob))
+    assert "西西" not in html
+    del number
+
+
+def test_a_class_teacher_sees_only_their_class_in_the_list_and_search(school, login):
+    client = login(make_user(Role.CLASS_TEACHER, school.class_a))
+    assert "安安" in page(client, "/students/")
+    assert "宝宝" not in page(client, "/students/")
+    assert "宝宝" not in page(client, "/students/?q=宝")
+    assert "没有符合条件的学生" in page(client, "/students/?q=B001")
+
+
+def test_a_class_teacher_gets_404_for_a_file_of_another_class(school, login):
+    client = login(make_user(Role.CLASS_TEACHER, school.class_a))
+    assert client.get(f"/students/{school.ann.id}").status_code == 200
+    assert client.get(f"/students/{school.bob.id}").status_code == 404
+
+
+def test_search_by_full_id_number_uses_the_blind_index(school, login):
+    from caretrack.core import crypto
+
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    number = crypto.decrypt(school.bob.id_cipher)
+    response = client.post("/students/", data={"q": number, "year": "2025"})
+    assert response.status_code == 302
+    assert number not in response.headers["Location"]
+    html = page(client, response.headers["Location"])
+    assert "宝宝" in html
+    assert "安安" not in html
+    assert number not in html
+
+
+def test_filters_by_identification(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    identified = page(client, "/students/?year=2025&identified=yes")
+    assert "安安" in identified
+    assert "宝宝" not in identified
+    assert "宝宝" in page(client, "/students/?year=2025&identified=no")
+    assert "安安" in page(client, "/students/?year=2025&category=orphan")
+    assert "安安" not in page(client, "/students/?year=2025&category=registered")
+
+
+def test_the_file_page_shows_identity_and_identification_history(school, login):
+    identify(school.ann, 2024, Category.DISABLED)
+    client = login(make_user(Role.COUNSELOR, school.east_school))
+    html = page(client, f"/students/{school.ann.id}")
+    assert "安安" in html
+    assert school.ann.id_masked in html
+    assert "2024-2025" in html
+    assert "2025-2026" in html
+    assert "查看完整号码" not in html  # counselors do not reveal ID numbers
+
+
+def test_reveal_shows_the_number_and_audits_it(school, login):
+    from caretrack.core import crypto
+
+    officer = make_user(Role.SCHOOL_OFFICER, school.east_school)
+    client = login(officer)
+    response = client.post(f"/students/{school.ann.id}/reveal")
+    assert response.status_code == 200
+    assert crypto.decrypt(school.ann.id_cipher) in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(
+        AuditEvent.action == "id_number_revealed", AuditEvent.user_id == officer.id)) == 1
+
+
+def test_reveal_is_refused_to_a_club_leader_and_a_class_teacher(school, login, client):
+    from caretrack.accounts import services as accounts
+    from caretrack.accounts.models import RoleAssignment
+
+    leader = make_user()
+    leader.role_assignments.append(RoleAssignment(role=Role.CLUB_LEADER, scope_type="club", scope_id=1))
+    db.session.flush()
+    assert login(leader).post(f"/students/{school.ann.id}/reveal").status_code == 403
+    client.post("/logout")
+    teacher = make_user(Role.CLASS_TEACHER, school.class_a)
+    assert login(teacher).post(f"/students/{school.ann.id}/reveal").status_code == 403
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "id_number_revealed")) == 0
+    del accounts
+
+
+def test_an_officer_of_another_school_gets_404_on_reveal(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.west_school))
+    assert client.post(f"/students/{school.ann.id}/reveal").status_code == 404
+
+
+def read_xlsx(response) -> list[tuple]:
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    return list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+
+
+def test_the_download_holds_what_the_filter_shows_with_masked_ids(school, login):
+    client = login(make_user(Role.CLASS_TEACHER, school.class_a))
+    rows = read_xlsx(client.get("/students/export.xlsx?year=2025"))
+    assert rows[0][:5] == ("学校", "学院（系）", "班级", "学号", "姓名")
+    assert [r[4] for r in rows[1:]] == ["安安"]
+    assert rows[1][6] == school.ann.id_masked
+    assert rows[1][12] == "孤儿"
+
+
+def test_full_ids_in_the_download_only_for_those_who_may_reveal(school, login, client):
+    from caretrack.core import crypto
+
+    login(make_user(Role.CLASS_TEACHER, school.class_a))
+    rows = read_xlsx(client.get("/students/export.xlsx?full_ids=1"))
+    assert rows[1][6] == school.ann.id_masked
+    client.post("/logout")
+    login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    rows = read_xlsx(client.get("/students/export.xlsx?full_ids=1"))
+    numbers = {r[6] for r in rows[1:]}
+    assert crypto.decrypt(school.ann.id_cipher) in numbers
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "students_exported")
+                              .order_by(AuditEvent.id.desc()))
+    assert event.detail == "rows=2 full_ids=True"
+
+
+def test_the_list_and_file_pages_do_not_issue_a_query_per_row(city, login, count_queries):
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+
+    def queries_for(path):
+        with count_queries() as counter:
+            page(client, path)
+        return counter.count
+
+    for index in range(3):
+        identify(make_student(city.class_a, student_no=f"Q{index}"), 2025, Category.OTHER)
+    few_list = queries_for("/students/?year=2025")
+    student = db.session.scalar(select(Student).where(Student.student_no == "Q0"))
+    few_file = queries_for(f"/students/{student.id}")
+    for index in range(3, 30):
+        identify(make_student(city.class_b if index % 2 else city.class_a, student_no=f"Q{index}"),
+                 2025, Category.ORPHAN, Category.OTHER)
+    for year in (2022, 2023, 2024):
+        identify(student, year, Category.OTHER)
+    assert queries_for("/students/?year=2025") == few_list
+    assert queries_for(f"/students/{student.id}") == few_file
+
+
+def test_editing_with_a_stale_version_keeps_what_was_typed(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    form = {"class_id": school.class_a.id, "student_no": "A001", "name": "安安改名", "id_number": "",
+            "gender": "", "stage": "compulsory", "hukou": "", "version": "0"}
+    response = client.post(f"/students/{school.ann.id}/edit", data=form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "已被他人修改" in html
+    assert 'value="安安改名"' in html
+    assert db.session.get(Student, school.ann.id).name == "安安"
+
+
+def test_creating_a_student_with_a_bad_id_number_writes_nothing(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    form = {"class_id": school.class_a.id, "student_no": "N1", "name": "新生", "id_number": "110105194912310021",
+            "gender": "", "stage": "compulsory", "hukou": ""}
+    response = client.post(f"/students/new?school={school.east_school.id}", data=form)
+    assert response.status_code == 400
+    assert "身份证号校验位不正确" in response.get_data(as_text=True)
+    assert "110105194912310021" not in response.headers.get("Location", "")
+    assert db.session.scalar(select(func.count()).where(Student.student_no == "N1")) == 0
+
+
+def test_creating_a_student_through_the_form(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    form = {"class_id": school.class_b.id, "student_no": "N2", "name": "新生", "id_number": make_id_number(),
+            "gender": "", "stage": "compulsory", "hukou": "rural", "guardian_name": "家长",
+            "guardian_phone": "13800138000"}
+    response = client.post(f"/students/new?school={school.east_school.id}", data=form)
+    assert response.status_code == 302
+    student = db.session.scalar(select(Student).where(Student.student_no == "N2"))
+    assert (student.class_id, student.hukou, student.guardians[0].phone) == (school.class_b.id, "rural",
+                                                                           "13800138000")
+
+
+def test_a_class_teacher_cannot_create_or_edit(school, login):
+    client = login(make_user(Role.CLASS_TEACHER, school.class_a))
+    assert client.get(f"/students/new?school={school.east_school.id}").status_code == 403
+    assert client.get(f"/students/{school.ann.id}/edit").status_code == 403
+
+
+def test_the_web_import_previews_then_writes_on_confirm(city, login):
+    from caretrack.org.models import Unit
+
+    rows = (SHARED / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()
+    school_rows = [rows[0]] + [r for r in rows[1:] if r.startswith("2199010101")]
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    response = client.post("/students/import", data={
+        "file": (io.BytesIO("\n".join(school_rows).encode("utf-8-sig")), "roster.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "预览" in preview
+    assert "新增 14" in preview
+    assert db.session.scalar(select(func.count()).select_from(Student)) == 0
+    confirm_url = response.headers["Location"] + "/confirm"
+    done = client.post(confirm_url, follow_redirects=True).get_data(as_text=True)
+    assert "导入完成" in done
+    school = db.session.scalar(select(Unit).where(Unit.code == "2199010101"))
+    assert db.session.scalar(select(func.count()).where(Student.school_id == school.id)) == 14
+
+
+def test_someone_elses_import_job_is_404(city, login, client):
+    first = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    response = first.post("/students/import", data={
+        "file": (io.BytesIO(b"\xef\xbb\xbf" + "单位代码\n".encode()), "roster.csv")}, content_type="multipart/form-data")
+    job_url = response.headers["Location"]
+    client.post("/logout")
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    assert client.get(job_url).status_code == 404
+
+
+def test_a_file_over_the_upload_limit_gets_a_clear_message(city, login, app):
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    big = io.BytesIO(b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1))
+    response = client.post("/students/import", data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "文件过大" in response.get_data(as_text=True)
