@@ -18,8 +18,9 @@ def _blueprints():
     from caretrack.dashboard import bp as dashboard_bp
     from caretrack.org import bp as org_bp
     from caretrack.students import bp as students_bp
+    from caretrack.students import caseloads_bp
 
-    return [dashboard_bp, accounts_bp, org_bp, students_bp, audit_bp]
+    return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, audit_bp]
 
 
 def _import_models() -> None:

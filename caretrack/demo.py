@@ -1,5 +1,12 @@
-"""A small synthetic city for `make run` and for trying caretrack: every name here is made up."""
+"""Synthetic data: a small demo city for `make run`, and city-scale rosters for the benchmarks.
 
+Every person here is made up; ID numbers are generated with valid check digits from made-up serials.
+"""
+
+import csv
+import io
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -7,6 +14,8 @@ from sqlalchemy import select
 from caretrack.accounts import services as accounts
 from caretrack.accounts.models import User
 from caretrack.core.access import Role, ScopeType
+from caretrack.core.idnumber import check_digit
+from caretrack.core.imports import run_import
 from caretrack.extensions import db
 from caretrack.org import services as org
 from caretrack.org.models import Stage, Unit, UnitKind
@@ -82,6 +91,85 @@ def _build_users() -> None:
         accounts.grant_role(None, user, demo_user.role, demo_user.scope_type, _scope_target(demo_user))
 
 
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建文斌宇浩凯健俊帆帅旭宁琳晨欣怡佳悦思雨轩涵"
+REGIONS = ("110105", "120101", "130102", "340102", "370102", "410102", "420102", "510104")
+ROSTER_HEADER = ["单位代码", "学院（系）", "班级", "学号", "姓名", "性别", "身份证号", "学段", "入学年份", "是否寄宿",
+                 "户口类型", "家庭经济困难类型", "困难等级", "是否建档立卡家庭", "是否烈士子女",
+                 "是否遭遇自然灾害或突发事件", "认定学年", "监护人姓名", "监护人电话"]
+CATEGORY_MIXES = (["其他"], ["建档立卡"], ["农村低保"], ["孤儿"], ["残疾"], ["农村特困救助供养"], ["建档立卡", "残疾"],
+                  ["农村低保", "其他"])
+BIRTH_YEAR_BY_STAGE = {Stage.PRESCHOOL: 2021, Stage.COMPULSORY: 2013, Stage.SENIOR_HIGH: 2009,
+                       Stage.VOCATIONAL: 2009, Stage.HIGHER: 2005}
+
+
+def synthetic_id_number(serial: int, birth_year: int, rng: random.Random) -> str:
+    """A valid, made-up 身份证号: a real-looking region, a real date, the serial in the sequence digits."""
+    first17 = f"{rng.choice(REGIONS)}{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{serial % 1000:03d}"
+    return first17 + check_digit(first17)
+
+
+@dataclass(frozen=True)
+class RosterSpec:
+    """Which school, its stage, and its classes as (college name or "", class name)."""
+
+    school_code: str
+    stage: Stage
+    classes: list[tuple[str, str]]
+
+
+def roster_rows(spec: RosterSpec, count: int, rng: random.Random, year_label: str, first_serial: int,
+                identified_share: float = 0.2) -> Iterator[list[str]]:
+    """Rows of the student import format; about `identified_share` of them identified for `year_label`."""
+    used: set[str] = set()
+    for number in range(count):
+        college, class_name = spec.classes[number % len(spec.classes)]
+        birth_year = BIRTH_YEAR_BY_STAGE[spec.stage] + rng.randint(0, 2)
+        id_number = synthetic_id_number(first_serial + number, birth_year, rng)
+        while id_number in used:
+            id_number = synthetic_id_number(first_serial + number, birth_year, rng)
+        used.add(id_number)
+        categories = rng.choice(CATEGORY_MIXES) if rng.random() < identified_share else []
+        yield [spec.school_code, college, class_name, f"{first_serial + number:09d}",
+               rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+               "男" if int(id_number[16]) % 2 else "女", id_number, spec.stage.zh_name, str(birth_year + 6),
+               rng.choice(["是", "否"]), rng.choice(["农村", "城镇"]), "、".join(categories),
+               rng.choice(["特别困难", "困难", "一般困难"]) if categories else "",
+               "是" if "建档立卡" in categories else "否", "否", "否", year_label if categories else "",
+               rng.choice(SURNAMES) + rng.choice(GIVEN), f"13{rng.randint(100000000, 999999999)}"]
+
+
+def roster_csv(rows) -> bytes:
+    """The rows as a UTF-8 CSV file with its header, as schools export it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ROSTER_HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+DEMO_ROSTERS = [
+    (RosterSpec("4199010001", Stage.HIGHER, [("机械工程学院", "机械2401"), ("机械工程学院", "机械2402"),
+                                             ("经济管理学院", "经管2401")]), 30, 990100001),
+    (RosterSpec("2199010101", Stage.COMPULSORY, [("", "初一(1)班"), ("", "初一(2)班")]), 20, 990200001),
+    (RosterSpec("2199010101", Stage.SENIOR_HIGH, [("", "高一(1)班")]), 10, 990300001),
+]
+
+
+def _load_students() -> None:
+    from caretrack.core.timeutil import local_today
+    from caretrack.org.services import academic_year_of, ensure_academic_year
+    from caretrack.students.importers import StudentImporter
+
+    year = ensure_academic_year(academic_year_of(local_today()))
+    rng = random.Random(2025)
+    rows = [row for spec, count, serial in DEMO_ROSTERS
+            for row in roster_rows(spec, count, rng, year.label, serial, identified_share=0.4)]
+    report = run_import(StudentImporter(None), io.BytesIO(roster_csv(rows)), "demo.csv")
+    if report.refused:
+        raise RuntimeError(f"demo roster refused: {report.refused_reason} {report.errors[:3]}")
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -90,3 +178,4 @@ def load() -> None:
     """Create the demo city (idempotent); the caller commits."""
     _build_org()
     _build_users()
+    _load_students()

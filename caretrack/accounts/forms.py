@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, validators
 
-from caretrack.core.access import Role, ScopeType
+from caretrack.core.access import SCOPE_MODELS, Role, ScopeType
 from caretrack.core.forms import BaseForm, length, required
 
 
@@ -33,12 +33,12 @@ class GrantRoleForm(BaseForm):
     role = SelectField(_l("角色"), choices=[], validators=[required()])
     scope_type = SelectField(_l("范围类型"), choices=[], validators=[required()])
     scope = StringField(_l("范围"), [required(), length(20)],
-                        description=_l("单位填单位代码；学院（系）和班级填其编号。"))
+                        description=_l("单位填单位代码；学院（系）、班级和名单填其编号（在单位页面和名单页面上可见）。"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.role.choices = Role.choices()
-        self.scope_type.choices = [(t.value, t.label) for t in (ScopeType.UNIT, ScopeType.COLLEGE, ScopeType.CLASS)]
+        self.scope_type.choices = [(t.value, t.label) for t in ScopeType if t in SCOPE_MODELS]
 
 
 class CreateUserForm(UserProfileForm, GrantRoleForm):

@@ -3,21 +3,19 @@
 from sqlalchemy import exists, or_, select
 
 from caretrack.accounts.models import RoleAssignment, User
-from caretrack.core.access import Permission, ScopeType, scope_for
+from caretrack.core.access import SCOPE_MODELS, Permission, ScopeType, scope_for
 from caretrack.extensions import db
-from caretrack.org.models import College, SchoolClass
 
 
 def _assignment_in_scope(scope):
-    """Role grants placed inside the scope's units (colleges and classes by their school)."""
+    """Role grants placed inside the scope's units (colleges, classes and caseloads by their school)."""
     unit_ids = scope.unit_ids
-    return or_(
-        (RoleAssignment.scope_type == ScopeType.UNIT) & RoleAssignment.scope_id.in_(unit_ids),
-        (RoleAssignment.scope_type == ScopeType.COLLEGE) & RoleAssignment.scope_id.in_(
-            select(College.id).where(College.school_id.in_(unit_ids))),
-        (RoleAssignment.scope_type == ScopeType.CLASS) & RoleAssignment.scope_id.in_(
-            select(SchoolClass.id).where(SchoolClass.school_id.in_(unit_ids))),
-    )
+    clauses = [(RoleAssignment.scope_type == ScopeType.UNIT) & RoleAssignment.scope_id.in_(unit_ids)]
+    for scope_type, model in SCOPE_MODELS.items():
+        if scope_type is not ScopeType.UNIT:
+            clauses.append((RoleAssignment.scope_type == scope_type) & RoleAssignment.scope_id.in_(
+                select(model.id).where(model.school_id.in_(unit_ids))))
+    return or_(*clauses)
 
 
 def manageable_users(actor, q: str = "", role: str = ""):
@@ -43,15 +41,12 @@ def get_manageable_user(actor, user_id: int) -> User | None:
 
 
 def describe_scopes(assignments) -> dict[int, str]:
-    """A readable name for each grant's scope, loaded in three queries whatever the number of grants."""
-    from caretrack.org.models import Unit
-
+    """A readable name for each grant's scope: one query per scope type, whatever the number of grants."""
     wanted: dict[str, set[int]] = {}
     for a in assignments:
         wanted.setdefault(a.scope_type, set()).add(a.scope_id)
     names: dict[tuple[str, int], str] = {}
-    loaders = {ScopeType.UNIT: Unit, ScopeType.COLLEGE: College, ScopeType.CLASS: SchoolClass}
-    for scope_type, model in loaders.items():
+    for scope_type, model in SCOPE_MODELS.items():
         ids = wanted.get(scope_type)
         if ids:
             for row in db.session.scalars(select(model).where(model.id.in_(ids))):

@@ -16,6 +16,7 @@ from caretrack.core.access import (
     GRANTABLE_ROLES,
     ROLE_SCOPES,
     ROLE_UNIT_LEVEL,
+    SCOPE_MODELS,
     Permission,
     Role,
     ScopeType,
@@ -24,7 +25,7 @@ from caretrack.core.access import (
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
-from caretrack.org.models import College, SchoolClass, Unit, UnitKind
+from caretrack.org.models import Unit, UnitKind
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -47,7 +48,7 @@ def home_unit_id(user: User | None) -> int | None:
         scope_type = ScopeType(assignment.scope_type)
         if scope_type is ScopeType.UNIT:
             return assignment.scope_id
-        model = {ScopeType.COLLEGE: College, ScopeType.CLASS: SchoolClass}.get(scope_type)
+        model = SCOPE_MODELS.get(scope_type)
         if model is not None:
             return db.session.scalar(select(model.school_id).where(model.id == assignment.scope_id))
     return None
@@ -175,7 +176,7 @@ def set_active(actor: User, user: User, active: bool) -> None:
 
 
 def resolve_scope(scope_type: ScopeType, code_or_id: str | int):
-    """The unit, college or class a grant names: units by code, colleges and classes by id."""
+    """The unit, college, class or caseload a grant names: units by code, the others by id."""
     if scope_type is ScopeType.UNIT:
         unit = db.session.scalar(select(Unit).where(Unit.code == str(code_or_id).strip()))
         if unit is None:
@@ -188,15 +189,12 @@ def resolve_scope(scope_type: ScopeType, code_or_id: str | int):
     return target
 
 
-SCOPE_MODELS = {ScopeType.UNIT: Unit, ScopeType.COLLEGE: College, ScopeType.CLASS: SchoolClass}
-
-
 def _scope_target(scope_type: ScopeType, scope_id: int):
     return db.session.get(SCOPE_MODELS[scope_type], scope_id)
 
 
 def scope_unit_id(scope_type: ScopeType, target) -> int:
-    """The unit a scope object belongs to (the school for colleges and classes)."""
+    """The unit a scope object belongs to (the school for colleges, classes and caseloads)."""
     return target.id if scope_type is ScopeType.UNIT else target.school_id
 
 

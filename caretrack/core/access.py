@@ -100,6 +100,15 @@ GRANTABLE_ROLES: dict[Role, frozenset[Role]] = {
 }
 
 
+# The model behind each scope type, registered by the domain that owns it (org: units, colleges, classes;
+# students: caseloads). Every one but the unit has a `school_id`.
+SCOPE_MODELS: dict[ScopeType, type] = {}
+
+
+def register_scope_model(scope_type: ScopeType, model: type) -> None:
+    SCOPE_MODELS[scope_type] = model
+
+
 @dataclass(frozen=True)
 class Scope:
     """The rows a user may reach for one permission; `everything` for the city admin."""

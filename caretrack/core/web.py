@@ -49,6 +49,7 @@ NAVIGATION = [
     # (endpoint, message id of the label, permission needed or None for every logged-in user)
     ("dashboard.home", N_("我的工作"), None),
     ("students.list_students", N_("学生"), Permission.STUDENTS_VIEW),
+    ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
     ("org.list_units", N_("单位"), Permission.ORG_VIEW),
     ("accounts.list_users", N_("用户与角色"), Permission.USERS_MANAGE),
     ("audit.list_events", N_("审计日志"), Permission.AUDIT_VIEW),

@@ -1,6 +1,8 @@
 """What the home page lists for a user."""
 
-from sqlalchemy import or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
 
 from caretrack.core.access import ScopeType
 from caretrack.extensions import db
@@ -26,3 +28,35 @@ def my_classes(user) -> list[SchoolClass]:
         return []
     return db.session.scalars(select(SchoolClass).where(SchoolClass.id.in_(class_ids))
                               .order_by(SchoolClass.name)).all()
+
+
+@dataclass
+class StudentSummary:
+    """How many students the user works with, how many identified this year, and the first few of them."""
+
+    total: int
+    identified: int
+    year_label: str
+    first: list
+
+
+def my_students(user, limit: int = 10) -> StudentSummary | None:
+    """The students the user may see, counted in two queries; None for roles that see no student files."""
+    from caretrack.core.access import Permission, has_permission
+    from caretrack.core.timeutil import local_today
+    from caretrack.org.models import AcademicYear
+    from caretrack.org.services import academic_year_of
+    from caretrack.students import queries
+
+    if not has_permission(user, Permission.STUDENTS_VIEW):
+        return None
+    year = db.session.scalar(select(AcademicYear).where(
+        AcademicYear.start_year == academic_year_of(local_today())))
+    everyone = queries.student_query(user, queries.StudentFilters(year=year))
+    identified = queries.student_query(user, queries.StudentFilters(year=year, identified="yes"))
+    first = db.session.scalars(queries.with_places(everyone).limit(limit)).unique().all()
+    return StudentSummary(_count(everyone), _count(identified), year.label if year else "", first)
+
+
+def _count(statement) -> int:
+    return db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))

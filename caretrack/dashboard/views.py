@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from caretrack.accounts.queries import describe_scopes
 from caretrack.dashboard import bp
-from caretrack.dashboard.queries import my_classes, my_units
+from caretrack.dashboard.queries import my_classes, my_students, my_units
 
 
 @bp.route("/")
@@ -14,7 +14,8 @@ def home():
     assignments = current_user.role_assignments
     return render_template("dashboard/home.html", assignments=assignments,
                            scope_names=describe_scopes(assignments),
-                           units=my_units(current_user), classes=my_classes(current_user))
+                           units=my_units(current_user), classes=my_classes(current_user),
+                           students=my_students(current_user))
 
 
 @bp.route("/language", methods=["POST"])

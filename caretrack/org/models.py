@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caretrack.core.access import ScopeType, register_scope_model
 from caretrack.core.choices import N_, LabelledEnum
 from caretrack.core.models import TimestampMixin, VersionedMixin
 from caretrack.extensions import db
@@ -156,3 +157,6 @@ College.__access_columns__ = {"unit": College.school_id, "college": College.id}
 SchoolClass.__access_columns__ = {
     "unit": SchoolClass.school_id, "college": SchoolClass.college_id, "class": SchoolClass.id,
 }
+register_scope_model(ScopeType.UNIT, Unit)
+register_scope_model(ScopeType.COLLEGE, College)
+register_scope_model(ScopeType.CLASS, SchoolClass)

@@ -3,5 +3,6 @@
 from flask import Blueprint
 
 bp = Blueprint("students", __name__, url_prefix="/students")
+caseloads_bp = Blueprint("caseloads", __name__, url_prefix="/caseloads")
 
 from caretrack.students import views  # noqa: E402,F401 - registers the routes on bp

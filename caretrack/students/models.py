@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from caretrack.core.access import ScopeType, register_scope_model
 from caretrack.core.choices import N_, LabelledEnum
 from caretrack.core.models import TimestampMixin, VersionedMixin
 from caretrack.extensions import db
@@ -181,3 +182,4 @@ Student.__access_columns__ = {
     "caseload": _students_in_caseloads,
 }
 Caseload.__access_columns__ = {"unit": Caseload.school_id, "caseload": Caseload.id}
+register_scope_model(ScopeType.CASELOAD, Caseload)

@@ -294,3 +294,40 @@ def reveal_id_number(actor, student: Student) -> str:
     """Decrypt the full ID number for someone allowed to see it; every reveal is audited."""
     record(StudentAction.ID_REVEALED, actor=actor, obj=student, unit_id=student.school_id)
     return crypto.decrypt(student.id_cipher)
+
+
+def create_caseload(actor, school: Unit, name: str):
+    """A named list of students of one school, on which a counselor can be granted."""
+    from caretrack.students.models import Caseload
+
+    name = name.strip()
+    if not school.is_school:
+        raise DomainError(_("名单只能建在学校下。"), field="school_id")
+    if db.session.scalar(select(Caseload.id).where(Caseload.school_id == school.id, Caseload.name == name)):
+        raise DomainError(_("本校已有名为“%(name)s”的名单。", name=name), field="name")
+    caseload = Caseload(school_id=school.id, name=name)
+    db.session.add(caseload)
+    db.session.flush()
+    record("caseload_created", actor=actor, obj=caseload, unit_id=school.id)
+    return caseload
+
+
+def add_to_caseload(actor, caseload, student: Student) -> None:
+    """Put a student of the caseload's school on the list (once)."""
+    if student.school_id != caseload.school_id:
+        raise DomainError(_("只能加入本校学生。"), field="student_no")
+    if student in caseload.students:
+        raise DomainError(_("%(name)s 已在名单中。", name=student.name), field="student_no")
+    caseload.students.append(student)
+    db.session.flush()
+    record("caseload_member_added", actor=actor, obj=caseload, unit_id=caseload.school_id,
+           detail=f"student:{student.id}")
+
+
+def remove_from_caseload(actor, caseload, student: Student) -> None:
+    if student not in caseload.students:
+        raise DomainError(_("该学生不在名单中。"))
+    caseload.students.remove(student)
+    db.session.flush()
+    record("caseload_member_removed", actor=actor, obj=caseload, unit_id=caseload.school_id,
+           detail=f"student:{student.id}")

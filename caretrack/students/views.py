@@ -325,3 +325,5 @@ register_import_routes(bp, ImportPage(
     columns_help=N_("列：单位代码、学院（系）、班级、学号、姓名、性别、身份证号、学段、入学年份、是否寄宿、户口类型、"
                     "家庭经济困难类型、困难等级、是否建档立卡家庭、是否烈士子女、是否遭遇自然灾害或突发事件、认定学年、"
                     "监护人姓名、监护人电话。")), StudentImporter)
+
+from caretrack.students import caseload_views  # noqa: E402,F401 - registers the caseload pages

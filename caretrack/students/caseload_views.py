@@ -1,0 +1,85 @@
+"""Caseloads (名单): named lists of students that a counselor can be granted on."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.core.access import Permission, get_or_404, permission_required, scoped
+from caretrack.core.errors import DomainError
+from caretrack.extensions import db
+from caretrack.org.models import Unit
+from caretrack.students import caseloads_bp as bp
+from caretrack.students import services
+from caretrack.students.forms import CaseloadForm
+from caretrack.students.models import Caseload, Student
+
+
+def _school_choices() -> list[tuple[int, str]]:
+    schools = db.session.scalars(scoped(select(Unit), current_user, Permission.CASELOADS_MANAGE)
+                                 .where(Unit.kind.not_in(["city", "district"])).order_by(Unit.code)).all()
+    return [(s.id, s.name) for s in schools]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.CASELOADS_MANAGE)
+def list_caseloads():
+    form = CaseloadForm()
+    form.school_id.choices = _school_choices()
+    if form.validate_on_submit():
+        school = get_or_404(Unit, form.school_id.data, current_user, Permission.CASELOADS_MANAGE)
+        try:
+            caseload = services.create_caseload(current_user, school, form.name.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("名单“%(name)s”已建立。", name=caseload.name), "success")
+            return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
+    caseloads = db.session.scalars(scoped(select(Caseload), current_user, Permission.CASELOADS_MANAGE)
+                                   .order_by(Caseload.school_id, Caseload.name)).all()
+    return render_template("students/caseloads.html", caseloads=caseloads, form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:caseload_id>")
+@login_required
+@permission_required(Permission.CASELOADS_MANAGE)
+def show_caseload(caseload_id: int):
+    caseload = get_or_404(Caseload, caseload_id, current_user, Permission.CASELOADS_MANAGE)
+    return render_template("students/caseload.html", caseload=caseload)
+
+
+@bp.route("/<int:caseload_id>/members", methods=["POST"])
+@login_required
+@permission_required(Permission.CASELOADS_MANAGE)
+def add_caseload_member(caseload_id: int):
+    caseload = get_or_404(Caseload, caseload_id, current_user, Permission.CASELOADS_MANAGE)
+    student_no = request.form.get("student_no", "").strip()
+    student = db.session.scalar(select(Student).where(Student.school_id == caseload.school_id,
+                                                      Student.student_no == student_no))
+    if student is None:
+        flash(_("本校没有学号为“%(no)s”的学生。", no=student_no), "danger")
+        return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
+    try:
+        services.add_to_caseload(current_user, caseload, student)
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已将 %(name)s 加入名单。", name=student.name), "success")
+    return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
+
+
+@bp.route("/<int:caseload_id>/members/<int:student_id>/remove", methods=["POST"])
+@login_required
+@permission_required(Permission.CASELOADS_MANAGE)
+def remove_caseload_member(caseload_id: int, student_id: int):
+    caseload = get_or_404(Caseload, caseload_id, current_user, Permission.CASELOADS_MANAGE)
+    student = next((s for s in caseload.students if s.id == student_id), None)
+    if student is None:
+        abort(404)
+    services.remove_from_caseload(current_user, caseload, student)
+    db.session.commit()
+    flash(_("已将 %(name)s 移出名单。", name=student.name), "success")
+    return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
