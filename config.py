@@ -82,4 +82,6 @@ def load_config() -> dict:
         "PER_PAGE": _env_int("CARETRACK_PER_PAGE", 50),
         "SCHEDULER_LEASE_SECONDS": _env_int("CARETRACK_SCHEDULER_LEASE_SECONDS", 60),
         "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,
+        "MAX_ATTACHMENT_BYTES": _env_int("CARETRACK_MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
+        "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
     }

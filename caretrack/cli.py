@@ -22,11 +22,15 @@ FIRST_SEEDED_YEAR = 2020
 @cli.command("init")
 def init_command():
     """Seed catalogs and the default term dates (safe to run again)."""
+    from caretrack.ledger.services import seed_catalog
+
     current = org_services.academic_year_of(local_today())
     for start_year in range(FIRST_SEEDED_YEAR, current + 2):
         org_services.ensure_academic_year(start_year)
+    created = seed_catalog()
     db.session.commit()
     click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
+    click.echo(f"aid project catalog: {created} projects added")
 
 
 @cli.command("demo")
@@ -118,6 +122,15 @@ def import_students(path: str, skip_invalid: bool, dry_run: bool):
     from caretrack.students.importers import StudentImporter
 
     _run_file_import(StudentImporter(None), path, skip_invalid, dry_run)
+
+
+@import_group.command("disbursements")
+@import_options
+def import_disbursements(path: str, skip_invalid: bool, dry_run: bool):
+    """Import disbursements (资助资金发放) from FILE."""
+    from caretrack.ledger.importers import DisbursementImporter
+
+    _run_file_import(DisbursementImporter(None), path, skip_invalid, dry_run)
 
 
 @cli.command("scheduler")

@@ -58,7 +58,8 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         "coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE,
     })
     for job in JOBS:
-        scheduler.add_job(_run_in_app(app, job.func), CronTrigger(**job.cron), id=job.id, replace_existing=True)
+        scheduler.add_job(_run_in_app(app, job.func), CronTrigger(**job.cron), id=job.id, name=job.id,
+                          replace_existing=True)
     return scheduler
 
 

@@ -52,24 +52,32 @@ class Permission(StrEnum):
     STUDENTS_IDENTIFY = "students.identify"
     ID_REVEAL = "students.reveal_id"
     CASELOADS_MANAGE = "caseloads.manage"
+    LEDGER_VIEW = "ledger.view"
+    DISBURSE = "ledger.disburse"
+    CATALOG_MANAGE = "ledger.catalog"
+    CARE_RECORD = "ledger.care"
+    CARE_RESTRICTED = "ledger.care_restricted"
+    LEDGER_RESTORE = "ledger.restore"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
 _OFFICER = {
     Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW,
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
-    Permission.ID_REVEAL, Permission.CASELOADS_MANAGE,
+    Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
 }
+# Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
+_SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITY_ADMIN: frozenset(_OFFICER),
+    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
-    Role.SCHOOL_OFFICER: frozenset(_OFFICER),
-    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW}),
-    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW}),
+    Role.SCHOOL_OFFICER: frozenset(_OFFICER | _SCHOOL_CARE | {Permission.LEDGER_RESTORE}),
+    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW} | _SCHOOL_CARE),
+    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
     # A club leader sees members' names and attendance through the club, never the student files.
     Role.CLUB_LEADER: frozenset(),
-    Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW}),
+    Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.

@@ -49,6 +49,8 @@ NAVIGATION = [
     # (endpoint, message id of the label, permission needed or None for every logged-in user)
     ("dashboard.home", N_("我的工作"), None),
     ("students.list_students", N_("学生"), Permission.STUDENTS_VIEW),
+    ("ledger.my_caseload", N_("关怀台账"), Permission.CARE_RECORD),
+    ("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
     ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
     ("org.list_units", N_("单位"), Permission.ORG_VIEW),
     ("accounts.list_users", N_("用户与角色"), Permission.USERS_MANAGE),

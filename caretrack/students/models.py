@@ -181,5 +181,21 @@ Student.__access_columns__ = {
     "unit": Student.school_id, "college": Student.college_id, "class": Student.class_id,
     "caseload": _students_in_caseloads,
 }
+
+
+def access_via_student(student_id_column, school_id_column) -> dict:
+    """Access columns for a student's records: the school directly, college, class and caseload via the student."""
+
+    def through(scope_type):
+        def clause(ids):
+            column = Student.__access_columns__[scope_type]
+            inner = column(ids) if callable(column) and not hasattr(column, "in_") else column.in_(ids)
+            return student_id_column.in_(select(Student.id).where(inner))
+        return clause
+
+    return {"unit": school_id_column, "college": through("college"), "class": through("class"),
+            "caseload": through("caseload")}
+
+
 Caseload.__access_columns__ = {"unit": Caseload.school_id, "caseload": Caseload.id}
 register_scope_model(ScopeType.CASELOAD, Caseload)

@@ -127,6 +127,15 @@ def _require(permission: Permission, student: Student) -> None:
         abort(403)
 
 
+# Domains above this one add their part of the student's file here (the ledger its timeline, follow-ups theirs):
+# each is a function(user, student) returning a dict with the "template" to include and its context, or None.
+FILE_SECTIONS: list = []
+
+
+def register_file_section(section) -> None:
+    FILE_SECTIONS.append(section)
+
+
 @bp.route("/<int:student_id>")
 @login_required
 @permission_required(Permission.STUDENTS_VIEW)
@@ -134,7 +143,10 @@ def show_student(student_id: int, revealed_id: str | None = None):
     student = _student_or_404(student_id)
     move_form = MoveForm(version=student.version)
     move_form.class_id.choices = _class_choices(student.school_id)
+    sections = [section for section in (build(current_user, student) for build in FILE_SECTIONS) if section]
+    db.session.commit()  # sections may audit what they showed (confidential records)
     return render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
+                           sections=sections,
                            status_form=StatusForm(version=student.version, on=local_today()),
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
 

@@ -1,0 +1,26 @@
+"""The caseload of a counselor or class teacher: whom to contact next."""
+
+from flask import current_app, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.core.access import Permission, permission_required
+from caretrack.core.timeutil import local_today
+from caretrack.extensions import db
+from caretrack.ledger import bp, queries
+from caretrack.org.models import AcademicYear
+from caretrack.org.services import academic_year_of
+
+
+@bp.route("/caseload")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def my_caseload():
+    today = local_today()
+    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == academic_year_of(today)))
+    raw_days = request.args.get("days", "")
+    stale_days = int(raw_days) if raw_days.isdigit() and 0 < int(raw_days) < 1000 else \
+        current_app.config["CARE_STALE_DAYS"]
+    sort = request.args.get("sort", "contact")
+    rows = queries.caseload(current_user, year, today, stale_days, sort) if year else []
+    return render_template("ledger/caseload.html", rows=rows, year=year, stale_days=stale_days, sort=sort)

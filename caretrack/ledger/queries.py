@@ -1,0 +1,169 @@
+"""Reads of the ledger: a student's timeline, the disbursement list, the caseload of a counselor or teacher."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, literal, or_, select
+
+from caretrack.core.access import Permission, can, scoped
+from caretrack.extensions import db
+from caretrack.ledger.models import AidProject, Disbursement, SupportRecord
+from caretrack.ledger.services import academic_year_bounds
+from caretrack.org.models import AcademicYear
+from caretrack.students.models import Identification, Student
+
+AID = "aid"
+
+
+@dataclass
+class TimelineEntry:
+    """One line of a student's story: a payment or an act of care, and whether the viewer may read it."""
+
+    day: date
+    kind: str  # "aid" or a RecordKind value
+    entry: Disbursement | SupportRecord
+    readable: bool = True
+
+    @property
+    def is_aid(self) -> bool:
+        return self.kind == AID
+
+
+@dataclass
+class TimelineFilters:
+    kind: str = ""  # "", "aid" or a RecordKind value
+    year: AcademicYear | None = None
+    include_removed: bool = False
+
+
+def _disbursements(student: Student, filters: TimelineFilters) -> list[Disbursement]:
+    statement = select(Disbursement).where(Disbursement.student_id == student.id)
+    if filters.year is not None:
+        statement = statement.where(Disbursement.academic_year_id == filters.year.id)
+    if not filters.include_removed:
+        statement = statement.where(Disbursement.deleted_at.is_(None))
+    return list(db.session.scalars(statement))
+
+
+def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
+    statement = select(SupportRecord).where(SupportRecord.student_id == student.id)
+    if filters.kind and filters.kind != AID:
+        statement = statement.where(SupportRecord.kind == filters.kind)
+    if filters.year is not None:
+        starts_on, ends_on = academic_year_bounds(student, filters.year)
+        statement = statement.where(SupportRecord.happened_on.between(starts_on, ends_on))
+    if not filters.include_removed:
+        statement = statement.where(SupportRecord.deleted_at.is_(None))
+    return list(db.session.scalars(statement))
+
+
+def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineEntry]:
+    """Aid and care of one student, newest first; confidential records the user may not read come back closed."""
+    entries = []
+    if filters.kind in ("", AID):
+        entries += [TimelineEntry(d.paid_on, AID, d) for d in _disbursements(student, filters)]
+    if filters.kind != AID:
+        may_read = can(user, Permission.CARE_RESTRICTED, student)
+        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read or not r.is_restricted)
+                    for r in _records(student, filters)]
+    entries.sort(key=lambda e: (e.day, e.entry.created_at), reverse=True)
+    return entries
+
+
+def aid_totals_by_year(student: Student) -> list[tuple[str, Decimal]]:
+    """Total aid received per academic year, newest first (removed payments excluded)."""
+    rows = db.session.execute(
+        select(AcademicYear.start_year, func.sum(Disbursement.amount))
+        .join(AcademicYear, AcademicYear.id == Disbursement.academic_year_id)
+        .where(Disbursement.student_id == student.id, Disbursement.deleted_at.is_(None))
+        .group_by(AcademicYear.start_year).order_by(AcademicYear.start_year.desc()))
+    return [(f"{start}-{start + 1}", total) for start, total in rows]
+
+
+# --- the disbursement list ---------------------------------------------------------------------------------
+
+@dataclass
+class DisbursementFilters:
+    school_id: int | None = None
+    year: AcademicYear | None = None
+    term: int | None = None
+    project_name: str = ""
+    q: str = ""
+
+
+def disbursement_query(user, filters: DisbursementFilters):
+    """Payments the user may see (never removed ones), newest first."""
+    statement = (scoped(select(Disbursement), user, Permission.LEDGER_VIEW)
+                 .join(Student, Student.id == Disbursement.student_id)
+                 .join(AidProject, AidProject.id == Disbursement.project_id)
+                 .where(Disbursement.deleted_at.is_(None)))
+    if filters.school_id:
+        statement = statement.where(Disbursement.school_id == filters.school_id)
+    if filters.year is not None:
+        statement = statement.where(Disbursement.academic_year_id == filters.year.id)
+    if filters.term:
+        statement = statement.where(Disbursement.term == filters.term)
+    if filters.project_name:
+        statement = statement.where(AidProject.name == filters.project_name)
+    if filters.q:
+        like = f"{filters.q.strip()}%"
+        statement = statement.where(or_(Student.name.like(like), Student.student_no.like(like),
+                                        Disbursement.voucher.like(like)))
+    return statement.order_by(Disbursement.paid_on.desc(), Disbursement.id.desc())
+
+
+def totals_by_project(statement) -> list[tuple[str, str, int, Decimal]]:
+    """(project, stage, payments, total amount) over everything the filtered list holds."""
+    inner = statement.order_by(None).with_only_columns(Disbursement.id).subquery()
+    rows = db.session.execute(
+        select(AidProject.name, AidProject.stage, func.count(Disbursement.id), func.sum(Disbursement.amount))
+        .join(AidProject, AidProject.id == Disbursement.project_id)
+        .where(Disbursement.id.in_(select(inner.c.id)))
+        .group_by(AidProject.name, AidProject.stage).order_by(func.sum(Disbursement.amount).desc()))
+    return [tuple(row) for row in rows]
+
+
+# --- the caseload: whom to see next ------------------------------------------------------------------------
+
+@dataclass
+class CaseloadRow:
+    student: Student
+    last_contact: date | None
+    aid_this_year: Decimal
+    days_since_contact: int | None
+    overdue: bool
+
+
+def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact") -> list[CaseloadRow]:
+    """The user's identified students with their last contact and this year's aid, in one query.
+
+    Students not contacted for `stale_days` (or never) come first unless another sort is asked for.
+    """
+    last_contact = (select(SupportRecord.student_id, func.max(SupportRecord.happened_on).label("last"))
+                    .where(SupportRecord.deleted_at.is_(None)).group_by(SupportRecord.student_id).subquery())
+    aid = (select(Disbursement.student_id, func.sum(Disbursement.amount).label("total"))
+           .where(Disbursement.deleted_at.is_(None), Disbursement.academic_year_id == year.id)
+           .group_by(Disbursement.student_id).subquery())
+    statement = (scoped(select(Student, last_contact.c.last, func.coalesce(aid.c.total, literal(0))),
+                        user, Permission.LEDGER_VIEW, Student)
+                 .join(Identification, and_(Identification.student_id == Student.id,
+                                            Identification.academic_year_id == year.id))
+                 .outerjoin(last_contact, last_contact.c.student_id == Student.id)
+                 .outerjoin(aid, aid.c.student_id == Student.id)
+                 .where(Student.status == "active"))
+    from caretrack.students.queries import with_places
+
+    rows = []
+    threshold = today - timedelta(days=stale_days)
+    for student, last, total in db.session.execute(with_places(statement)).unique():
+        days = (today - last).days if last else None
+        rows.append(CaseloadRow(student, last, Decimal(total or 0), days, last is None or last < threshold))
+    keys = {
+        "contact": lambda r: (not r.overdue, r.last_contact or date.min, r.student.name),
+        "aid": lambda r: (r.aid_this_year, r.student.name),
+        "name": lambda r: (r.student.name,),
+    }
+    return sorted(rows, key=keys.get(sort, keys["contact"]))
+
+

@@ -1,0 +1,337 @@
+"""Ledger pages: the timeline on a student's file, recording aid and care, removal, the payment list."""
+
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.core.access import Permission, can, get_or_404, permission_required
+from caretrack.core.choices import N_
+from caretrack.core.errors import DomainError
+from caretrack.core.import_views import ImportPage, register_import_routes
+from caretrack.core.pagination import paginate
+from caretrack.core.timeutil import local_today
+from caretrack.core.xlsx import download
+from caretrack.extensions import db
+from caretrack.ledger import bp, exports, queries, services
+from caretrack.ledger.forms import DisbursementForm, RecordForm, RemoveForm
+from caretrack.ledger.importers import DisbursementImporter
+from caretrack.ledger.models import Attachment, Disbursement, Grade, RecordKind, SupportRecord, Tier
+from caretrack.org.models import AcademicYear
+from caretrack.students.models import Student
+from caretrack.students.queries import get_student
+from caretrack.students.views import register_file_section
+
+
+def _year_by_start(start_year: int | None) -> AcademicYear | None:
+    if not start_year:
+        return None
+    return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
+
+
+def timeline_section(user, student: Student) -> dict | None:
+    """The student's aid and care, for the file page; confidential records shown open are audited."""
+    if not can(user, Permission.LEDGER_VIEW, student):
+        return None
+    args = request.args
+    year_arg = args.get("year", "")
+    filters = queries.TimelineFilters(kind=args.get("kind", ""),
+                                      year=_year_by_start(int(year_arg)) if year_arg.isdigit() else None)
+    entries = queries.timeline(user, student, filters)
+    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
+    may_record = can(user, Permission.CARE_RECORD, student)
+    return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
+            "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
+            "years": db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all(),
+            "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
+            "record_form": RecordForm(happened_on=local_today()) if may_record else None}
+
+
+register_file_section(timeline_section)
+
+
+def _student_for(permission: Permission, student_id: int) -> Student:
+    """A student the user may see (404 otherwise) and may act on with `permission` (403 otherwise)."""
+    student = get_student(current_user, student_id)
+    if student is None:
+        abort(404)
+    if not can(current_user, permission, student):
+        abort(403)
+    return student
+
+
+def _back_to_file(student: Student):
+    return redirect(url_for("students.show_student", student_id=student.id) + "#timeline")
+
+
+# --- payments ----------------------------------------------------------------------------------------------
+
+def _prepare_disbursement_form(form: DisbursementForm, student: Student) -> None:
+    from caretrack.ledger.models import AidProject
+
+    projects = db.session.scalars(select(AidProject).where(AidProject.stage == student.stage)
+                                  .order_by(AidProject.id)).all()
+    form.project_id.choices = [(p.id, p.name) for p in projects]
+    form.academic_year_id.choices = [(y.id, y.label) for y in db.session.scalars(
+        select(AcademicYear).order_by(AcademicYear.start_year.desc()))]
+
+
+def _disbursement_data(form: DisbursementForm, student: Student) -> services.DisbursementData:
+    from caretrack.ledger.models import AidProject
+
+    return services.DisbursementData(
+        student=student, project=db.session.get(AidProject, form.project_id.data),
+        grade=Grade(form.grade.data) if form.grade.data else None, amount=services.parse_amount(form.amount.data),
+        paid_on=form.paid_on.data, academic_year=db.session.get(AcademicYear, form.academic_year_id.data),
+        term=int(form.term.data) if form.term.data else None, voucher=(form.voucher.data or "").strip() or None)
+
+
+@bp.route("/students/<int:student_id>/disbursements/new", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.DISBURSE)
+def record_disbursement(student_id: int):
+    student = _student_for(Permission.DISBURSE, student_id)
+    form = DisbursementForm(paid_on=local_today())
+    _prepare_disbursement_form(form, student)
+    if form.validate_on_submit():
+        try:
+            services.record_disbursement(current_user, _disbursement_data(form, student))
+        except DomainError as error:
+            db.session.rollback()
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("发放记录已保存。"), "success")
+            return _back_to_file(student)
+    return render_template("ledger/disbursement_form.html", form=form, student=student, disbursement=None), \
+        400 if form.errors else 200
+
+
+def _entry_or_404(model, entry_id: int, permission: Permission):
+    entry = get_or_404(model, entry_id, current_user, Permission.LEDGER_VIEW)
+    if not can(current_user, permission, entry):
+        abort(403)
+    return entry
+
+
+@bp.route("/disbursements/<int:disbursement_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.DISBURSE)
+def edit_disbursement(disbursement_id: int):
+    disbursement = _entry_or_404(Disbursement, disbursement_id, Permission.DISBURSE)
+    student = disbursement.student
+    form = DisbursementForm(obj=disbursement) if request.method == "GET" else DisbursementForm()
+    if request.method == "GET":
+        form.term.data = str(disbursement.term or "")
+        form.grade.data = disbursement.grade or ""
+        form.amount.data = f"{disbursement.amount:.2f}"
+    _prepare_disbursement_form(form, student)
+    if form.validate_on_submit():
+        try:
+            services.update_disbursement(current_user, disbursement, _disbursement_data(form, student),
+                                         int(form.version.data or 0))
+        except DomainError as error:
+            db.session.rollback()
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("发放记录已修改。"), "success")
+            return _back_to_file(student)
+    return render_template("ledger/disbursement_form.html", form=form, student=student,
+                           disbursement=disbursement), 400 if form.errors else 200
+
+
+# --- care records ------------------------------------------------------------------------------------------
+
+def _record_data(form: RecordForm, student: Student) -> services.RecordData:
+    return services.RecordData(
+        student=student, kind=RecordKind(form.kind.data), happened_on=form.happened_on.data,
+        summary=form.summary.data, outcome=form.outcome.data, next_step=form.next_step.data,
+        next_step_due=form.next_step_due.data, tier=Tier(form.tier.data) if form.tier.data else None,
+        post=form.post.data, hours=form.hours.data, pay=form.pay.data)
+
+
+def _save_attachment(form: RecordForm, support: SupportRecord) -> None:
+    upload = form.attachment.data
+    if upload and getattr(upload, "filename", ""):
+        services.add_attachment(current_user, support, upload.filename, upload.read(), _attachment_folder(),
+                                current_app.config["MAX_ATTACHMENT_BYTES"])
+
+
+def _attachment_folder() -> Path:
+    return Path(current_app.instance_path) / "attachments"
+
+
+@bp.route("/students/<int:student_id>/records", methods=["POST"])
+@login_required
+@permission_required(Permission.CARE_RECORD)
+def create_record(student_id: int):
+    student = _student_for(Permission.CARE_RECORD, student_id)
+    form = RecordForm()
+    if form.validate_on_submit():
+        try:
+            support = services.create_record(current_user, _record_data(form, student), local_today())
+            _save_attachment(form, support)
+        except DomainError as error:
+            db.session.rollback()
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("%(kind)s记录已保存。", kind=RecordKind(form.kind.data).label), "success")
+            return _back_to_file(student)
+    return render_template("ledger/record_form.html", form=form, student=student, support=None), 400
+
+
+def _readable_record(record_id: int, permission: Permission) -> SupportRecord:
+    """A record in the user's scope; a confidential one needs the confidential-care permission too."""
+    support = _entry_or_404(SupportRecord, record_id, permission)
+    if support.is_restricted and not can(current_user, Permission.CARE_RESTRICTED, support.student):
+        abort(403)
+    return support
+
+
+@bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.CARE_RECORD)
+def edit_record(record_id: int):
+    support = _readable_record(record_id, Permission.CARE_RECORD)
+    form = RecordForm(obj=support) if request.method == "GET" else RecordForm()
+    if form.validate_on_submit():
+        try:
+            services.update_record(current_user, support, _record_data(form, support.student), local_today(),
+                                   int(form.version.data or 0))
+            _save_attachment(form, support)
+        except DomainError as error:
+            db.session.rollback()
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("记录已修改。"), "success")
+            return _back_to_file(support.student)
+    services.audit_reads(current_user, [support])
+    db.session.commit()
+    return render_template("ledger/record_form.html", form=form, student=support.student, support=support), \
+        400 if form.errors else 200
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def download_attachment(attachment_id: int):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    support = _readable_record(attachment.record_id, Permission.LEDGER_VIEW)
+    services.audit_attachment_read(current_user, attachment, support)
+    db.session.commit()
+    return send_file(_attachment_folder() / attachment.stored_name, mimetype=attachment.content_type,
+                     download_name=attachment.filename, as_attachment=attachment.content_type != "image/jpeg"
+                     and attachment.content_type != "image/png")
+
+
+# --- removal and restoring ---------------------------------------------------------------------------------
+
+ENTRY_MODELS = {"disbursements": (Disbursement, Permission.DISBURSE),
+                "records": (SupportRecord, Permission.CARE_RECORD)}
+
+
+def _removable(kind: str, entry_id: int):
+    if kind not in ENTRY_MODELS:
+        abort(404)
+    model, permission = ENTRY_MODELS[kind]
+    if model is SupportRecord:
+        return _readable_record(entry_id, permission)
+    return _entry_or_404(model, entry_id, permission)
+
+
+@bp.route("/<kind>/<int:entry_id>/remove", methods=["POST"])
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def remove_entry(kind: str, entry_id: int):
+    entry = _removable(kind, entry_id)
+    form = RemoveForm()
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("请填写删除原因。"))
+        services.remove_entry(current_user, entry, form.reason.data)
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已删除。学校资助中心可以在“已删除”中恢复。"), "success")
+    return _back_to_file(entry.student)
+
+
+@bp.route("/<kind>/<int:entry_id>/restore", methods=["POST"])
+@login_required
+@permission_required(Permission.LEDGER_RESTORE)
+def restore_entry(kind: str, entry_id: int):
+    if kind not in ENTRY_MODELS:
+        abort(404)
+    entry = _entry_or_404(ENTRY_MODELS[kind][0], entry_id, Permission.LEDGER_RESTORE)
+    try:
+        services.restore_entry(current_user, entry)
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已恢复。"), "success")
+    return _back_to_file(entry.student)
+
+
+@bp.route("/students/<int:student_id>/removed")
+@login_required
+@permission_required(Permission.LEDGER_RESTORE)
+def removed_entries(student_id: int):
+    student = _student_for(Permission.LEDGER_RESTORE, student_id)
+    entries = [e for e in queries.timeline(current_user, student, queries.TimelineFilters(include_removed=True))
+               if e.entry.is_deleted]
+    return render_template("ledger/removed.html", student=student, entries=entries)
+
+
+# --- the payment list --------------------------------------------------------------------------------------
+
+def _disbursement_filters() -> queries.DisbursementFilters:
+    args = request.args
+    year = args.get("year", "")
+    return queries.DisbursementFilters(
+        school_id=int(args["school"]) if args.get("school", "").isdigit() else None,
+        year=_year_by_start(int(year)) if year.isdigit() else None,
+        term=int(args["term"]) if args.get("term") in ("1", "2") else None,
+        project_name=args.get("project", ""), q=args.get("q", "").strip())
+
+
+@bp.route("/disbursements")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def list_disbursements():
+    filters = _disbursement_filters()
+    statement = queries.disbursement_query(current_user, filters)
+    from sqlalchemy.orm import joinedload
+
+    page = paginate(statement.options(joinedload(Disbursement.student).joinedload(Student.school)))
+    from caretrack.ledger.models import AidProject
+
+    project_names = sorted(set(db.session.scalars(select(AidProject.name))))
+    years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
+    return render_template("ledger/disbursements.html", page=page, filters=filters, years=years,
+                           totals=queries.totals_by_project(statement), project_names=project_names)
+
+
+@bp.route("/disbursements/export.xlsx")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def export_disbursements():
+    workbook = exports.disbursements_workbook(current_user, _disbursement_filters())
+    db.session.commit()
+    return download(workbook, f"{_('资助资金发放')}-{local_today():%Y%m%d}.xlsx")
+
+
+register_import_routes(bp, ImportPage(
+    kind="disbursements", title=N_("导入资助资金发放"), permission=Permission.DISBURSE,
+    columns_help=N_("列：身份证号（或单位代码和学号）、资助项目、档次、金额、发放日期、学年、学期、凭证号。")),
+    DisbursementImporter)
+
+from caretrack.ledger import caseload_views, catalog_views  # noqa: E402,F401 - register their pages on bp
