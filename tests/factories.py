@@ -110,3 +110,48 @@ def identify(student, start_year: int, *categories, level=None, **flags):
     return services.identify(None, student, services.IdentificationData(
         academic_year=ensure_academic_year(start_year), categories=categories, level=level or Level.DIFFICULT,
         **flags))
+
+
+def seed_catalog():
+    from caretrack.ledger.services import seed_catalog as seed
+
+    seed()
+
+
+def project(name: str, stage) -> "object":
+    """The catalog project of that name and stage (seeding the catalog first when needed)."""
+    from sqlalchemy import select
+
+    from caretrack.ledger.models import AidProject
+
+    found = db.session.scalar(select(AidProject).where(AidProject.name == name, AidProject.stage == stage))
+    if found is None:
+        seed_catalog()
+        found = db.session.scalar(select(AidProject).where(AidProject.name == name, AidProject.stage == stage))
+    return found
+
+
+def pay(student, name: str, amount: str = "1000.00", start_year: int = 2025, *, grade=None, paid_on=None,
+        term=None, voucher=None):
+    """Record a payment of a catalog project to the student."""
+    from datetime import date
+    from decimal import Decimal
+
+    from caretrack.ledger import services
+    from caretrack.org.services import ensure_academic_year
+
+    return services.record_disbursement(None, services.DisbursementData(
+        student=student, project=project(name, student.stage), grade=grade, amount=Decimal(amount),
+        paid_on=paid_on or date(start_year, 10, 20), academic_year=ensure_academic_year(start_year), term=term,
+        voucher=voucher))
+
+
+def care(student, kind, *, summary: str = "谈话记录", happened_on=None, actor=None, **fields):
+    """Log an act of care (kind: a RecordKind) for the student."""
+    from datetime import date
+
+    from caretrack.ledger import services
+
+    return services.create_record(actor, services.RecordData(
+        student=student, kind=kind, happened_on=happened_on or date(2025, 10, 1), summary=summary, **fields),
+        today=date(2026, 11, 28))

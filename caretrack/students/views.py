@@ -144,11 +144,13 @@ def show_student(student_id: int, revealed_id: str | None = None):
     move_form = MoveForm(version=student.version)
     move_form.class_id.choices = _class_choices(student.school_id)
     sections = [section for section in (build(current_user, student) for build in FILE_SECTIONS) if section]
-    db.session.commit()  # sections may audit what they showed (confidential records)
-    return render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
-                           sections=sections,
-                           status_form=StatusForm(version=student.version, on=local_today()),
+    page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
+                           sections=sections, status_form=StatusForm(version=student.version, on=local_today()),
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
+    # Sections audit what they showed (confidential records); committing after rendering keeps the loaded
+    # rows fresh instead of reloading each one.
+    db.session.commit()
+    return page
 
 
 @bp.route("/<int:student_id>/reveal", methods=["POST"])

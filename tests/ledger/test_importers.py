@@ -1,0 +1,107 @@
+"""Importing disbursements: the sample file, idempotency, and every rule on its own row."""
+
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from caretrack.core.access import Role
+from caretrack.core.imports import run_import
+from caretrack.extensions import db
+from caretrack.ledger.importers import DisbursementImporter
+from caretrack.ledger.models import Disbursement
+from caretrack.org.importers import UnitImporter
+from caretrack.students.importers import StudentImporter
+from tests.factories import make_user, seed_catalog
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+HEADER = "身份证号,资助项目,档次,金额,发放日期,学年,学期,凭证号"
+
+
+@pytest.fixture
+def roster(app):
+    from caretrack.org.services import ensure_academic_year
+
+    for year in (2024, 2025):
+        ensure_academic_year(year)
+    seed_catalog()
+    for importer, name in ((UnitImporter(None), "units-sample.csv"), (StudentImporter(None), "students-sample.csv")):
+        with (SHARED / name).open("rb") as stream:
+            assert not run_import(importer, stream, name).refused
+
+
+def run_payments(content: bytes, actor=None, **options):
+    return run_import(DisbursementImporter(actor), io.BytesIO(content), "payments.csv", **options)
+
+
+def sample() -> bytes:
+    return (SHARED / "disbursements-sample.csv").read_bytes()
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Disbursement))
+
+
+def test_the_sample_imports_to_exactly_its_rows_and_again_changes_nothing(roster):
+    report = run_payments(sample())
+    assert (report.created, report.invalid) == (31, 0)
+    assert count() == 31
+    again = run_payments(sample())
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 31)
+    assert count() == 31
+
+
+def test_a_changed_amount_updates_the_payment(roster):
+    run_payments(sample())
+    changed = sample().decode("utf-8-sig").replace("2475.00,2025-10-20,2025-2026,1,V0000001",
+                                                   "2400.00,2025-10-20,2025-2026,1,V0000001")
+    report = run_payments(changed.encode())
+    assert (report.updated, report.unchanged) == (1, 30)
+
+
+def rows(*lines: str) -> bytes:
+    return "\n".join([HEADER, *lines]).encode()
+
+
+@pytest.mark.parametrize(("line", "column", "reason"), [
+    ("130102200704203855,国家助学金,一档,-1,2025-10-20,2025-2026,1,X1", "金额", "须大于 0"),
+    ("130102200704203855,国家助学金,一档,10.555,2025-10-20,2025-2026,1,X1", "金额", "两位小数"),
+    ("130102200704203855,家庭经济困难寄宿生生活补助,,1250,2025-10-20,2025-2026,1,X1", "资助项目", "不是该学生所在学段"),
+    ("130102200704203855,国家助学金,,2475,2025-10-20,2025-2026,1,X1", "档次", "须填写档次"),
+    ("130102200704203855,国家奖学金,一档,10000,2025-10-20,2025-2026,1,X1", "档次", "不分档次"),
+    ("130102200704203855,国家助学金,一档,2475,2024-10-20,2025-2026,1,X1", "发放日期", "不在 2025-2026 学年内"),
+    ("130102200704203855,国家助学金,一档,2475,2025-13-01,2025-2026,1,X1", "发放日期", "YYYY-MM-DD"),
+    ("130102200704203855,国家助学金,一档,2475,2025-10-20,2025-2026,3,X1", "学期", "学期只能是"),
+    ("110105194912310021,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1", "身份证号", "校验位"),
+    ("11010519491231002X,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1", "身份证号", "找不到这名学生"),
+])
+def test_each_rule_is_reported_on_its_row(roster, line, column, reason):
+    report = run_payments(rows(line))
+    assert report.refused
+    assert [(e.line, e.column) for e in report.errors] == [(2, column)]
+    assert reason in report.errors[0].reason
+    assert count() == 0
+
+
+def test_a_voucher_repeated_in_the_file_is_refused_naming_the_first_line(roster):
+    line = "130102200704203855,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1"
+    report = run_payments(rows(line, line))
+    assert [(e.line, e.reason) for e in report.errors] == [(3, "与第 2 行是同一笔发放（学生、项目和凭证号相同）。")]
+
+
+def test_a_student_can_be_named_by_school_code_and_student_number(roster):
+    content = ("单位代码,学号,身份证号,资助项目,档次,金额,发放日期,学年,学期,凭证号\n"
+               "4199010001,000100001,,国家助学金,一档,2475,2025-10-20,2025-2026,1,Y1\n").encode()
+    report = run_payments(content)
+    assert (report.created, report.invalid) == (1, 0)
+
+
+def test_an_officer_cannot_pay_students_of_another_school(roster):
+    from caretrack.org.models import Unit
+
+    school = db.session.scalar(select(Unit).where(Unit.code == "2199010101"))
+    report = run_payments(sample(), actor=make_user(Role.SCHOOL_OFFICER, school))
+    assert report.refused
+    assert any("不在您的管理范围内" in e.reason for e in report.errors)
+    assert count() == 0
