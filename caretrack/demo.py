@@ -8,6 +8,7 @@ import io
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -47,6 +48,7 @@ USERS = [
     DemoUser("uni_officer", "示例理工大学资助中心 赵老师", Role.SCHOOL_OFFICER, ScopeType.UNIT, "4199010001"),
     DemoUser("uni_counselor", "机械学院辅导员 陈老师", Role.COUNSELOR, ScopeType.COLLEGE, "4199010001/机械工程学院"),
     DemoUser("school_officer", "东城一中资助中心 周老师", Role.SCHOOL_OFFICER, ScopeType.UNIT, "2199010101"),
+    DemoUser("school_counselor", "东城一中心理老师 郑老师", Role.COUNSELOR, ScopeType.UNIT, "2199010101"),
     DemoUser("teacher", "初一(1)班班主任 刘老师", Role.CLASS_TEACHER, ScopeType.CLASS, "2199010101/初一(1)班"),
     DemoUser("teacher2", "初一(2)班班主任 孙老师", Role.CLASS_TEACHER, ScopeType.CLASS, "2199010101/初一(2)班"),
     DemoUser("inspector", "市督导 吴老师", Role.INSPECTOR, ScopeType.UNIT, "990000"),
@@ -170,6 +172,37 @@ def _load_students() -> None:
         raise RuntimeError(f"demo roster refused: {report.refused_reason} {report.errors[:3]}")
 
 
+def _load_ledger() -> None:
+    """A few payments and acts of care for the identified demo students, so the timelines are not empty."""
+    from datetime import timedelta
+
+    from caretrack.core.timeutil import local_today
+    from caretrack.ledger import services as ledger
+    from caretrack.ledger.models import Grade, RecordKind
+    from caretrack.students.models import Identification, Student
+
+    ledger.seed_catalog()
+    today = local_today()
+    identified = db.session.scalars(select(Student).join(Identification).order_by(Student.id)).unique().all()
+    for number, student in enumerate(identified):
+        identification = student.identifications[0]
+        grant = {"higher": ("国家助学金", Grade.FIRST), "senior_high": ("国家助学金", Grade.SECOND),
+                 "compulsory": ("家庭经济困难寄宿生生活补助" if student.is_boarder else "营养改善计划", None)}
+        name, grade = grant.get(student.stage, (None, None))
+        paid_on = ledger.academic_year_bounds(student, identification.academic_year)[0] + timedelta(days=45)
+        if name and paid_on <= today:
+            project = ledger.find_project(name, student.stage, identification.academic_year.start_year)
+            amount = project.standards[0].amount / (2 if project.period == "term" else 1) if project.standards \
+                else Decimal("400.00")
+            ledger.record_disbursement(None, ledger.DisbursementData(
+                student=student, project=project, grade=grade, amount=amount.quantize(Decimal("0.01")),
+                paid_on=paid_on, academic_year=identification.academic_year, term=1, voucher=f"DEMO{number:04d}"))
+        if number % 3 == 0:
+            ledger.create_record(None, ledger.RecordData(
+                student=student, kind=RecordKind.TALK, happened_on=today - timedelta(days=10 + number),
+                summary="了解学习和生活情况，学生表示适应良好。"), today)
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -179,3 +212,4 @@ def load() -> None:
     _build_org()
     _build_users()
     _load_students()
+    _load_ledger()
