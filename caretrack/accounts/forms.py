@@ -35,9 +35,11 @@ class GrantRoleForm(BaseForm):
     scope = StringField(_l("范围"), [required(), length(20)],
                         description=_l("单位填单位代码；学院（系）、班级和名单填其编号（在单位页面和名单页面上可见）。"))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, grantable: frozenset[Role] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = Role.choices()
+        # Only the roles the administrator may grant, the least powerful first, so the default harms no one.
+        offered = [role for role in reversed(Role) if grantable is None or role in grantable]
+        self.role.choices = [(role.value, role.label) for role in offered]
         self.scope_type.choices = [(t.value, t.label) for t in ScopeType if t in SCOPE_MODELS]
 
 

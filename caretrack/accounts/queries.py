@@ -1,6 +1,7 @@
 """Reads for user administration, always through the acting user's scope."""
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from caretrack.accounts.models import RoleAssignment, User
 from caretrack.core.access import SCOPE_MODELS, Permission, ScopeType, scope_for
@@ -48,7 +49,13 @@ def describe_scopes(assignments) -> dict[int, str]:
     names: dict[tuple[str, int], str] = {}
     for scope_type, model in SCOPE_MODELS.items():
         ids = wanted.get(scope_type)
-        if ids:
-            for row in db.session.scalars(select(model).where(model.id.in_(ids))):
-                names[(scope_type, row.id)] = f"{row.name}（{row.code}）" if scope_type == ScopeType.UNIT else row.name
+        if not ids:
+            continue
+        statement = select(model).where(model.id.in_(ids))
+        if scope_type != ScopeType.UNIT:
+            # Name the school too: "初一(1)班" alone is ambiguous across a district.
+            statement = statement.options(joinedload(model.school))
+        for row in db.session.scalars(statement):
+            names[(scope_type, row.id)] = (f"{row.name}（{row.code}）" if scope_type == ScopeType.UNIT
+                                           else f"{row.school.name} · {row.name}")
     return {a.id: names.get((a.scope_type, a.scope_id), f"#{a.scope_id}") for a in assignments}

@@ -213,14 +213,21 @@ def _check_role_fits_scope(role: Role, scope_type: ScopeType, target) -> None:
                           field="scope")
 
 
+def grantable_roles(actor: User | None) -> frozenset[Role]:
+    """The roles an administrator may grant (inside their own scope)."""
+    if actor is None:
+        return frozenset(Role)
+    roles: set[Role] = set()
+    for assignment in actor.role_assignments:
+        roles |= GRANTABLE_ROLES.get(Role(assignment.role), frozenset())
+    return frozenset(roles)
+
+
 def _check_may_grant(actor: User | None, role: Role, unit_id: int) -> None:
     """The actor must hold a role that may grant `role`, on a scope containing the unit."""
     if actor is None:  # the CLI, run by whoever administers the server
         return
-    grantable = set()
-    for assignment in actor.role_assignments:
-        grantable |= GRANTABLE_ROLES.get(Role(assignment.role), frozenset())
-    if role not in grantable:
+    if role not in grantable_roles(actor):
         raise Forbidden(_("您无权授予该角色。"))
     scope = scope_for(actor, Permission.USERS_MANAGE)
     if not (scope.everything or unit_id in scope.unit_ids):

@@ -1,7 +1,5 @@
 """Login, logout, password change and user administration."""
 
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,14 +12,13 @@ from caretrack.core.access import Permission, Role, ScopeType, permission_requir
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
 from caretrack.core.security import start_session
+from caretrack.core.web import local_target
 from caretrack.extensions import db
 
 
 def _safe_next(target: str | None) -> str:
     """Only follow redirects to our own paths."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.home")
+    return local_target(target, url_for("dashboard.home"))
 
 
 def _lockout_policy() -> services.LockoutPolicy:
@@ -94,7 +91,7 @@ def list_users():
 @login_required
 @permission_required(Permission.USERS_MANAGE)
 def create_user():
-    form = CreateUserForm()
+    form = CreateUserForm(grantable=services.grantable_roles(current_user))
     if form.validate_on_submit():
         try:
             user, password = _create_user_with_role(form)
@@ -131,7 +128,8 @@ def _load_user_or_404(user_id: int):
 @permission_required(Permission.USERS_MANAGE)
 def show_user(user_id: int):
     user = _load_user_or_404(user_id)
-    return render_template("accounts/user.html", user=user, grant_form=GrantRoleForm(),
+    grant_form = GrantRoleForm(grantable=services.grantable_roles(current_user))
+    return render_template("accounts/user.html", user=user, grant_form=grant_form,
                            scope_names=queries.describe_scopes(user.role_assignments))
 
 
@@ -140,7 +138,7 @@ def show_user(user_id: int):
 @permission_required(Permission.USERS_MANAGE)
 def grant_role(user_id: int):
     user = _load_user_or_404(user_id)
-    form = GrantRoleForm()
+    form = GrantRoleForm(grantable=services.grantable_roles(current_user))
     if form.validate_on_submit():
         try:
             scope_type = ScopeType(form.scope_type.data)
@@ -199,7 +197,10 @@ def set_active(user_id: int):
 @permission_required(Permission.USERS_MANAGE)
 def reset_password(user_id: int):
     user = _load_user_or_404(user_id)
-    password = services.reset_password(current_user, user)
+    try:
+        password = services.reset_password(current_user, user)
+    except Forbidden:
+        abort(403)
     db.session.commit()
     flash(_("已重置 %(name)s 的密码，新的初始密码：%(password)s（仅显示这一次）", name=user.username,
             password=password), "success")

@@ -58,6 +58,11 @@ ACTION_LABELS = {
 }
 
 
+def register_action_labels(labels: dict[str, str]) -> None:
+    """Let a domain name its own actions for the viewer (message ids, translated when shown)."""
+    ACTION_LABELS.update(labels)
+
+
 def record(action: str, *, actor=None, username: str | None = None, address: str | None = None,
            obj=None, object_type: str | None = None, object_id: int | None = None,
            unit_id: int | None = None, fields=None, detail: str | None = None) -> AuditEvent:

@@ -1,6 +1,7 @@
 """The web shell: error pages, template helpers and the navigation each role sees."""
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
@@ -12,6 +13,18 @@ from caretrack.core.access import Permission
 from caretrack.core.choices import N_
 
 log = logging.getLogger(__name__)
+
+
+def local_target(target: str | None, fallback: str) -> str:
+    """`target` when it is a path on this site, else `fallback`.
+
+    Browsers read a backslash as a slash and drop tabs and newlines inside a URL, so a backslash or a control
+    character would let "/" + "/evil.example" through as surely as "//evil.example".
+    """
+    if not target or not target.startswith("/") or "\\" in target or any(ord(char) < 32 for char in target):
+        return fallback
+    parts = urlsplit(target)
+    return fallback if parts.scheme or parts.netloc or target.startswith("//") else target
 
 
 def _error_page(status: int, title: str, message: str):

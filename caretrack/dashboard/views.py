@@ -4,6 +4,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_login import current_user, login_required
 
 from caretrack.accounts.queries import describe_scopes
+from caretrack.core.web import local_target
 from caretrack.dashboard import bp
 from caretrack.dashboard.queries import my_classes, my_students, my_units
 
@@ -23,5 +24,4 @@ def set_language():
     locale = request.form.get("locale", "")
     if locale in current_app.config["LANGUAGES"]:
         session["locale"] = locale
-    target = request.form.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("dashboard.home"))
+    return redirect(local_target(request.form.get("next"), url_for("dashboard.home")))

@@ -3,11 +3,13 @@
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from caretrack.accounts.services import home_unit_id
 from caretrack.audit.services import record
 from caretrack.core import xlsx
 from caretrack.extensions import db
 from caretrack.ledger import queries
 from caretrack.ledger.models import Disbursement
+from caretrack.ledger.services import LedgerAction
 from caretrack.students.models import Student
 
 BATCH = 2000
@@ -28,7 +30,8 @@ def _rows(statement):
 
 
 def disbursements_workbook(actor, filters: queries.DisbursementFilters):
-    record("disbursements_exported", actor=actor, object_type="disbursements")
+    record(LedgerAction.DISBURSEMENTS_EXPORTED, actor=actor, object_type="disbursements",
+           unit_id=filters.school_id or home_unit_id(actor))
     headers = [(_("学校"), 24), (_("学号"), 14), (_("姓名"), 10), (_("身份证号"), 22), (_("资助项目"), 24),
                (_("档次"), 8), (_("金额（元）"), 12), (_("发放日期"), 12), (_("学年"), 11), (_("学期"), 6),
                (_("凭证号"), 14)]

@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from caretrack.audit.services import record
+from caretrack.audit.services import record, register_action_labels
+from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
@@ -37,6 +38,23 @@ class LedgerAction:
     RESTORED = "ledger_entry_restored"
     ATTACHMENT_ADDED = "attachment_added"
     ATTACHMENT_READ = "attachment_read"
+    DISBURSEMENTS_EXPORTED = "disbursements_exported"
+
+
+register_action_labels({
+    LedgerAction.PROJECT_CREATED: N_("新增资助项目"),
+    LedgerAction.PROJECT_UPDATED: N_("修改资助项目"),
+    LedgerAction.DISBURSED: N_("记录资助发放"),
+    LedgerAction.DISBURSEMENT_UPDATED: N_("修改发放记录"),
+    LedgerAction.RECORD_CREATED: N_("记录帮扶"),
+    LedgerAction.RECORD_UPDATED: N_("修改帮扶记录"),
+    LedgerAction.RECORD_READ: N_("查看保密记录"),
+    LedgerAction.REMOVED: N_("删除台账记录"),
+    LedgerAction.RESTORED: N_("恢复台账记录"),
+    LedgerAction.ATTACHMENT_ADDED: N_("上传附件"),
+    LedgerAction.ATTACHMENT_READ: N_("查看附件"),
+    LedgerAction.DISBURSEMENTS_EXPORTED: N_("下载发放记录"),
+})
 
 
 # --- catalog -----------------------------------------------------------------------------------------------

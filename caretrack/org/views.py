@@ -99,7 +99,8 @@ def edit_unit(unit_id: int):
                     stages=[s.value for s in unit.stages])
     form.code.render_kw = {"readonly": True}
     if form.validate_on_submit():
-        _check_parent_in_scope(form.parent_code.data)
+        if _unit_data(form).parent_code != (unit.parent.code if unit.parent else None):
+            _check_parent_in_scope(form.parent_code.data)  # only a move needs the new parent to be the actor's
         try:
             services.save_unit(current_user, _unit_data(form), unit)
         except DomainError as error:

@@ -10,8 +10,9 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from caretrack.audit.services import record
+from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, idnumber
+from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
@@ -37,6 +38,24 @@ class StudentAction:
     ID_REVEALED = "id_number_revealed"
     IMPORTED = "students_imported"
     EXPORTED = "students_exported"
+    CASELOAD_CREATED = "caseload_created"
+    CASELOAD_MEMBER_ADDED = "caseload_member_added"
+    CASELOAD_MEMBER_REMOVED = "caseload_member_removed"
+
+
+register_action_labels({
+    StudentAction.CREATED: N_("登记学生"),
+    StudentAction.UPDATED: N_("修改学生信息"),
+    StudentAction.MOVED: N_("调整班级"),
+    StudentAction.STATUS_CHANGED: N_("变更学籍状态"),
+    StudentAction.IDENTIFIED: N_("家庭经济困难认定"),
+    StudentAction.ID_REVEALED: N_("查看完整身份证号"),
+    StudentAction.IMPORTED: N_("导入学生名单"),
+    StudentAction.EXPORTED: N_("下载学生名单"),
+    StudentAction.CASELOAD_CREATED: N_("建立名单"),
+    StudentAction.CASELOAD_MEMBER_ADDED: N_("加入名单"),
+    StudentAction.CASELOAD_MEMBER_REMOVED: N_("移出名单"),
+})
 
 
 @dataclass
@@ -308,7 +327,7 @@ def create_caseload(actor, school: Unit, name: str):
     caseload = Caseload(school_id=school.id, name=name)
     db.session.add(caseload)
     db.session.flush()
-    record("caseload_created", actor=actor, obj=caseload, unit_id=school.id)
+    record(StudentAction.CASELOAD_CREATED, actor=actor, obj=caseload, unit_id=school.id)
     return caseload
 
 
@@ -320,7 +339,7 @@ def add_to_caseload(actor, caseload, student: Student) -> None:
         raise DomainError(_("%(name)s 已在名单中。", name=student.name), field="student_no")
     caseload.students.append(student)
     db.session.flush()
-    record("caseload_member_added", actor=actor, obj=caseload, unit_id=caseload.school_id,
+    record(StudentAction.CASELOAD_MEMBER_ADDED, actor=actor, obj=caseload, unit_id=caseload.school_id,
            detail=f"student:{student.id}")
 
 
@@ -329,5 +348,5 @@ def remove_from_caseload(actor, caseload, student: Student) -> None:
         raise DomainError(_("该学生不在名单中。"))
     caseload.students.remove(student)
     db.session.flush()
-    record("caseload_member_removed", actor=actor, obj=caseload, unit_id=caseload.school_id,
+    record(StudentAction.CASELOAD_MEMBER_REMOVED, actor=actor, obj=caseload, unit_id=caseload.school_id,
            detail=f"student:{student.id}")

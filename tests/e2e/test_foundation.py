@@ -101,7 +101,7 @@ def test_city_admin_creates_a_class_teacher_who_must_change_the_password(page):
     expect(created).to_contain_text("用户 e2e_liu 已创建，初始密码：")
     initial_password = re.search(r"初始密码：(\S+?)（", created.inner_text()).group(1)
     expect(page.get_by_role("heading", level=1)).to_contain_text("初一(1)班 新班主任")
-    expect(page.get_by_role("row").filter(has_text="班主任")).to_contain_text("班级：初一(1)班")
+    expect(page.get_by_role("row").filter(has_text="班主任")).to_contain_text("班级：东城区第一中学 · 初一(1)班")
 
     page.locator("#ct-nav .dropdown-toggle").click()
     page.get_by_role("button", name="退出登录").click()
