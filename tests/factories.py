@@ -86,8 +86,8 @@ def make_student(school_class, *, name: str | None = None, student_no: str | Non
                  id_number: str | None = None, stage=None, **fields):
     """A student of the class's school, registered through the service (so the ID number is encrypted)."""
     from caretrack.core import idnumber
-    from caretrack.students import services
     from caretrack.org.models import Stage
+    from caretrack.students import services
 
     school = school_class.school
     number = idnumber.parse(id_number or make_id_number(birth=f"20{next(_sequence) % 10 + 5:02d}0101"))
@@ -155,3 +155,20 @@ def care(student, kind, *, summary: str = "谈话记录", happened_on=None, acto
     return services.create_record(actor, services.RecordData(
         student=student, kind=kind, happened_on=happened_on or date(2025, 10, 1), summary=summary, **fields),
         today=date(2026, 11, 28))
+
+
+def xlsx_bytes(rows, merge: str | None = None) -> bytes:
+    """An .xlsx file holding the rows on its first sheet, optionally with merged cells (e.g. "A1:B1")."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    if merge:
+        sheet.merge_cells(merge)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -25,7 +25,8 @@ def story(city):
     identify(city.ann, 2025, Category.RURAL_DIBAO)
     city.grant = pay(city.ann, "家庭经济困难寄宿生生活补助", "1250.00", paid_on=date(2025, 10, 20), voucher="V1")
     city.talk = care(city.ann, RecordKind.TALK, summary="谈学习计划", happened_on=date(2025, 11, 5))
-    city.psych = care(city.ann, RecordKind.PSYCH_CARE, summary="焦虑情绪明显，约定每周谈话", happened_on=date(2025, 12, 1))
+    city.psych = care(city.ann, RecordKind.PSYCH_CARE, summary="焦虑情绪明显，约定每周谈话",
+                      happened_on=date(2025, 12, 1))
     return city
 
 

@@ -4,7 +4,6 @@ import io
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from caretrack.core.access import Role
@@ -13,7 +12,7 @@ from caretrack.extensions import db
 from caretrack.org.importers import UnitImporter
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Identification, IdentificationCategory, Student
-from tests.factories import make_user
+from tests.factories import make_user, xlsx_bytes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 HEADER = ("单位代码,学院（系）,班级,学号,姓名,性别,身份证号,学段,入学年份,是否寄宿,户口类型,家庭经济困难类型,困难等级,"
@@ -145,17 +144,6 @@ def test_a_binary_file_renamed_csv_is_refused(units):
 def test_a_non_excel_file_named_xlsx_is_refused(units):
     assert "不是 Excel" in run_bytes(HEADER.encode(), name="roster.xlsx").refused_reason
 
-
-def xlsx_bytes(rows, merge: str | None = None) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    if merge:
-        sheet.merge_cells(merge)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def test_the_sample_as_xlsx_imports_identically(units):

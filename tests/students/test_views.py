@@ -240,8 +240,9 @@ def test_the_web_import_previews_then_writes_on_confirm(city, login):
 
 def test_someone_elses_import_job_is_404(city, login, client):
     first = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
-    response = first.post("/students/import", data={
-        "file": (io.BytesIO(b"\xef\xbb\xbf" + "单位代码\n".encode()), "roster.csv")}, content_type="multipart/form-data")
+    upload = io.BytesIO(b"\xef\xbb\xbf" + "单位代码\n".encode())
+    response = first.post("/students/import", data={"file": (upload, "roster.csv")},
+                          content_type="multipart/form-data")
     job_url = response.headers["Location"]
     client.post("/logout")
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
