@@ -8,7 +8,10 @@ import os
 import socket
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -56,16 +59,54 @@ def reset_schema(app) -> None:
                 connection.execute(text("CREATE SCHEMA public"))
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in an app context of its own, as it does in production.
+
+    Without this a request reuses the test's app context, so `g` (Flask-Login's loaded user, the access
+    scope cache) and the SQLAlchemy session would carry over from one request, and one client, to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.flush()  # the request's own session must see what the test wrote
+        response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()  # and the test must see what the request wrote
+        return response
+
+    def run_wsgi_app(self, environ, buffered=False):
+        # Each request, redirects followed included, gets a fresh app context and so a fresh session and `g`.
+        with self.application.app_context():
+            return super().run_wsgi_app(environ, buffered=buffered)
+
+
 def make_app(url: str, instance_path) -> "object":
     os.environ["CARETRACK_INSTANCE_PATH"] = str(instance_path)
-    return create_app({
+    application = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test-secret-key",
         "CARETRACK_DATA_KEY": "test-data-key-0123456789abcdef0123456789",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        "CARETRACK_IMPORTS_IN_BACKGROUND": False,  # a thread would share the test's connection
     })
+    application.test_client_class = IsolatedClient
+    return application
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Hash passwords with a cheap KDF in tests: scrypt takes a fifth of a second, and most tests make users.
+
+    tests/accounts/test_models.py checks that the app itself hashes with scrypt.
+    """
+    from werkzeug.security import generate_password_hash
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("caretrack.accounts.models.generate_password_hash",
+                      lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +124,17 @@ def app(tmp_path_factory):
     return application
 
 
+class ConnectionBoundSession(FlaskSession):
+    """A session that always uses the test's connection.
+
+    Flask-SQLAlchemy's session picks the app's engine for every statement, ignoring a `bind` given to it, so a
+    view's commit would open a connection of its own and really commit.
+    """
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
 @pytest.fixture(autouse=True)
 def _transaction(request, app):
     """Run each test inside a transaction rolled back at the end; views' commits become SAVEPOINT releases."""
@@ -93,7 +145,9 @@ def _transaction(request, app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        db.session = db._make_scoped_session({
+            "bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionBoundSession,
+        })
         try:
             yield
         finally:
@@ -119,16 +173,23 @@ def city(app):
     return factories.build_city()
 
 
+def log_in(client, user, password: str = DEMO_PASSWORD):
+    """Log a user in on a test client; fail the test when the login is refused."""
+    response = client.post("/login", data={"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
 @pytest.fixture
 def login(client):
     """Log a user in on the test client."""
+    return lambda user, password=DEMO_PASSWORD: log_in(client, user, password)
 
-    def do_login(user, password: str = DEMO_PASSWORD):
-        response = client.post("/login", data={"username": user.username, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
 
-    return do_login
+@pytest.fixture
+def client_for(app):
+    """A new test client (another browser) logged in as the given user."""
+    return lambda user, password=DEMO_PASSWORD: log_in(app.test_client(), user, password)
 
 
 class QueryCounter:
