@@ -16,12 +16,15 @@ def _blueprints():
     from caretrack.accounts import bp as accounts_bp
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
+    from caretrack.followups import bp as followups_bp
+    from caretrack.followups import calendar_bp
     from caretrack.ledger import bp as ledger_bp
     from caretrack.org import bp as org_bp
     from caretrack.students import bp as students_bp
     from caretrack.students import caseloads_bp
 
-    return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, audit_bp]
+    return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
+            calendar_bp, audit_bp]
 
 
 def _import_models() -> None:
@@ -30,6 +33,7 @@ def _import_models() -> None:
     import caretrack.audit.models  # noqa: F401
     import caretrack.core.import_jobs  # noqa: F401
     import caretrack.core.lease  # noqa: F401
+    import caretrack.followups.models  # noqa: F401
     import caretrack.ledger.models  # noqa: F401
     import caretrack.org.models  # noqa: F401
     import caretrack.students.models  # noqa: F401

@@ -27,10 +27,13 @@ def init_command():
     current = org_services.academic_year_of(local_today())
     for start_year in range(FIRST_SEEDED_YEAR, current + 2):
         org_services.ensure_academic_year(start_year)
+    from caretrack.followups.services import seed_cadence
+
     created = seed_catalog()
+    rules = seed_cadence()
     db.session.commit()
     click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
-    click.echo(f"aid project catalog: {created} projects added")
+    click.echo(f"aid project catalog: {created} projects added; visit cadence: {rules} rules added")
 
 
 @cli.command("demo")

@@ -165,7 +165,7 @@ def update_user(actor: User, user: User, **changes) -> None:
 
 def set_active(actor: User, user: User, active: bool) -> None:
     """Deactivate (ending the user's access at their next request) or reactivate a user."""
-    if actor.id == user.id and not active:
+    if actor is not None and actor.id == user.id and not active:
         raise DomainError(_("不能停用自己的账号。"))
     check_may_manage(actor, user)
     if user.is_active_user == active:

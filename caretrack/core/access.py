@@ -58,6 +58,7 @@ class Permission(StrEnum):
     CARE_RECORD = "ledger.care"
     CARE_RESTRICTED = "ledger.care_restricted"
     LEDGER_RESTORE = "ledger.restore"
+    WEBHOOKS_MANAGE = "notify.webhooks"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -65,6 +66,7 @@ _OFFICER = {
     Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW,
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
     Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
+    Permission.WEBHOOKS_MANAGE,
 }
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, validators
+from wtforms import BooleanField, IntegerField, validators
 
 
 class BaseForm(FlaskForm):
@@ -36,3 +36,13 @@ class ImportForm(BaseForm):
         FileAllowed(["csv", "xlsx"], message=_l("只支持 CSV 和 XLSX 文件。")),
     ])
     skip_invalid = BooleanField(_l("跳过有误的行，只导入正确的行"))
+
+
+def valid_from_field() -> IntegerField:
+    """The first academic year (its start year) a piece of policy data applies to."""
+    return IntegerField(_l("启用学年（起始年份）"), [required(), validators.NumberRange(2000, 2100)])
+
+
+def valid_to_field() -> IntegerField:
+    """The last academic year it applies to; empty while it is in force."""
+    return IntegerField(_l("停用学年（起始年份，可空）"), [validators.Optional(), validators.NumberRange(2000, 2100)])

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # kind -> function(actor) returning the importer; each domain registers its own at import time.
 IMPORTERS: dict[str, Callable] = {}
 
+# job id -> (phase, rows processed) of the SQLite jobs running in this process (see _run).
+_LOCAL_PROGRESS: dict[int, tuple[str, int]] = {}
+
 
 class ImportJob(db.Model):
     """One run of an import over one uploaded file, dry or for real."""
@@ -51,12 +54,18 @@ class ImportJob(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
+    def progress(self) -> tuple[str | None, int]:
+        """(phase, rows processed) as far as this process knows: SQLite jobs report in memory, see _run."""
+        return _LOCAL_PROGRESS.get(self.id, (self.phase, self.processed))
+
+    @property
     def percent(self) -> int:
         if self.status == "done":
             return 100
-        done = self.processed / self.total if self.total else 0
+        phase, processed = self.progress
+        done = processed / self.total if self.total else 0
         # validation is the first half of the work, writing the second
-        return min(99, int(50 * done + (50 if self.phase == "write" else 0)))
+        return min(99, int(50 * done + (50 if phase == "write" else 0)))
 
     def import_report(self) -> ImportReport | None:
         if self.report is None:
@@ -131,6 +140,8 @@ def run_job(job_id: int) -> None:
         job.status, job.finished_at = "failed", utcnow()
         db.session.commit()
         return
+    finally:
+        _LOCAL_PROGRESS.pop(job_id, None)
     job.report, job.status, job.finished_at = asdict(report), "done", utcnow()
     db.session.commit()
 
@@ -141,9 +152,11 @@ def _run(job: ImportJob, actor) -> ImportReport:
     sqlite = db.engine.dialect.name == "sqlite"
 
     def progress(phase: str, count: int) -> None:
-        # Progress is written on its own connection so the page sees it before the import commits. SQLite has
-        # one writer at a time and the import holds it while writing rows, so there the page shows only the phase.
-        if sqlite and phase == "write" and count:
+        # Progress is written on its own connection so the page sees it before the import commits. Not on SQLite:
+        # a commit by another connection after the import's transaction has read makes the import's first write
+        # fail at once ("database is locked", a stale WAL snapshot), so there it stays in this process's memory.
+        if sqlite:
+            _LOCAL_PROGRESS[job.id] = (phase, count)
             return
         with db.engine.begin() as connection:
             connection.execute(ImportJob.__table__.update().where(ImportJob.id == job.id)

@@ -67,8 +67,8 @@ def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) ->
     def import_progress(job_id: int):
         guard()
         job = own_job(job_id)
-        return jsonify(status=job.status, phase=job.phase, processed=job.processed, total=job.total,
-                       percent=job.percent)
+        phase, processed = job.progress
+        return jsonify(status=job.status, phase=phase, processed=processed, total=job.total, percent=job.percent)
 
     @login_required
     @permission_required(page.permission)

@@ -62,6 +62,7 @@ NAVIGATION = [
     # (endpoint, message id of the label, permission needed or None for every logged-in user)
     ("dashboard.home", N_("我的工作"), None),
     ("students.list_students", N_("学生"), Permission.STUDENTS_VIEW),
+    ("followups.list_followups", N_("跟进"), Permission.CARE_RECORD),
     ("ledger.my_caseload", N_("关怀台账"), Permission.CARE_RECORD),
     ("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
     ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),

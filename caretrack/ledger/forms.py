@@ -6,14 +6,13 @@ from wtforms import (
     DateField,
     DecimalField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
     validators,
 )
 
-from caretrack.core.forms import BaseForm, length, required
+from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
 from caretrack.ledger.models import Grade, Period, RecordKind, Tier
 
 
@@ -62,9 +61,8 @@ class ProjectForm(BaseForm):
     stage = SelectField(_l("学段"), choices=[], validators=[required()])
     has_grades = SelectField(_l("是否分档"), choices=[("0", _l("不分档")), ("1", _l("分一档、二档、三档"))])
     period = SelectField(_l("发放周期"), choices=[])
-    valid_from = IntegerField(_l("启用学年（起始年份）"), [required(), validators.NumberRange(2000, 2100)])
-    valid_to = IntegerField(_l("停用学年（起始年份，可空）"),
-                            [validators.Optional(), validators.NumberRange(2000, 2100)])
+    valid_from = valid_from_field()
+    valid_to = valid_to_field()
     standards = TextAreaField(_l("资助标准（每行一条：档次或类别=年度金额）"), [validators.Optional(), length(500)],
                               description=_l("例如“一档=4950”“二档=3700”，或“小学=1250”，不分档且只有一个标准时写“=6000”。"))
     note = StringField(_l("说明"), [validators.Optional(), length(200)])

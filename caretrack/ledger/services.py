@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -21,6 +22,9 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Stage
 from caretrack.students.models import Student
 from caretrack.students.services import check_version
+
+# Sent after a care record is written, so domains above the ledger can react (follow-ups close or open).
+record_created = Namespace().signal("record-created")
 
 MONEY_STEP = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000")
@@ -277,6 +281,7 @@ def create_record(actor, data: RecordData, today: date) -> SupportRecord:
     # Only which kind and tier: the summary of a confidential record never goes into the log.
     record(LedgerAction.RECORD_CREATED, actor=actor, obj=support, unit_id=support.school_id,
            detail=f"{support.kind}/{support.tier}")
+    record_created.send(support, actor=actor)
     return support
 
 

@@ -1,0 +1,123 @@
+"""What each identified student is owed by the visit cadence, and whether it was done.
+
+For a set of students this runs a fixed number of queries (identifications, records of the year, the rules,
+term dates per school), then works out every window in memory: a rule "every term" has two windows a year,
+"every year" one. A window is done when a record of the rule's kind falls inside it.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from caretrack.extensions import db
+from caretrack.followups.models import CadencePeriod, CadenceRule
+from caretrack.ledger.models import SupportRecord
+from caretrack.org import services as org
+from caretrack.org.models import AcademicYear, Unit
+from caretrack.students.models import Identification, Student
+
+DONE, DUE, OVERDUE, UPCOMING = "done", "due", "overdue", "upcoming"
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One rule in one window for one student."""
+
+    rule: CadenceRule
+    window: str  # "year", "term1", "term2"
+    starts_on: date
+    ends_on: date
+    state: str
+    done_on: date | None = None
+
+    @property
+    def label(self) -> str:
+        window = {"year": _("本学年"), "term1": _("第一学期"), "term2": _("第二学期")}[self.window]
+        return f"{self.rule.record_kind_enum.label}（{window}）"
+
+    @property
+    def state_label(self) -> str:
+        return {DONE: _("已完成"), DUE: _("待完成"), OVERDUE: _("已逾期"), UPCOMING: _("未开始")}[self.state]
+
+
+def applies(rule: CadenceRule, identification: Identification) -> bool:
+    if rule.category is None and rule.level is None:
+        return True
+    categories = {row.category for row in identification.category_rows}
+    return (rule.category is not None and rule.category in categories) or (
+        rule.level is not None and rule.level == identification.level)
+
+
+def _windows(rule: CadenceRule, terms: dict[int, tuple[date, date]]) -> list[tuple[str, date, date]]:
+    if rule.period == CadencePeriod.YEAR:
+        return [("year", terms[1][0], terms[2][1])]
+    return [("term1", *terms[1]), ("term2", *terms[2])]
+
+
+def _state(starts_on: date, ends_on: date, done_on: date | None, today: date) -> str:
+    if done_on is not None:
+        return DONE
+    if today < starts_on:
+        return UPCOMING
+    return OVERDUE if today > ends_on else DUE
+
+
+def obligations(students: list[Student], year: AcademicYear, today: date) -> dict[int, list[Obligation]]:
+    """Each student's obligations for the academic year, by student id (students not identified: none)."""
+    if not students:
+        return {}
+    ids = [s.id for s in students]
+    identifications = {i.student_id: i for i in db.session.scalars(
+        select(Identification).where(Identification.student_id.in_(ids), Identification.academic_year_id == year.id)
+        .options(selectinload(Identification.category_rows)))}
+    rules = [r for r in db.session.scalars(select(CadenceRule).order_by(CadenceRule.id)) if r.applies_in(
+        year.start_year)]
+    terms = _terms_by_school({s.school_id for s in students}, year)
+    records = _records_by_student(ids, year)
+    result: dict[int, list[Obligation]] = {}
+    for student in students:
+        identification = identifications.get(student.id)
+        if identification is None:
+            continue
+        result[student.id] = [
+            _obligation(rule, window, records[student.id], today)
+            for rule in rules if applies(rule, identification)
+            for window in _windows(rule, terms[student.school_id])]
+    return result
+
+
+def _obligation(rule, window, student_records, today) -> Obligation:
+    name, starts_on, ends_on = window
+    done_on = min((day for kind, day in student_records if kind == rule.record_kind and starts_on <= day <= ends_on),
+                  default=None)
+    return Obligation(rule, name, starts_on, ends_on, _state(starts_on, ends_on, done_on, today), done_on)
+
+
+def _terms_by_school(school_ids, year: AcademicYear) -> dict[int, dict[int, tuple[date, date]]]:
+    schools = db.session.scalars(select(Unit).where(Unit.id.in_(school_ids))).all()
+    result = {}
+    for school in schools:
+        result[school.id] = {number: (term.starts_on, term.ends_on) for number in (1, 2)
+                             for term in [org.term_dates(school, year, number)]}
+    return result
+
+
+def _records_by_student(student_ids, year: AcademicYear) -> dict[int, list[tuple[str, date]]]:
+    # A generous window: a school's own term dates never start before July or end after September.
+    starts_on, ends_on = date(year.start_year, 7, 1), date(year.start_year + 1, 9, 30)
+    rows = db.session.execute(select(SupportRecord.student_id, SupportRecord.kind, SupportRecord.happened_on).where(
+        SupportRecord.student_id.in_(student_ids), SupportRecord.deleted_at.is_(None),
+        SupportRecord.happened_on.between(starts_on, ends_on)))
+    records: dict[int, list[tuple[str, date]]] = defaultdict(list)
+    for student_id, kind, day in rows:
+        records[student_id].append((kind, day))
+    return records
+
+
+def attention(items: list[Obligation]) -> list[Obligation]:
+    """What a person should look at now: the current or overdue windows, done ones only if current."""
+    return [o for o in items if o.state in (DUE, OVERDUE)]

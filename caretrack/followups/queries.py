@@ -1,0 +1,63 @@
+"""Reads of follow-ups: a person's list, a student's list, who answers for a student."""
+
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from caretrack.accounts.models import RoleAssignment, User
+from caretrack.core.access import Permission, Role, ScopeType, scoped
+from caretrack.extensions import db
+from caretrack.followups.models import FollowUp, FollowUpStatus
+from caretrack.students.models import Student, caseload_members
+
+
+def followup_query(user, status: str = "open", mine_only: bool = False):
+    """Follow-ups in the user's scope (or assigned to them), soonest due first."""
+    statement = scoped(select(FollowUp), user, Permission.LEDGER_VIEW)
+    if mine_only:
+        statement = select(FollowUp).where(FollowUp.assignee_id == user.id)
+    if status:
+        statement = statement.where(FollowUp.status == status)
+    return statement.options(joinedload(FollowUp.student).joinedload(Student.school_class),
+                             joinedload(FollowUp.assignee)).order_by(FollowUp.due_on, FollowUp.id)
+
+
+def for_student(student: Student) -> list[FollowUp]:
+    return db.session.scalars(select(FollowUp).where(FollowUp.student_id == student.id)
+                              .options(joinedload(FollowUp.assignee))
+                              .order_by(FollowUp.status != FollowUpStatus.OPEN, FollowUp.due_on.desc())).all()
+
+
+def open_for_calendar(user) -> list[FollowUp]:
+    return db.session.scalars(select(FollowUp).where(FollowUp.assignee_id == user.id,
+                                                     FollowUp.status == FollowUpStatus.OPEN)
+                              .options(joinedload(FollowUp.student)).order_by(FollowUp.due_on)).all()
+
+
+def responsible_users(student: Student, role: Role) -> list[User]:
+    """Active users holding `role` on a scope that contains the student (school, college, class or caseload)."""
+    placed = or_(
+        (RoleAssignment.scope_type == ScopeType.UNIT) & (RoleAssignment.scope_id == student.school_id),
+        (RoleAssignment.scope_type == ScopeType.COLLEGE) & (RoleAssignment.scope_id == student.college_id),
+        (RoleAssignment.scope_type == ScopeType.CLASS) & (RoleAssignment.scope_id == student.class_id),
+        (RoleAssignment.scope_type == ScopeType.CASELOAD) & RoleAssignment.scope_id.in_(
+            select(caseload_members.c.caseload_id).where(caseload_members.c.student_id == student.id)),
+    )
+    return db.session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                              .where(RoleAssignment.role == role, placed, User.is_active_user.is_(True))
+                              .order_by(User.id)).unique().all()
+
+
+def overdue(today: date, level: int, days: int) -> list[int]:
+    """Ids of open follow-ups at an escalation level whose due date is more than `days` behind."""
+    from datetime import timedelta
+
+    return list(db.session.scalars(select(FollowUp.id).where(
+        FollowUp.status == FollowUpStatus.OPEN, FollowUp.escalation_level == level,
+        FollowUp.due_on < today - timedelta(days=days)).order_by(FollowUp.id)))
+
+
+def due_between(first: date, last: date) -> list[int]:
+    return list(db.session.scalars(select(FollowUp.id).where(
+        FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on.between(first, last)).order_by(FollowUp.id)))

@@ -1,0 +1,143 @@
+"""Follow-up pages: a person's list, scheduling, one follow-up, the calendar feed, the visit cadence."""
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.accounts.models import User
+from caretrack.core.access import Permission, Role, can, get_or_404, permission_required
+from caretrack.core.errors import DomainError
+from caretrack.core.pagination import paginate
+from caretrack.core.timeutil import local_today
+from caretrack.extensions import db
+from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
+from caretrack.followups.forms import CancelForm, FollowUpForm
+from caretrack.followups.models import FollowUp, FollowUpKind
+from caretrack.org.models import AcademicYear
+from caretrack.org.services import academic_year_of
+from caretrack.students.queries import get_student
+from caretrack.students.views import register_file_section
+
+
+def _current_year() -> AcademicYear | None:
+    return db.session.scalar(select(AcademicYear).where(
+        AcademicYear.start_year == academic_year_of(local_today())))
+
+
+def followups_section(user, student) -> dict | None:
+    """The student's follow-ups and what the visit cadence asks for this year, on the file page."""
+    if not can(user, Permission.LEDGER_VIEW, student):
+        return None
+    year, today = _current_year(), local_today()
+    owed = cadence.obligations([student], year, today).get(student.id, []) if year else []
+    return {"template": "followups/_section.html", "student": student, "followups": queries.for_student(student),
+            "obligations": owed, "today": today, "may_schedule": can(user, Permission.CARE_RECORD, student)}
+
+
+register_file_section(followups_section)
+
+
+@bp.route("/")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def list_followups():
+    status = request.args.get("status", "open")
+    mine = request.args.get("mine", "1") == "1"
+    page = paginate(queries.followup_query(current_user, status, mine_only=mine))
+    return render_template("followups/list.html", page=page, status=status, mine=mine, today=local_today())
+
+
+def _assignees(student) -> list[User]:
+    """Who may be put in charge: the acting user and the class teachers and counselors of the student."""
+    people = {current_user.id: current_user._get_current_object()}
+    for role in (Role.CLASS_TEACHER, Role.COUNSELOR):
+        people.update({u.id: u for u in queries.responsible_users(student, role)})
+    return list(people.values())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.CARE_RECORD)
+def schedule_followup():
+    student = get_student(current_user, int(request.args.get("student", "0") or 0))
+    if student is None:
+        abort(404)
+    if not can(current_user, Permission.CARE_RECORD, student):
+        abort(403)
+    people = _assignees(student)
+    form = FollowUpForm(assignee_id=current_user.id)
+    form.assignee_id.choices = [(u.id, u.display_name) for u in people]
+    if form.validate_on_submit():
+        data = services.FollowUpData(student=student, kind=FollowUpKind(form.kind.data),
+                                     assignee=next(u for u in people if u.id == form.assignee_id.data),
+                                     due_on=form.due_on.data, note=form.note.data)
+        try:
+            followup = services.schedule(current_user, data, local_today(), form.confirm_past.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            db.session.commit()
+            flash(_("已安排%(what)s，期限 %(day)s。", what=followup.kind_enum.label, day=followup.due_on.isoformat()),
+                  "success")
+            return redirect(url_for("students.show_student", student_id=student.id) + "#followups")
+    return render_template("followups/form.html", form=form, student=student), 400 if form.errors else 200
+
+
+@bp.route("/<int:followup_id>")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def show_followup(followup_id: int):
+    followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
+    return render_template("followups/show.html", followup=followup, cancel_form=CancelForm(version=followup.version),
+                           today=local_today(), may_act=can(current_user, Permission.CARE_RECORD, followup))
+
+
+@bp.route("/<int:followup_id>/cancel", methods=["POST"])
+@login_required
+@permission_required(Permission.CARE_RECORD)
+def cancel_followup(followup_id: int):
+    followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
+    if not can(current_user, Permission.CARE_RECORD, followup):
+        abort(403)
+    form = CancelForm()
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("请填写取消原因。"))
+        services.cancel(current_user, followup, form.reason.data, int(form.version.data or 0))
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("跟进已取消。"), "success")
+    return redirect(url_for("followups.show_followup", followup_id=followup.id))
+
+
+# --- the calendar feed -------------------------------------------------------------------------------------
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def calendar_settings():
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        # A new token is a new URL: the old one stops working at once.
+        user.calendar_token = calendar.new_token() if request.form.get("action") != "revoke" else None
+        db.session.commit()
+        flash(_("日历订阅地址已更新，旧地址已失效。") if user.calendar_token else _("日历订阅已关闭。"), "success")
+        return redirect(url_for("followups.calendar_settings"))
+    feed_url = url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
+    return render_template("followups/calendar.html", feed_url=feed_url)
+
+
+@calendar_bp.route("/<token>.ics")
+def feed(token: str):
+    """No login: the secret token in the URL is the credential, as phone calendars cannot log in."""
+    user = db.session.scalar(select(User).where(User.calendar_token == token)) if len(token) >= 32 else None
+    if user is None or not user.is_active_user:
+        abort(404)
+    body = calendar.feed(queries.open_for_calendar(user), request.host_url.rstrip("/"), _("学生资助跟进"))
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "no-store"})
+
+
+from caretrack.followups import cadence_views  # noqa: E402,F401 - registers the cadence pages on bp

@@ -1,0 +1,82 @@
+"""Follow-ups: scheduling, closing by the record that did it, next steps, cancelling."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from caretrack.core.access import Role
+from caretrack.core.errors import DomainError
+from caretrack.extensions import db
+from caretrack.followups import services
+from caretrack.followups.models import FollowUp, FollowUpKind
+from caretrack.ledger.models import RecordKind
+from tests.factories import care, make_student, make_user
+
+TODAY = date(2026, 11, 28)
+
+
+@pytest.fixture
+def teacher(city):
+    return make_user(Role.CLASS_TEACHER, city.class_a)
+
+
+def plan(student, assignee, kind=FollowUpKind.VISIT, due_on=date(2026, 11, 29), **options):
+    return services.schedule(assignee, services.FollowUpData(student=student, kind=kind, assignee=assignee,
+                                                             due_on=due_on), TODAY, **options)
+
+
+def test_a_follow_up_is_scheduled_open(city, teacher):
+    followup = plan(make_student(city.class_a), teacher)
+    assert (followup.status, followup.assignee_id, followup.school_id) == ("open", teacher.id, city.east_school.id)
+
+
+def test_a_past_due_date_needs_confirmation(city, teacher):
+    student = make_student(city.class_a)
+    with pytest.raises(services.PastDueDate, match="已经过去"):
+        plan(student, teacher, due_on=date(2026, 11, 1))
+    assert db.session.scalar(select(FollowUp)) is None
+    assert plan(student, teacher, due_on=date(2026, 11, 1), confirm_past=True).due_on == date(2026, 11, 1)
+
+
+def test_logging_the_visit_closes_the_oldest_matching_follow_up(city, teacher):
+    student = make_student(city.class_a)
+    later = plan(student, teacher, due_on=date(2026, 12, 10))
+    first = plan(student, teacher, due_on=date(2026, 11, 30))
+    talk = plan(student, teacher, kind=FollowUpKind.TALK)
+    visit = care(student, RecordKind.HOME_VISIT, happened_on=date(2026, 11, 27), actor=teacher)
+    assert (first.status, first.closed_record_id, first.closed_on) == ("done", visit.id, date(2026, 11, 27))
+    assert later.status == "open"
+    assert talk.status == "open"
+
+
+def test_a_record_of_another_student_closes_nothing(city, teacher):
+    followup = plan(make_student(city.class_a), teacher)
+    care(make_student(city.class_a), RecordKind.HOME_VISIT, actor=teacher)
+    assert followup.status == "open"
+
+
+def test_a_next_step_with_a_date_becomes_a_follow_up(city, teacher):
+    student = make_student(city.class_a)
+    care(student, RecordKind.HOME_VISIT, actor=teacher, next_step="下月再家访一次", next_step_due=date(2026, 12, 20))
+    followup = db.session.scalar(select(FollowUp).where(FollowUp.student_id == student.id))
+    assert (followup.kind, followup.due_on, followup.note, followup.source, followup.assignee_id) == (
+        "visit", date(2026, 12, 20), "下月再家访一次", "next_step", teacher.id)
+
+
+def test_cancel_needs_a_reason_and_only_once(city, teacher):
+    followup = plan(make_student(city.class_a), teacher)
+    with pytest.raises(DomainError, match="取消原因"):
+        services.cancel(teacher, followup, " ")
+    services.cancel(teacher, followup, "学生已转学")
+    assert followup.status == "cancelled"
+    with pytest.raises(DomainError, match="状态已是“已取消”"):
+        services.cancel(teacher, followup, "again")
+
+
+def test_a_deactivated_assignee_is_refused(city, teacher):
+    from caretrack.accounts.services import set_active
+
+    set_active(None, teacher, False)
+    with pytest.raises(DomainError, match="已停用"):
+        plan(make_student(city.class_a), teacher)
