@@ -14,6 +14,7 @@ from caretrack.extensions import db
 from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind
+from caretrack.ledger.caseload_views import register_caseload_column
 from caretrack.org.models import AcademicYear
 from caretrack.org.services import academic_year_of
 from caretrack.students.queries import get_student
@@ -36,6 +37,17 @@ def followups_section(user, student) -> dict | None:
 
 
 register_file_section(followups_section)
+
+
+def cadence_column(rows, year, today) -> tuple[str, dict]:
+    """For the caseload: the visits and talks each student is owed now, overdue ones in red."""
+    owed = cadence.obligations([row.student for row in rows], year, today)
+    css = {cadence.DUE: "text-bg-warning", cadence.OVERDUE: "text-bg-danger"}
+    return _("走访要求"), {student_id: [(f"{o.label} {o.state_label}", css[o.state]) for o in cadence.attention(items)]
+                          for student_id, items in owed.items()}
+
+
+register_caseload_column(cadence_column)
 
 
 @bp.route("/")

@@ -11,6 +11,14 @@ from caretrack.ledger import bp, queries
 from caretrack.org.models import AcademicYear
 from caretrack.org.services import academic_year_of
 
+# Domains above the ledger add what they know about each student here (follow-ups: the visit cadence):
+# each is a function(rows, year, today) returning (column title, {student id: list of (label, css class)}).
+CASELOAD_COLUMNS: list = []
+
+
+def register_caseload_column(column) -> None:
+    CASELOAD_COLUMNS.append(column)
+
 
 @bp.route("/caseload")
 @login_required
@@ -23,4 +31,6 @@ def my_caseload():
         current_app.config["CARE_STALE_DAYS"]
     sort = request.args.get("sort", "contact")
     rows = queries.caseload(current_user, year, today, stale_days, sort) if year else []
-    return render_template("ledger/caseload.html", rows=rows, year=year, stale_days=stale_days, sort=sort)
+    columns = [column(rows, year, today) for column in CASELOAD_COLUMNS] if rows else []
+    return render_template("ledger/caseload.html", rows=rows, year=year, stale_days=stale_days, sort=sort,
+                           columns=columns)
