@@ -34,6 +34,16 @@ class Job:
 
 JOBS = [
     Job("accounts.purge_login_attempts", "caretrack.accounts.tasks:purge_login_attempts", {"hour": 3, "minute": 15}),
+    # Reminders and escalations first, so the 07:30 digest carries them.
+    Job("followups.remind_due", "caretrack.followups.tasks:remind_due", {"hour": 7, "minute": 0}),
+    Job("followups.escalate", "caretrack.followups.tasks:escalate", {"hour": 7, "minute": 10}),
+    Job("followups.remind_screening_deadlines", "caretrack.followups.tasks:remind_screening_deadlines",
+        {"month": "6,12", "day": "1,10", "hour": 7, "minute": 20}),
+    # At notify.tasks.DIGEST_TIME, which the retries need to know (a test keeps the two equal).
+    Job("notify.send_digests", "caretrack.notify.tasks:send_digests", {"hour": 7, "minute": 30}),
+    # What the morning digest could not send (mail server down), every 30 minutes; off the digest's minute.
+    Job("notify.retry_digests", "caretrack.notify.tasks:retry_digests", {"minute": "15,45"}),
+    Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
 ]
 
 
