@@ -23,7 +23,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A long writer (an import) asks for IMMEDIATE: it takes the write lock at once, so another
+        # connection's commit cannot invalidate its snapshot half-way (SQLite would refuse its first write).
+        connection.exec_driver_sql(f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}".strip())
+
+
+def begin_writing() -> None:
+    """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; nothing elsewhere)."""
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def init_app(app: Flask) -> None:

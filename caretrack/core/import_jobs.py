@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from caretrack.core.database import begin_writing
 from caretrack.core.imports import ImportReport, RowError, run_import
 from caretrack.core.models import UTCDateTime
 from caretrack.core.tabular import count_rows
@@ -152,9 +153,8 @@ def _run(job: ImportJob, actor) -> ImportReport:
     sqlite = db.engine.dialect.name == "sqlite"
 
     def progress(phase: str, count: int) -> None:
-        # Progress is written on its own connection so the page sees it before the import commits. Not on SQLite:
-        # a commit by another connection after the import's transaction has read makes the import's first write
-        # fail at once ("database is locked", a stale WAL snapshot), so there it stays in this process's memory.
+        # Progress is written on its own connection so the page sees it before the import commits. Not on SQLite,
+        # where the import holds the only write lock: there it stays in this process's memory.
         if sqlite:
             _LOCAL_PROGRESS[job.id] = (phase, count)
             return
@@ -162,11 +162,13 @@ def _run(job: ImportJob, actor) -> ImportReport:
             connection.execute(ImportJob.__table__.update().where(ImportJob.id == job.id)
                                .values(phase=phase, processed=count))
 
+    in_background = current_app.config.get("CARETRACK_IMPORTS_IN_BACKGROUND", True)
+    if in_background:
+        begin_writing()  # the thread's own session: hold SQLite's write lock from the start
     importer = IMPORTERS[job.kind](actor)
     with file_path(job).open("rb") as stream:
         report = run_import(importer, stream, job.filename, skip_invalid=job.skip_invalid, dry_run=job.dry_run,
-                            progress=progress if current_app.config.get("CARETRACK_IMPORTS_IN_BACKGROUND", True)
-                            else None)
+                            progress=progress if in_background else None)
     if report.refused or job.dry_run:
         progress_session.rollback()
     else:
