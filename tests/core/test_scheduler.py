@@ -160,3 +160,50 @@ def test_run_forever_stands_by_while_another_process_holds_the_lease(app, monkey
     assert not thread.is_alive()
     assert built == []
     assert holder_now() == "other-process"
+
+
+@pytest.mark.usefixtures("leases")
+def test_two_schedulers_started_together_run_the_jobs_once(app, monkeypatch):
+    monkeypatch.setitem(app.config, "SCHEDULER_LEASE_SECONDS", 30)
+    built: list[str] = []
+    together = threading.Barrier(2, timeout=10)
+    answers: list[bool] = []
+    both_answered = threading.Event()
+    real_acquire = lease.acquire
+
+    def acquire(name, holder, duration):
+        if len(answers) >= 2:
+            return real_acquire(name, holder, duration)
+        together.wait()  # both processes ask for the lease at the same moment
+        answers.append(real_acquire(name, holder, duration))
+        if len(answers) == 2:
+            both_answered.set()
+        return answers[-1]
+
+    monkeypatch.setattr(scheduler.lease, "acquire", acquire)
+    monkeypatch.setattr(scheduler, "build_scheduler", lambda application: built.append("built") or _Idle())
+    stop = threading.Event()
+    threads = [threading.Thread(target=scheduler.run_forever, args=(app, stop, holder), daemon=True)
+               for holder in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    try:
+        assert both_answered.wait(timeout=10)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert sorted(answers) == [False, True]
+    assert built == ["built"]
+
+
+class _Idle:
+    """Stands in for APScheduler: the test is about who starts it, not about the jobs."""
+
+    running = False
+
+    def start(self):
+        self.running = True
+
+    def shutdown(self, wait=True):
+        self.running = False
