@@ -84,5 +84,21 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,
         "MAX_ATTACHMENT_BYTES": _env_int("CARETRACK_MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
+        **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),
+    }
+
+
+def _mail_config() -> dict:
+    """Outgoing mail (the daily digest) and group robots. Without an SMTP host no email is sent."""
+    return {
+        "SMTP_HOST": os.environ.get("CARETRACK_SMTP_HOST") or None,
+        "SMTP_PORT": _env_int("CARETRACK_SMTP_PORT", 25),
+        "SMTP_USERNAME": os.environ.get("CARETRACK_SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("CARETRACK_SMTP_PASSWORD") or None,
+        "SMTP_USE_TLS": _env_bool("CARETRACK_SMTP_USE_TLS", False),
+        "MAIL_FROM": os.environ.get("CARETRACK_MAIL_FROM") or "caretrack@localhost",
+        # Emails carry links, and a job has no request to learn the site's address from.
+        "BASE_URL": (os.environ.get("CARETRACK_BASE_URL") or "").rstrip("/"),
+        "WEBHOOK_TIMEOUT_SECONDS": _env_int("CARETRACK_WEBHOOK_TIMEOUT_SECONDS", 5),
     }

@@ -19,12 +19,13 @@ def _blueprints():
     from caretrack.followups import bp as followups_bp
     from caretrack.followups import calendar_bp
     from caretrack.ledger import bp as ledger_bp
+    from caretrack.notify import bp as notify_bp
     from caretrack.org import bp as org_bp
     from caretrack.students import bp as students_bp
     from caretrack.students import caseloads_bp
 
     return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
-            calendar_bp, audit_bp]
+            calendar_bp, notify_bp, audit_bp]
 
 
 def _import_models() -> None:
@@ -35,6 +36,7 @@ def _import_models() -> None:
     import caretrack.core.lease  # noqa: F401
     import caretrack.followups.models  # noqa: F401
     import caretrack.ledger.models  # noqa: F401
+    import caretrack.notify.models  # noqa: F401
     import caretrack.org.models  # noqa: F401
     import caretrack.students.models  # noqa: F401
 

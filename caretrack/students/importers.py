@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
 from caretrack.audit.services import record
@@ -67,6 +67,10 @@ class StudentImporter(Importer):
         self.years: dict[int, AcademicYear] = {}
         self.classes: dict[tuple[int, str], SchoolClass] = {}
         self.colleges: dict[tuple[int, str], College] = {}
+        self.saved_classes: dict[tuple[int, str], SchoolClass] = {}  # the classes of the schools in `placed`
+        self.placed: set[int] = set()
+        self.class_stubs: dict[tuple[int, str], SchoolClass] = {}
+        self.registered: set[str] | None = None  # the rows' ID numbers (indexes) already registered
         self.created_by_school: dict[int, int] = defaultdict(int)
 
     # --- validation ----------------------------------------------------------------------------------------
@@ -123,7 +127,7 @@ class StudentImporter(Importer):
         if errors or school is None:
             raise RowInvalid(*errors)
         data = services.StudentData(
-            school=school, school_class=SchoolClass(school_id=school.id, name=row["班级"]), college=None,
+            school=school, school_class=self._class_stub(school, row["班级"]), college=None,
             student_no=row["学号"], name=row["姓名"], id_number=number, stage=stage, **values)
         for warning in attempt("", lambda: services.check_student(data)) or []:
             self.report.warnings.append(RowError(line, "性别", warning))
@@ -131,6 +135,13 @@ class StudentImporter(Importer):
             raise RowInvalid(*errors)
         return StudentRow(line, school, row.get("学院（系）", ""), row["班级"], data, identification,
                           services.id_lookup(number.value))
+
+    def _class_stub(self, school: Unit, name: str) -> SchoolClass:
+        """An unsaved class standing for the row's class until it is written; one per class, not per row."""
+        key = (school.id, name)
+        if key not in self.class_stubs:
+            self.class_stubs[key] = SchoolClass(school_id=school.id, name=name)
+        return self.class_stubs[key]
 
     def _identification(self, row: dict[str, str]) -> services.IdentificationData | None:
         names = split_multi(row.get("家庭经济困难类型", ""))
@@ -168,23 +179,26 @@ class StudentImporter(Importer):
         yield from _repeats(parsed, lambda r: (r.school.id, r.data.student_no), "学号",
                             _("学号与第 %(other)d 行重复%(where)s。"))
         existing = self._existing_by_index([row.index for _line, row in parsed])
+        self.registered = set(existing)
         for line, row in parsed:
             known = existing.get(row.index)
             if known is not None and known.school_id != row.school.id:
                 yield RowError(line, "身份证号", _(
                     "该身份证号已登记在%(school)s（学号 %(no)s），不能在另一所学校重复登记。",
-                    school=known.school.name, no=known.student_no))
-        yield from self._student_no_clashes(parsed, existing)
+                    school=known.school_name, no=known.student_no))
+        yield from self._student_no_clashes(parsed)
 
-    def _existing_by_index(self, indexes: list[str]) -> dict[str, Student]:
-        found: dict[str, Student] = {}
+    def _existing_by_index(self, indexes: list[str]) -> dict:
+        """The registered students among the indexes: their school, school name and 学号 (not whole rows)."""
+        found = {}
         for start in range(0, len(indexes), LOOKUP_CHUNK):
-            chunk = indexes[start:start + LOOKUP_CHUNK]
-            for student in db.session.scalars(select(Student).where(Student.id_index.in_(chunk))):
-                found[student.id_index] = student
+            statement = (select(Student.id_index, Student.school_id, Student.student_no, Unit.name.label("school_name"))
+                         .join(Unit, Unit.id == Student.school_id)
+                         .where(Student.id_index.in_(_inline(indexes[start:start + LOOKUP_CHUNK]))))
+            found.update((row.id_index, row) for row in db.session.execute(statement))
         return found
 
-    def _student_no_clashes(self, parsed, existing):
+    def _student_no_clashes(self, parsed):
         by_school: dict[int, list[tuple[int, StudentRow]]] = defaultdict(list)
         for line, row in parsed:
             by_school[row.school.id].append((line, row))
@@ -198,6 +212,17 @@ class StudentImporter(Importer):
 
     # --- writing -------------------------------------------------------------------------------------------
 
+    def _load_places(self, school_ids: set[int]) -> None:
+        """The saved colleges and classes of the schools, in two queries, so that only new ones cost a query."""
+        school_ids = school_ids - self.placed
+        if not school_ids:
+            return
+        self.placed |= school_ids
+        for college in db.session.scalars(select(College).where(College.school_id.in_(school_ids))):
+            self.colleges.setdefault((college.school_id, college.name), college)
+        for school_class in db.session.scalars(select(SchoolClass).where(SchoolClass.school_id.in_(school_ids))):
+            self.saved_classes[(school_class.school_id, school_class.name)] = school_class
+
     def _place(self, row: StudentRow) -> None:
         """Resolve the row's college and class names to rows of the school, creating them once."""
         college = None
@@ -208,7 +233,10 @@ class StudentImporter(Importer):
             college = self.colleges[key]
         key = (row.school.id, row.class_name)
         if key not in self.classes:
-            self.classes[key] = org.get_or_create_class(self.actor, row.school, row.class_name, college)
+            saved = self.saved_classes.get(key)
+            if saved is None or (college is not None and saved.college_id != college.id):
+                saved = org.get_or_create_class(self.actor, row.school, row.class_name, college)  # creates or moves
+            self.classes[key] = saved
         row.data.school_class, row.data.college = self.classes[key], college
         if row.identification is not None:
             row.identification.academic_year = self._saved_year(row.identification.academic_year)
@@ -217,15 +245,24 @@ class StudentImporter(Importer):
         return self.apply_batch([row])[0]
 
     def apply_batch(self, batch: list[StudentRow]) -> list[str]:
+        self._load_places({row.school.id for row in batch})
         for row in batch:
             self._place(row)
-        known = {s.id_index: s for s in db.session.scalars(
-            select(Student).where(Student.id_index.in_([row.index for row in batch]))
-            .options(selectinload(Student.guardians),
-                     selectinload(Student.identifications).selectinload(Identification.category_rows)))}
+        known = self._registered_students([row.index for row in batch
+                                           if self.registered is None or row.index in self.registered])
         new_rows = [row for row in batch if row.index not in known]
         self._insert_new(new_rows)
         return ["created" if row.index not in known else self._update(known[row.index], row) for row in batch]
+
+    @staticmethod
+    def _registered_students(indexes: list[str]) -> dict[str, Student]:
+        """Whole files (guardians, identifications) of the students to compare with their rows."""
+        if not indexes:
+            return {}
+        return {s.id_index: s for s in db.session.scalars(
+            select(Student).where(Student.id_index.in_(_inline(indexes)))
+            .options(selectinload(Student.guardians),
+                     selectinload(Student.identifications).selectinload(Identification.category_rows)))}
 
     def _update(self, student: Student, row: StudentRow) -> str:
         changed = services.apply_student(student, row.data)
@@ -244,8 +281,11 @@ class StudentImporter(Importer):
             return
         values = [{**services.identity_values(row.data), **services.id_columns(row.data.id_number),
                    "status": StudentStatus.ACTIVE.value, "version": 1} for row in rows]
-        inserted = db.session.execute(insert(Student).returning(Student.id, Student.id_index), values).all()
-        ids = {index: student_id for student_id, index in inserted}
+        # One statement sent many times, then the new ids by their indexes: on PostgreSQL a multi-row
+        # INSERT ... RETURNING holds 17,000 placeholders that the driver parses in Python, batch after batch.
+        db.session.execute(insert(Student), values)
+        ids = dict(db.session.execute(select(Student.id_index, Student.id).where(
+            Student.id_index.in_(_inline([row.index for row in rows])))).all())
         guardians = [{"student_id": ids[row.index], "name": row.data.guardian_name or "",
                       "phone": row.data.guardian_phone or None}
                      for row in rows if row.data.guardian_name or row.data.guardian_phone]
@@ -262,9 +302,9 @@ class StudentImporter(Importer):
         values = [{**services.identification_values(row.identification, row.data.is_boarder),
                    "student_id": ids[row.index], "academic_year_id": row.identification.academic_year.id,
                    "decided_by_id": decided_by, "version": 1} for row in rows]
-        inserted = db.session.execute(
-            insert(Identification).returning(Identification.id, Identification.student_id), values).all()
-        by_student = {student_id: identification_id for identification_id, student_id in inserted}
+        db.session.execute(insert(Identification), values)
+        by_student = dict(db.session.execute(select(Identification.student_id, Identification.id).where(
+            Identification.student_id.in_(_inline([ids[row.index] for row in rows])))).all())  # new: one each
         db.session.execute(insert(IdentificationCategory), [
             {"identification_id": by_student[ids[row.index]], "category": category.value}
             for row in rows for category in set(row.identification.categories)])
@@ -276,6 +316,14 @@ class StudentImporter(Importer):
 
     def describe(self, row: StudentRow) -> str:
         return f"{row.school.name} {row.class_name} {row.data.student_no} {row.data.name}"
+
+
+def _inline(values: list):
+    """An IN list written into the statement: PostgreSQL plans it for these values (for a thousand parameters
+    it settles on a generic plan that scans the table), and the driver has no thousand placeholders to parse.
+    Only for values the importer computed itself (blind indexes, ids), never for text from the file.
+    """
+    return bindparam("values", values, expanding=True, literal_execute=True)
 
 
 def _stage(name: str) -> Stage:

@@ -1,5 +1,8 @@
-"""Issue 5 from end to end: a visit scheduled for tomorrow reaches the morning digest and the inbox, escalates
-to the counselor when left undone, shows in the calendar feed until the visit is logged, which closes it."""
+"""Issue 5 from end to end.
+
+A visit scheduled for tomorrow reaches the morning digest and the inbox, escalates to the counselor when left
+undone, and shows in the calendar feed until the visit is logged, which closes it.
+"""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo

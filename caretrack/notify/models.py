@@ -1,0 +1,90 @@
+"""The inbox (one notification per recipient and key) and the group-robot webhooks of each unit."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from caretrack.core.choices import N_, LabelledEnum
+from caretrack.core.models import TimestampMixin, UTCDateTime
+from caretrack.core.timeutil import utcnow
+from caretrack.extensions import db
+
+
+class Notification(db.Model):
+    """One reminder to one person. `key` names what it is about (e.g. "followup:12:due:2026-11-29"), so the
+    same reminder is never created twice for the same person, whatever reruns or crashes.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        # The inbox reads one person's unread first; the digest reads recent ones not yet emailed.
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class WebhookKind(LabelledEnum):
+    WECOM = "wecom", N_("企业微信群机器人")
+    DINGTALK = "dingtalk", N_("钉钉群机器人")
+
+
+class WebhookTarget(TimestampMixin, db.Model):
+    """A group robot's webhook URL, configured by a unit's officers. The URL holds the robot's secret token."""
+
+    __tablename__ = "webhook_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(500))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def kind_enum(self) -> WebhookKind:
+        return WebhookKind(self.kind)
+
+
+WebhookTarget.__access_columns__ = {"unit": WebhookTarget.unit_id}
+
+
+class DeliveryStatus(LabelledEnum):
+    PENDING = "pending", N_("待发送")
+    SENT = "sent", N_("已发送")
+    FAILED = "failed", N_("发送失败")
+
+
+class WebhookDelivery(db.Model):
+    """One message to one robot, queued by `notify_unit` and posted by the `deliver_webhooks` job."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("webhook_targets.id"), index=True)
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    target: Mapped[WebhookTarget] = relationship()

@@ -1,0 +1,50 @@
+"""Reads of notify: a person's inbox, and the group robots of the units in an officer's scope."""
+
+from flask import abort
+from sqlalchemy import func, select
+
+from caretrack.core.access import Permission, get_or_404, scoped
+from caretrack.extensions import db
+from caretrack.notify.models import Notification, WebhookTarget
+
+# org is the bottom domain: the robot settings read units (names, scope); notify's services and jobs never do.
+from caretrack.org.models import Unit
+
+
+def inbox(user):
+    """The user's notifications, unread first, newest first."""
+    return (select(Notification).where(Notification.user_id == user.id)
+            .order_by(Notification.read_at.is_not(None), Notification.created_at.desc(), Notification.id.desc()))
+
+
+def own_notification_or_404(user, notification_id: int) -> Notification:
+    """One of the user's own notifications; someone else's answers 404 like one that does not exist."""
+    notification = db.session.scalar(select(Notification).where(
+        Notification.id == notification_id, Notification.user_id == user.id))
+    if notification is None:
+        abort(404)
+    return notification
+
+
+def webhook_units(user):
+    """The units whose robots the user manages, by code."""
+    return scoped(select(Unit), user, Permission.WEBHOOKS_MANAGE).order_by(Unit.code)
+
+
+def webhook_unit_or_404(user, unit_id: int) -> Unit:
+    return get_or_404(Unit, unit_id, user, Permission.WEBHOOKS_MANAGE)
+
+
+def active_robot_counts(unit_ids: list[int]) -> dict[int, int]:
+    """Active robots per unit, for the units of one page (one query)."""
+    rows = db.session.execute(
+        select(WebhookTarget.unit_id, func.count()).where(WebhookTarget.unit_id.in_(unit_ids),
+                                                          WebhookTarget.is_active.is_(True))
+        .group_by(WebhookTarget.unit_id))
+    return dict(rows.all())
+
+
+def unit_targets(unit_id: int) -> list[WebhookTarget]:
+    """A unit's robots, active ones first."""
+    return list(db.session.scalars(select(WebhookTarget).where(WebhookTarget.unit_id == unit_id)
+                                   .order_by(WebhookTarget.is_active.desc(), WebhookTarget.id)))
