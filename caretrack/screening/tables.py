@@ -1,0 +1,134 @@
+"""The two official tables of the notice (附件1 for a school, 附件2 for a district) as data.
+
+`ScreeningTable` is what the web page, the Excel form, the JSON export and a frozen submission all show; it is
+built once by `screening.services.build_table` and never recomputed from a submitted snapshot.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+FORM_SCHOOL = "附件1"
+FORM_DISTRICT = "附件2"
+
+TITLES = {
+    FORM_SCHOOL: "普通高校（中职学校）家庭经济困难学生排查统计汇总表",
+    FORM_DISTRICT: "区教育局家庭经济困难学生排查统计汇总表",
+}
+UNIT_LABELS = {FORM_SCHOOL: "学校名称（公章）：", FORM_DISTRICT: "区教育局名称（公章）："}
+COVERAGE_QUESTIONS = {
+    FORM_SCHOOL: "高校是否100%按照最高档次落实建档立卡、农村低保、农村特困救助、孤残学生、烈士子女"
+                 "及家庭遭遇自然灾害或突发事件学生的国家助学金",
+    FORM_DISTRICT: "义务教育阶段是否100%落实建档立卡、非建档立卡家庭经济困难残疾、农村低保、农村特困救助四类学生，"
+                   "以及家庭经济困难寄宿生生活补助",
+}
+PLACE_COLUMNS = {FORM_SCHOOL: "学院（系）", FORM_DISTRICT: "学校"}
+# The count fields, named as on the form, in the form's order; the six after the total add up to it.
+COUNT_FIELDS = ["家庭困难学生总数", "建档立卡学生数", "非建档立卡的家庭经济困难残疾学生数", "农村低保家庭学生数",
+                "农村特困救助供养学生数", "孤儿学生数", "学校认定的其他家庭经济困难学生数"]
+NOTES = [
+    "1.家庭经济困难类型包括：建档立卡学生、非建档立卡的家庭经济困难残疾学生、农村低保家庭学生、农村特困救助供养学生、"
+    "孤儿、其他学校认定的家庭经济困难学生。",
+    "2.资助项目包括学生入学以来的所有资助项目。",
+    "3.每名学生只按上列困难类型的先后顺序计入一类，各类学生数之和等于家庭困难学生总数。",
+]
+
+
+@dataclass
+class ReceivedAid:
+    """One project the student has received: when and what (the form's 时间 and 名称)."""
+
+    paid_on: date
+    name: str
+
+
+@dataclass
+class CaseRow:
+    """One line of the case list (排查发现应助未助情况)."""
+
+    number: int
+    unit_code: str
+    student_no: str
+    name: str
+    id_number: str  # masked unless the reader may see it in full
+    place: str  # 学院（系） on 附件1, 学校 on 附件2
+    class_name: str
+    kind: str  # 应助未助, 未按最高档 or 其他应资助未资助
+    categories: str  # e.g. "孤儿、其他"
+    registered: bool  # 是否建档立卡家庭
+    has_some_aid: bool  # 是否已享受部分资助
+    received: list[ReceivedAid] = field(default_factory=list)
+    reason: str = ""  # 其他应资助未资助原因
+    remedy: str = ""  # 解决措施与时限
+
+
+@dataclass
+class ScreeningTable:
+    form: str  # FORM_SCHOOL or FORM_DISTRICT
+    unit_code: str
+    unit_name: str
+    academic_year: str  # "2025-2026"
+    term: int
+    counts: dict[str, int]  # COUNT_FIELDS -> number
+    should_cover: int  # 应覆盖学生数
+    covered: int  # 覆盖学生数
+    reasons_and_measures: str  # 具体原因及整改措施, when not fully covered
+    cases: list[CaseRow]
+    run_at: str = ""  # when the screening behind it ran (ISO), for the footer
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.form]
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABELS[self.form]
+
+    @property
+    def coverage_question(self) -> str:
+        return COVERAGE_QUESTIONS[self.form]
+
+    @property
+    def place_column(self) -> str:
+        return PLACE_COLUMNS[self.form]
+
+    @property
+    def fully_covered(self) -> bool:
+        return self.covered >= self.should_cover
+
+    @property
+    def has_unaided(self) -> bool:
+        return bool(self.cases)
+
+    @property
+    def notes(self) -> list[str]:
+        return NOTES
+
+    def to_json(self) -> dict:
+        """The CLI's JSON: the form's own field names."""
+        return {
+            "单位代码": self.unit_code, "单位名称": self.unit_name, "表": self.form, "学年": self.academic_year,
+            "学期": self.term, **self.counts, "应覆盖学生数": self.should_cover, "覆盖学生数": self.covered,
+            "是否全覆盖": "是" if self.fully_covered else "否", "具体原因及整改措施": self.reasons_and_measures,
+            "经排查是否发现有应助未助学生情况": "是" if self.has_unaided else "否",
+            "应助未助": [{
+                "单位代码": c.unit_code, "学号": c.student_no, "姓名": c.name, "身份证号": c.id_number,
+                self.place_column: c.place, "班级": c.class_name, "类型": c.kind, "家庭经济困难类型": c.categories,
+                "是否建档立卡家庭": "是" if c.registered else "否",
+                "是否已享受部分资助": "是" if c.has_some_aid else "否",
+                "已享受资助项目": [{"时间": r.paid_on.isoformat(), "名称": r.name} for r in c.received],
+                "其他应资助未资助原因": c.reason, "解决措施与时限": c.remedy,
+            } for c in self.cases],
+        }
+
+    def snapshot(self) -> dict:
+        """Everything needed to show the table again exactly as it was submitted."""
+        data = asdict(self)
+        for case in data["cases"]:
+            case["received"] = [{"paid_on": r["paid_on"].isoformat(), "name": r["name"]} for r in case["received"]]
+        return data
+
+    @classmethod
+    def from_snapshot(cls, data: dict) -> "ScreeningTable":
+        cases = [CaseRow(**{**c, "received": [ReceivedAid(date.fromisoformat(r["paid_on"]), r["name"])
+                                              for r in c["received"]]}) for c in data["cases"]]
+        return cls(**{**data, "cases": cases})
