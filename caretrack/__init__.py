@@ -38,6 +38,7 @@ def _import_models() -> None:
     import caretrack.ledger.models  # noqa: F401
     import caretrack.notify.models  # noqa: F401
     import caretrack.org.models  # noqa: F401
+    import caretrack.screening.models  # noqa: F401
     import caretrack.students.models  # noqa: F401
 
 

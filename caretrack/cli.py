@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from caretrack import demo
 from caretrack.core.access import Role, ScopeType
@@ -28,12 +29,15 @@ def init_command():
     for start_year in range(FIRST_SEEDED_YEAR, current + 2):
         org_services.ensure_academic_year(start_year)
     from caretrack.followups.services import seed_cadence
+    from caretrack.screening.rules import seed_rules
 
     created = seed_catalog()
     rules = seed_cadence()
+    screening_rules = seed_rules()
     db.session.commit()
     click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
-    click.echo(f"aid project catalog: {created} projects added; visit cadence: {rules} rules added")
+    click.echo(f"aid project catalog: {created} projects added; visit cadence: {rules} rules added; "
+               f"screening rules: {screening_rules} added")
 
 
 @cli.command("demo")
@@ -134,6 +138,78 @@ def import_disbursements(path: str, skip_invalid: bool, dry_run: bool):
     from caretrack.ledger.importers import DisbursementImporter
 
     _run_file_import(DisbursementImporter(None), path, skip_invalid, dry_run)
+
+
+@cli.group("screening")
+def screening_group():
+    """Run the term screening and produce the official tables."""
+
+
+def _unit_year(unit_code: str, year_label: str):
+    from caretrack.org.models import AcademicYear, Unit
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+    if unit is None:
+        raise click.ClickException(f"unit {unit_code} does not exist")
+    try:
+        start_year = org_services.parse_year_label(year_label)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
+    if year is None:
+        raise click.ClickException(f"academic year {year_label} is not set up (run `flask caretrack init`)")
+    return unit, year
+
+
+def screening_options(func):
+    func = click.option("--term", type=click.IntRange(1, 2), required=True)(func)
+    func = click.option("--year", "year_label", required=True, help="e.g. 2025-2026")(func)
+    return click.option("--unit", "unit_code", required=True, help="school or district code")(func)
+
+
+@screening_group.command("run")
+@screening_options
+def screening_run(unit_code: str, year_label: str, term: int):
+    """Screen a school, or every school of a district, for one term."""
+    from caretrack.screening import services
+
+    unit, year = _unit_year(unit_code, year_label)
+    try:
+        with services.exclusive_run(unit, year, term):
+            run = services.run_screening(None, unit, year, term)
+            db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(f"screened {unit.code} {year.label} term {term}: {run.cases_found} cases")
+
+
+@screening_group.command("table")
+@screening_options
+@click.option("--format", "output_format", type=click.Choice(["xlsx", "json"]), default="xlsx")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+@click.option("--reveal-ids", is_flag=True, help="Full ID numbers instead of masked ones.")
+def screening_table(unit_code: str, year_label: str, term: int, output_format: str, output: str, reveal_ids: bool):
+    """Write the unit's official table (附件1 for a school, 附件2 for a district)."""
+    import json
+
+    from caretrack.audit.services import record
+    from caretrack.screening import services
+
+    unit, year = _unit_year(unit_code, year_label)
+    try:
+        table = services.build_table(unit, year, term, reveal_ids=reveal_ids)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    if output_format == "json":
+        Path(output).write_text(json.dumps(table.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        from caretrack.screening.xlsx import form_workbook
+
+        Path(output).write_bytes(form_workbook(table).getvalue())
+    record("screening_table_exported", unit_id=unit.id, detail=f"cli {output_format} full_ids={reveal_ids}")
+    db.session.commit()
+    click.echo(f"{table.form} of {unit.code} written to {output} ({len(table.cases)} cases)")
 
 
 @cli.command("scheduler")

@@ -59,6 +59,8 @@ class Permission(StrEnum):
     CARE_RESTRICTED = "ledger.care_restricted"
     LEDGER_RESTORE = "ledger.restore"
     WEBHOOKS_MANAGE = "notify.webhooks"
+    SCREENING_VIEW = "screening.view"
+    SCREENING_RUN = "screening.run"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -66,7 +68,7 @@ _OFFICER = {
     Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW,
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
     Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
-    Permission.WEBHOOKS_MANAGE,
+    Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN,
 }
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
@@ -79,7 +81,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
     # A club leader sees members' names and attendance through the club, never the student files.
     Role.CLUB_LEADER: frozenset(),
-    Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW}),
+    Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
+                               Permission.SCREENING_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.

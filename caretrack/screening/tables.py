@@ -59,6 +59,7 @@ class CaseRow:
     received: list[ReceivedAid] = field(default_factory=list)
     reason: str = ""  # 其他应资助未资助原因
     remedy: str = ""  # 解决措施与时限
+    student_id: int = 0  # to reveal the full ID number later to someone allowed; never exported
 
 
 @dataclass

@@ -1,0 +1,364 @@
+"""The screening: run it for a unit and term, keep the work on its cases, build and submit the tables.
+
+A run evaluates every rule set-based (rules.evaluate), then reconciles the cases: new findings open cases,
+findings already known keep their reason, remedy and owner, and cases no longer found are closed with the
+payment that satisfied them. Runs of one unit and term never overlap (a lease), so there are no half results.
+"""
+
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from caretrack.audit.services import record, register_action_labels
+from caretrack.core import crypto, lease
+from caretrack.core.choices import N_
+from caretrack.core.errors import DomainError
+from caretrack.core.timeutil import local_today, utcnow
+from caretrack.extensions import db
+from caretrack.ledger.models import AidProject, Disbursement
+from caretrack.org.models import AcademicYear, Unit, UnitKind
+from caretrack.screening import rules as rule_engine
+from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
+from caretrack.screening.tables import FORM_DISTRICT, FORM_SCHOOL, CaseRow, ReceivedAid, ScreeningTable
+from caretrack.students.models import Identification, Student
+from caretrack.students.services import check_version
+
+RUN_LEASE = timedelta(minutes=30)
+
+
+class ScreeningAction:
+    RUN = "screening_run"
+    CASE_UPDATED = "screening_case_updated"
+    CASE_CLOSED = "screening_case_closed"
+    SUBMITTED = "screening_table_submitted"
+
+
+register_action_labels({
+    ScreeningAction.RUN: N_("运行排查"),
+    ScreeningAction.CASE_UPDATED: N_("填写排查情况"),
+    ScreeningAction.CASE_CLOSED: N_("排查情况已解决"),
+    ScreeningAction.SUBMITTED: N_("报送排查统计表"),
+})
+
+
+# --- which schools a unit's screening covers ---------------------------------------------------------------
+
+def schools_of(unit: Unit) -> list[Unit]:
+    """The unit itself when a school; the schools reporting to it when a district; every school for the city."""
+    if unit.is_school:
+        return [unit]
+    statement = select(Unit).where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code)
+    if UnitKind(unit.kind) is UnitKind.DISTRICT:
+        statement = statement.where(Unit.parent_id == unit.id)
+    return list(db.session.scalars(statement))
+
+
+def form_of(unit: Unit) -> str:
+    """附件1 for a school, 附件2 for a district; the city has no table of its own."""
+    if unit.is_school:
+        return FORM_SCHOOL
+    if UnitKind(unit.kind) is UnitKind.DISTRICT:
+        return FORM_DISTRICT
+    raise DomainError(_("市级单位没有汇总表，请查看各区和学校的报送情况。"))
+
+
+def check_term(term: int) -> None:
+    if term not in (1, 2):
+        raise DomainError(_("学期只能是 1（秋季）或 2（春季）。"), field="term")
+
+
+# --- running -----------------------------------------------------------------------------------------------
+
+@contextmanager
+def exclusive_run(unit: Unit, year: AcademicYear, term: int):
+    """Hold the run lease of a unit and term; refuse when another run holds it. Commits the lease rows."""
+    name, holder = f"screening:{unit.id}:{year.id}:{term}", secrets.token_hex(8)
+    if not lease.acquire(name, holder, RUN_LEASE):
+        raise DomainError(_("%(unit)s 的这次排查正在进行中，请稍后查看结果。", unit=unit.name))
+    try:
+        yield
+    finally:
+        lease.release(name, holder)
+
+
+def run_screening(actor, unit: Unit, year: AcademicYear, term: int) -> ScreeningRun:
+    """Screen the unit's identified students against every rule of the year; reconcile the cases."""
+    check_term(term)
+    schools = schools_of(unit)
+    if not schools:
+        raise DomainError(_("%(unit)s 下没有学校，无法排查。", unit=unit.name))
+    school_ids = [s.id for s in schools]
+    if not _has_identifications(school_ids, year):
+        raise DomainError(_("%(year)s 学年还没有家庭经济困难认定数据，无法排查。请先导入或录入认定结果。",
+                            year=year.label))
+    run = ScreeningRun(unit_id=unit.id, academic_year_id=year.id, term=term, started_at=utcnow(),
+                       started_by_id=getattr(actor, "id", None))
+    db.session.add(run)
+    db.session.flush()
+    rules = [r for r in db.session.scalars(select(ScreeningRule).order_by(ScreeningRule.id))
+             if r.applies_in(year.start_year)]
+    evaluations = _without_double_counting([rule_engine.evaluate(rule, school_ids, year, term) for rule in rules])
+    run.cases_found = _reconcile(evaluations, school_ids, year, term, run)
+    run.finished_at = utcnow()
+    db.session.flush()
+    record(ScreeningAction.RUN, actor=actor, obj=run, unit_id=unit.id,
+           detail=f"{year.label}/{term}: {run.cases_found}")
+    return run
+
+
+def _without_double_counting(evaluations):
+    """A student missing a required project is not reported again as having no aid at all."""
+    flagged = {f.student_id for e in evaluations if e.rule.project_name for f in e.findings}
+    for evaluation in evaluations:
+        if evaluation.rule.project_name is None:
+            evaluation.findings = [f for f in evaluation.findings if f.student_id not in flagged]
+    return evaluations
+
+
+def _has_identifications(school_ids: list[int], year: AcademicYear) -> bool:
+    return db.session.scalar(select(Identification.id).join(Student).where(
+        Student.school_id.in_(school_ids), Identification.academic_year_id == year.id).limit(1)) is not None
+
+
+def _reconcile(evaluations, school_ids, year: AcademicYear, term: int, run: ScreeningRun) -> int:
+    """Open, keep or close cases so they match what the rules found; return how many cases were found.
+
+    New cases are inserted and known ones stamped with the run in one statement each, so a run's queries do
+    not grow with the number of students; only cases that change state are touched one by one.
+    """
+    existing = {(c.student_id, c.rule_id): c for c in db.session.scalars(select(ScreeningCase).where(
+        ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+        ScreeningCase.term == term))}
+    found = {(f.student_id, e.rule.id): f.kind.value for e in evaluations for f in e.findings}
+    new_keys = [key for key in found if key not in existing]
+    _insert_cases(new_keys, found, year, term, run)
+    for key in found.keys() & existing.keys():
+        _refresh(existing[key], found[key])
+    seen_ids = [existing[key].id for key in found.keys() & existing.keys()]
+    if seen_ids:
+        db.session.execute(update(ScreeningCase).where(ScreeningCase.id.in_(seen_ids)).values(last_run_id=run.id),
+                           execution_options={"synchronize_session": False})
+    for key, case in existing.items():
+        if key not in found and case.status == CaseStatus.OPEN:
+            _close_satisfied(case, year, term)
+    return len(found)
+
+
+def _insert_cases(keys, kinds: dict, year: AcademicYear, term: int, run: ScreeningRun) -> None:
+    if not keys:
+        return
+    school_of = dict(db.session.execute(select(Student.id, Student.school_id).where(
+        Student.id.in_({student_id for student_id, _rule in keys}))).all())
+    now = utcnow()
+    db.session.execute(insert(ScreeningCase), [
+        {"student_id": student_id, "school_id": school_of[student_id], "academic_year_id": year.id, "term": term,
+         "rule_id": rule_id, "kind": kinds[(student_id, rule_id)], "status": CaseStatus.OPEN.value,
+         "last_run_id": run.id, "version": 1, "created_at": now, "updated_at": now}
+        for student_id, rule_id in keys])
+
+
+def _refresh(case: ScreeningCase, kind: str) -> None:
+    """A known case found again: its kind may have changed; if the payment that closed it is gone, reopen."""
+    if case.kind != kind:
+        case.kind = kind
+    if case.status == CaseStatus.CLOSED and case.closed_by_disbursement_id is not None:
+        case.status, case.closed_by_disbursement_id, case.closed_on = CaseStatus.OPEN, None, None
+
+
+def _close_satisfied(case: ScreeningCase, year: AcademicYear, term: int) -> None:
+    """The rule is met now: close the case with the payment that met it."""
+    statement = select(Disbursement).where(Disbursement.student_id == case.student_id,
+                                           *rule_engine.payments_until(year, term))
+    if case.rule.project_name:
+        statement = statement.join(AidProject).where(AidProject.name == case.rule.project_name)
+        if case.rule.min_grade:
+            statement = statement.where(Disbursement.grade <= case.rule.min_grade)
+    payment = db.session.scalar(statement.order_by(Disbursement.paid_on.desc()).limit(1))
+    case.status, case.closed_on = CaseStatus.CLOSED, local_today()
+    case.closed_by_disbursement_id = payment.id if payment else None
+    case.closed_reason = None if payment else _("复查时不再符合该条规则（如学生已离校）。")
+
+
+# --- working on cases --------------------------------------------------------------------------------------
+
+@dataclass
+class CaseWork:
+    reason: str | None
+    remedy: str | None
+    deadline: date | None
+    owner_id: int | None
+
+
+def update_case(actor, case: ScreeningCase, work: CaseWork, expected_version: int | None = None) -> list[str]:
+    """Write the reason, the remedy and its deadline, and the owner of a case."""
+    check_version(case.version, expected_version)
+    values = {"reason": (work.reason or "").strip() or None, "remedy": (work.remedy or "").strip() or None,
+              "deadline": work.deadline, "owner_id": work.owner_id}
+    changed = [name for name, value in values.items() if getattr(case, name) != value]
+    for name in changed:
+        setattr(case, name, values[name])
+    if changed:
+        db.session.flush()
+        record(ScreeningAction.CASE_UPDATED, actor=actor, obj=case, unit_id=case.school_id, fields=changed)
+    return changed
+
+
+def close_case(actor, case: ScreeningCase, reason: str) -> None:
+    """Close a case with a written reason (no payment will come, and why)."""
+    if case.status != CaseStatus.OPEN:
+        raise DomainError(_("这条排查情况已经解决。"))
+    if not reason or not reason.strip():
+        raise DomainError(_("请写明关闭的原因。"), field="closed_reason")
+    case.status, case.closed_reason, case.closed_on = CaseStatus.CLOSED, reason.strip()[:200], local_today()
+    db.session.flush()
+    record(ScreeningAction.CASE_CLOSED, actor=actor, obj=case, unit_id=case.school_id)
+
+
+def remedy_text(case: ScreeningCase) -> str:
+    """解决措施与时限 as the form wants it."""
+    if case.closed_by_disbursement is not None:
+        d = case.closed_by_disbursement
+        return _("已于 %(day)s 发放%(project)s", day=d.paid_on.isoformat(), project=d.project.name)
+    text = case.remedy or ""
+    if case.deadline:
+        text = _("%(remedy)s（%(day)s 前完成）", remedy=text, day=case.deadline.isoformat()) if text else \
+            _("%(day)s 前完成", day=case.deadline.isoformat())
+    return text
+
+
+# --- the tables --------------------------------------------------------------------------------------------
+
+def latest_run(unit: Unit, year: AcademicYear, term: int) -> ScreeningRun | None:
+    return db.session.scalar(select(ScreeningRun).where(
+        ScreeningRun.unit_id == unit.id, ScreeningRun.academic_year_id == year.id, ScreeningRun.term == term,
+        ScreeningRun.finished_at.is_not(None)).order_by(ScreeningRun.id.desc()).limit(1))
+
+
+def counts(school_ids: list[int], year: AcademicYear) -> dict[str, int]:
+    """家庭困难学生总数 and the six sub-counts, each student counted once by the notice's priority (one query)."""
+    from caretrack.screening.tables import COUNT_FIELDS
+    from caretrack.students.models import Category
+
+    rows = dict(db.session.execute(
+        select(Identification.primary_category, func.count(Identification.id)).join(Student)
+        .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
+        .group_by(Identification.primary_category)).all())
+    sub_counts = [rows.get(category.value, 0) for category in Category]
+    return dict(zip(COUNT_FIELDS, [sum(sub_counts), *sub_counts], strict=True))
+
+
+def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = False) -> ScreeningTable:
+    """The unit's table from its latest run; refuses when the unit has not been screened for that term."""
+    check_term(term)
+    form = form_of(unit)
+    run = latest_run(unit, year, term)
+    if run is None:
+        raise DomainError(_("%(unit)s 还没有运行 %(year)s 学年第 %(term)d 学期的排查，请先运行排查。",
+                            unit=unit.name, year=year.label, term=term))
+    school_ids = [s.id for s in schools_of(unit)]
+    cases = _cases(school_ids, year, term)
+    coverage = [c for c in cases if c.rule.coverage_form == form]
+    should_cover = _should_cover(form, school_ids, year, term)
+    return ScreeningTable(
+        form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
+        counts=counts(school_ids, year), should_cover=should_cover,
+        covered=should_cover - len({c.student_id for c in coverage if c.status == CaseStatus.OPEN}),
+        reasons_and_measures=_reasons_and_measures(coverage),
+        cases=_case_rows(cases, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
+
+
+def _should_cover(form: str, school_ids, year: AcademicYear, term: int) -> int:
+    rules = [r for r in db.session.scalars(select(ScreeningRule).where(ScreeningRule.coverage_form == form))
+             if r.applies_in(year.start_year)]
+    return len(set().union(*(rule_engine.evaluate(r, school_ids, year, term).eligible for r in rules))) if rules \
+        else 0
+
+
+def _cases(school_ids, year: AcademicYear, term: int) -> list[ScreeningCase]:
+    return list(db.session.scalars(
+        select(ScreeningCase).where(ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+                                    ScreeningCase.term == term)
+        .options(joinedload(ScreeningCase.rule), joinedload(ScreeningCase.student).joinedload(Student.school),
+                 joinedload(ScreeningCase.student).joinedload(Student.college),
+                 joinedload(ScreeningCase.student).joinedload(Student.school_class),
+                 joinedload(ScreeningCase.closed_by_disbursement))
+        .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id)).unique())
+
+
+def _reasons_and_measures(coverage: list[ScreeningCase]) -> str:
+    open_cases = [c for c in coverage if c.status == CaseStatus.OPEN]
+    return "；".join(f"{c.student.name}（{c.kind_enum.zh_name}）：{remedy_text(c) or _('尚未填写解决措施')}"
+                    for c in open_cases)
+
+
+def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool) -> list[CaseRow]:
+    if not cases:
+        return []
+    student_ids = {c.student_id for c in cases}
+    identifications = {i.student_id: i for i in db.session.scalars(
+        select(Identification).where(Identification.student_id.in_(student_ids),
+                                     Identification.academic_year_id == year.id)
+        .options(selectinload(Identification.category_rows)))}
+    received = _received(student_ids, year, term)
+    rows = []
+    for number, case in enumerate(cases, start=1):
+        student, identification = case.student, identifications.get(case.student_id)
+        place = student.school.name if form == FORM_DISTRICT else (student.college.name if student.college else "")
+        rows.append(CaseRow(
+            number=number, unit_code=student.school.code, student_no=student.student_no, name=student.name,
+            id_number=crypto.decrypt(student.id_cipher) if reveal_ids else student.id_masked, place=place,
+            class_name=student.school_class.name, kind=case.kind_enum.zh_name,
+            categories="、".join(c.zh_name for c in identification.categories) if identification else "",
+            registered=bool(identification and identification.is_registered_poverty),
+            has_some_aid=bool(received.get(case.student_id)), received=received.get(case.student_id, []),
+            reason=case.reason or case.closed_reason or "", remedy=remedy_text(case), student_id=student.id))
+    return rows
+
+
+def _received(student_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
+    """Every payment since enrolment up to the end of the term (the form's note 2), per student (one query)."""
+    last_day = date(year.start_year + 1, 1, 31) if term == 1 else date(year.start_year + 1, 8, 31)
+    rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
+                              .join(AidProject, AidProject.id == Disbursement.project_id)
+                              .where(Disbursement.student_id.in_(student_ids), Disbursement.deleted_at.is_(None),
+                                     Disbursement.paid_on <= last_day)
+                              .order_by(Disbursement.paid_on))
+    received: dict[int, list[ReceivedAid]] = {}
+    for student_id, paid_on, name in rows:
+        received.setdefault(student_id, []).append(ReceivedAid(paid_on, name))
+    return received
+
+
+# --- submission --------------------------------------------------------------------------------------------
+
+def deadline_of(year: AcademicYear, term: int) -> date:
+    """15 December for the autumn term, 15 June for the spring term (the notice)."""
+    return date(year.start_year, 12, 15) if term == 1 else date(year.start_year + 1, 6, 15)
+
+
+def submissions(unit: Unit, year: AcademicYear, term: int) -> list[TableSubmission]:
+    return list(db.session.scalars(select(TableSubmission).where(
+        TableSubmission.unit_id == unit.id, TableSubmission.academic_year_id == year.id,
+        TableSubmission.term == term).order_by(TableSubmission.version)))
+
+
+def submit(actor, unit: Unit, year: AcademicYear, term: int, correction_reason: str | None = None) -> TableSubmission:
+    """Freeze the unit's table as it is now; a second submission is a correction and needs its reason."""
+    table = build_table(unit, year, term, reveal_ids=False)
+    earlier = submissions(unit, year, term)
+    if earlier and not (correction_reason or "").strip():
+        raise DomainError(_("该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。"),
+                          field="correction_reason")
+    submission = TableSubmission(unit_id=unit.id, academic_year_id=year.id, term=term, version=len(earlier) + 1,
+                                 form=table.form, snapshot=table.snapshot(), submitted_by_id=getattr(actor, "id", None),
+                                 submitted_at=utcnow(), correction_reason=(correction_reason or "").strip() or None)
+    db.session.add(submission)
+    db.session.flush()
+    record(ScreeningAction.SUBMITTED, actor=actor, obj=submission, unit_id=unit.id,
+           detail=f"{year.label}/{term} v{submission.version}")
+    return submission
