@@ -36,6 +36,7 @@ class ScreeningAction:
     CASE_UPDATED = "screening_case_updated"
     CASE_CLOSED = "screening_case_closed"
     SUBMITTED = "screening_table_submitted"
+    RULE_SAVED = "screening_rule_saved"
 
 
 register_action_labels({
@@ -43,6 +44,7 @@ register_action_labels({
     ScreeningAction.CASE_UPDATED: N_("填写排查情况"),
     ScreeningAction.CASE_CLOSED: N_("排查情况已解决"),
     ScreeningAction.SUBMITTED: N_("报送排查统计表"),
+    ScreeningAction.RULE_SAVED: N_("修改排查规则"),
 })
 
 
@@ -362,3 +364,114 @@ def submit(actor, unit: Unit, year: AcademicYear, term: int, correction_reason: 
     record(ScreeningAction.SUBMITTED, actor=actor, obj=submission, unit_id=unit.id,
            detail=f"{year.label}/{term} v{submission.version}")
     return submission
+
+
+# --- follow-ups for cases, and the rules as the city admin keeps them --------------------------------------
+
+def create_followups(actor, cases: list[ScreeningCase], today: date, days: int = 14) -> int:
+    """Put each open case on its owner's (or the actor's) list of follow-ups; return how many were made."""
+    from caretrack.accounts.models import User
+    from caretrack.followups.models import FollowUpKind
+    from caretrack.followups.services import FollowUpData, schedule
+
+    made = 0
+    for case in cases:
+        if case.status != CaseStatus.OPEN:
+            continue
+        assignee = db.session.get(User, case.owner_id) if case.owner_id else actor
+        note = _("排查发现：%(kind)s（%(rule)s）。请核实并落实资助。", kind=case.kind_enum.label, rule=case.rule.name)
+        schedule(actor, FollowUpData(student=case.student, kind=FollowUpKind.OTHER, assignee=assignee,
+                                     due_on=case.deadline or today + timedelta(days=days), note=note,
+                                     source="screening"), today, confirm_past=True)
+        made += 1
+    return made
+
+
+@dataclass
+class RuleData:
+    name: str
+    stage: str | None
+    categories: list[str]
+    flags: list[str]
+    boarder: bool | None
+    project_name: str | None
+    min_grade: str | None
+    coverage_form: str | None
+    valid_from: int
+    valid_to: int | None = None
+    is_active: bool = True
+
+
+def save_rule(actor, data: RuleData, rule: ScreeningRule | None = None) -> ScreeningRule:
+    """Create or change a rule; a project must exist in the catalog for the rule's stage."""
+    if not data.name.strip():
+        raise DomainError(_("请填写规则名称。"), field="name")
+    if data.valid_to is not None and data.valid_to < data.valid_from:
+        raise DomainError(_("停用学年不能早于启用学年。"), field="valid_to")
+    if data.project_name:
+        statement = select(AidProject.id).where(AidProject.name == data.project_name.strip())
+        if data.stage:
+            statement = statement.where(AidProject.stage == data.stage)
+        if db.session.scalar(statement.limit(1)) is None:
+            raise DomainError(_("资助项目目录中没有“%(project)s”%(where)s。", project=data.project_name,
+                                where=_("（该学段）") if data.stage else ""), field="project_name")
+        project_has_grades = db.session.scalar(select(AidProject.has_grades).where(
+            AidProject.name == data.project_name.strip()).limit(1))
+        if data.min_grade and not project_has_grades:
+            raise DomainError(_("“%(project)s”不分档次，不能要求最低档次。", project=data.project_name),
+                              field="min_grade")
+    elif data.min_grade:
+        raise DomainError(_("要求档次时须指定资助项目。"), field="min_grade")
+    rule = rule or ScreeningRule()
+    for name, value in vars(data).items():
+        setattr(rule, name, value.strip() if isinstance(value, str) else value)
+    db.session.add(rule)
+    db.session.flush()
+    record(ScreeningAction.RULE_SAVED, actor=actor, obj=rule)
+    return rule
+
+
+@dataclass
+class UnitStatus:
+    """Where a unit stands for a term: its last run, open cases, and its submissions."""
+
+    unit: Unit
+    run: ScreeningRun | None
+    open_cases: int
+    latest: TableSubmission | None
+    deadline: date
+
+    def is_late(self, today: date) -> bool:
+        if self.latest is None:
+            return today > self.deadline
+        return self.latest.version == 1 and to_local_date(self.latest.submitted_at) > self.deadline
+
+
+def to_local_date(moment) -> date:
+    from caretrack.core.timeutil import to_local
+
+    return to_local(moment).date()
+
+
+def reporting_units(unit: Unit) -> list[Unit]:
+    """The units that report to this one (for the city: districts and the schools reporting to it directly)."""
+    return list(db.session.scalars(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)))
+
+
+def statuses(units: list[Unit], year: AcademicYear, term: int) -> list[UnitStatus]:
+    """Each unit's last run, open cases and latest submission (a few queries for the whole list)."""
+    ids = [u.id for u in units]
+    runs = {r.unit_id: r for r in db.session.scalars(select(ScreeningRun).where(
+        ScreeningRun.unit_id.in_(ids), ScreeningRun.academic_year_id == year.id, ScreeningRun.term == term)
+        .order_by(ScreeningRun.id))}
+    latest = {s.unit_id: s for s in db.session.scalars(select(TableSubmission).where(
+        TableSubmission.unit_id.in_(ids), TableSubmission.academic_year_id == year.id,
+        TableSubmission.term == term).order_by(TableSubmission.version))}
+    open_by_school = dict(db.session.execute(select(ScreeningCase.school_id, func.count()).where(
+        ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term,
+        ScreeningCase.status == CaseStatus.OPEN).group_by(ScreeningCase.school_id)).all())
+    children = {}
+    for unit in units:
+        children[unit.id] = [unit.id] if unit.is_school else [s.id for s in schools_of(unit)]
+    return [UnitStatus(unit, runs.get(unit.id), sum(open_by_school.get(i, 0) for i in children[unit.id]),
+                       latest.get(unit.id), deadline_of(year, term)) for unit in units]

@@ -279,3 +279,45 @@ def test_a_submitted_table_is_frozen_and_a_correction_needs_a_reason(world, year
     assert first.snapshot["counts"]["家庭困难学生总数"] == 1
     assert services.deadline_of(year, 1) == date(2025, 12, 15)
     assert services.deadline_of(year, 2) == date(2026, 6, 15)
+
+
+def test_a_rule_naming_a_project_not_in_the_catalog_is_refused(world):
+    from tests.factories import seed_catalog
+
+    seed_catalog()
+    data = services.RuleData(name="测试规则", stage="higher", categories=["orphan"], flags=[], boarder=None,
+                             project_name="不存在的助学金", min_grade=None, coverage_form=None, valid_from=2025)
+    with pytest.raises(DomainError, match="资助项目目录中没有“不存在的助学金”"):
+        services.save_rule(None, data)
+    data.project_name, data.min_grade = "国家奖学金", "1"
+    with pytest.raises(DomainError, match="不分档次"):
+        services.save_rule(None, data)
+    data.min_grade = None
+    assert services.save_rule(None, data).project_name == "国家奖学金"
+
+
+def test_cases_become_follow_ups_for_their_owner(world, year):
+    from caretrack.core.access import Role
+    from caretrack.followups.models import FollowUp
+    from tests.factories import make_user
+
+    student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER, name="跟进戌")
+    services.run_screening(None, world.university, year, 1)
+    officer = make_user(Role.SCHOOL_OFFICER, world.university)
+    case = db.session.scalar(select(ScreeningCase))
+    services.update_case(None, case, services.CaseWork(None, "补发国家助学金一档", date(2025, 12, 10), officer.id))
+    assert services.create_followups(officer, [case], date(2025, 11, 20)) == 1
+    followup = db.session.scalar(select(FollowUp))
+    assert (followup.assignee_id, followup.due_on, followup.source) == (officer.id, date(2025, 12, 10), "screening")
+
+
+def test_unit_statuses_show_submitted_and_late(world, year):
+    student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER)
+    services.run_screening(None, world.university, year, 1)
+    services.submit(None, world.university, year, 1)
+    rows = {s.unit.code: s for s in services.statuses(services.reporting_units(world.city), year, 1)}
+    assert rows["4199010001"].latest.version == 1
+    assert rows["4199010001"].open_cases == 1
+    assert rows["990101"].latest is None
+    assert rows["990101"].is_late(date(2025, 12, 16))
+    assert not rows["990101"].is_late(date(2025, 12, 15))
