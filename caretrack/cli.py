@@ -207,7 +207,8 @@ def screening_table(unit_code: str, year_label: str, term: int, output_format: s
         from caretrack.screening.xlsx import form_workbook
 
         Path(output).write_bytes(form_workbook(table).getvalue())
-    record("screening_table_exported", unit_id=unit.id, detail=f"cli {output_format} full_ids={reveal_ids}")
+    record(services.ScreeningAction.TABLE_EXPORTED, unit_id=unit.id,
+           detail=f"cli {output_format} full_ids={reveal_ids}")
     db.session.commit()
     click.echo(f"{table.form} of {unit.code} written to {output} ({len(table.cases)} cases)")
 

@@ -37,6 +37,7 @@ class ScreeningAction:
     CASE_CLOSED = "screening_case_closed"
     SUBMITTED = "screening_table_submitted"
     RULE_SAVED = "screening_rule_saved"
+    TABLE_EXPORTED = "screening_table_exported"
 
 
 register_action_labels({
@@ -45,6 +46,7 @@ register_action_labels({
     ScreeningAction.CASE_CLOSED: N_("排查情况已解决"),
     ScreeningAction.SUBMITTED: N_("报送排查统计表"),
     ScreeningAction.RULE_SAVED: N_("修改排查规则"),
+    ScreeningAction.TABLE_EXPORTED: N_("下载排查统计表"),
 })
 
 
@@ -84,6 +86,10 @@ def exclusive_run(unit: Unit, year: AcademicYear, term: int):
         raise DomainError(_("%(unit)s 的这次排查正在进行中，请稍后查看结果。", unit=unit.name))
     try:
         yield
+    except BaseException:
+        # Releasing the lease commits: what a failed run flushed must be rolled back first, or half a run stays.
+        db.session.rollback()
+        raise
     finally:
         lease.release(name, holder)
 
