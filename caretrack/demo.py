@@ -203,6 +203,26 @@ def _load_ledger() -> None:
                 summary="了解学习和生活情况，学生表示适应良好。"), today)
 
 
+def _load_followups() -> None:
+    """The class teacher of 初一(1)班 has a home visit to make this week."""
+    from datetime import timedelta
+
+    from caretrack.core.timeutil import local_today
+    from caretrack.followups import services as followups
+    from caretrack.followups.models import FollowUp, FollowUpKind
+    from caretrack.org.models import SchoolClass
+    from caretrack.students.models import Identification, Student
+
+    teacher = db.session.scalar(select(User).where(User.username == "teacher"))
+    student = db.session.scalar(select(Student).join(Identification).join(SchoolClass).where(
+        SchoolClass.name == "初一(1)班").order_by(Student.id).limit(1))
+    if teacher is None or student is None or db.session.scalar(select(FollowUp.id).limit(1)):
+        return
+    followups.schedule(teacher, followups.FollowUpData(
+        student=student, kind=FollowUpKind.VISIT, assignee=teacher, due_on=local_today() + timedelta(days=3),
+        note="了解寒假期间的生活安排"), local_today())
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -213,3 +233,4 @@ def load() -> None:
     _build_users()
     _load_students()
     _load_ledger()
+    _load_followups()
