@@ -118,17 +118,8 @@ def edit_unit(unit_id: int):
 def add_college(unit_id: int):
     unit = _manageable_unit_or_error(unit_id)
     form = NamedForm()
-    if not form.validate_on_submit():
-        flash(_("请填写学院（系）名称。"), "danger")
-        return redirect(url_for("org.show_unit", unit_id=unit.id))
-    try:
-        services.get_or_create_college(current_user, unit, form.name.data)
-    except DomainError as error:
-        flash(error.message, "danger")
-        return redirect(url_for("org.show_unit", unit_id=unit.id))
-    db.session.commit()
-    flash(_("学院（系）已添加。"), "success")
-    return redirect(url_for("org.show_unit", unit_id=unit.id))
+    return _add_to_school(unit, form, _("请填写学院（系）名称。"), _("学院（系）已添加。"),
+                          lambda: services.get_or_create_college(current_user, unit, form.name.data))
 
 
 @bp.route("/<int:unit_id>/classes", methods=["POST"])
@@ -139,17 +130,24 @@ def add_class(unit_id: int):
     form = ClassForm()
     form.college_id.choices = [(0, "")] + [(c.id, c.name) for c in db.session.scalars(
         select(College).where(College.school_id == unit.id))]
+    return _add_to_school(unit, form, _("请填写班级名称。"), _("班级已添加。"), lambda: services.get_or_create_class(
+        current_user, unit, form.name.data,
+        db.session.get(College, form.college_id.data) if form.college_id.data else None))
+
+
+def _add_to_school(unit: Unit, form, missing: str, done: str, add):
+    """The shared end of adding a college or a class: validate, add, commit, say so, back to the unit."""
     if not form.validate_on_submit():
-        flash(_("请填写班级名称。"), "danger")
-        return redirect(url_for("org.show_unit", unit_id=unit.id))
-    college = db.session.get(College, form.college_id.data) if form.college_id.data else None
-    try:
-        services.get_or_create_class(current_user, unit, form.name.data, college)
-    except DomainError as error:
-        flash(error.message, "danger")
-        return redirect(url_for("org.show_unit", unit_id=unit.id))
-    db.session.commit()
-    flash(_("班级已添加。"), "success")
+        flash(missing, "danger")
+    else:
+        try:
+            add()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(done, "success")
     return redirect(url_for("org.show_unit", unit_id=unit.id))
 
 
