@@ -300,8 +300,8 @@ def _cases(school_ids, year: AcademicYear, term: int) -> list[ScreeningCase]:
 
 def _reasons_and_measures(coverage: list[ScreeningCase]) -> str:
     open_cases = [c for c in coverage if c.status == CaseStatus.OPEN]
-    return "；".join(f"{c.student.name}（{c.kind_enum.zh_name}）：{remedy_text(c) or _('尚未填写解决措施')}"
-                    for c in open_cases)
+    missing = _("尚未填写解决措施")
+    return "；".join(f"{c.student.name}（{c.kind_enum.zh_name}）：{remedy_text(c) or missing}" for c in open_cases)
 
 
 def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool) -> list[CaseRow]:
