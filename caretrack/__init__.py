@@ -21,11 +21,12 @@ def _blueprints():
     from caretrack.ledger import bp as ledger_bp
     from caretrack.notify import bp as notify_bp
     from caretrack.org import bp as org_bp
+    from caretrack.screening import bp as screening_bp
     from caretrack.students import bp as students_bp
     from caretrack.students import caseloads_bp
 
     return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
-            calendar_bp, notify_bp, audit_bp]
+            calendar_bp, screening_bp, notify_bp, audit_bp]
 
 
 def _import_models() -> None:

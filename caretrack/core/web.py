@@ -65,6 +65,7 @@ NAVIGATION = [
     ("followups.list_followups", N_("跟进"), Permission.CARE_RECORD),
     ("ledger.my_caseload", N_("关怀台账"), Permission.CARE_RECORD),
     ("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
+    ("screening.list_units", N_("排查"), Permission.SCREENING_VIEW),
     ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
     ("org.list_units", N_("单位"), Permission.ORG_VIEW),
     ("accounts.list_users", N_("用户与角色"), Permission.USERS_MANAGE),

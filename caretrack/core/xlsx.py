@@ -34,10 +34,10 @@ def table_workbook(title: str, headers: list[tuple[str, int]], rows: Iterable[It
     return buffer
 
 
-def download(buffer: BytesIO, filename: str) -> Response:
-    """Send a workbook as an attachment; the Chinese file name is encoded for every browser."""
+def download(buffer: BytesIO, filename: str, mimetype: str = XLSX_MIMETYPE) -> Response:
+    """Send a workbook (or another file) as an attachment; the Chinese file name is encoded for every browser."""
     from urllib.parse import quote
 
-    response = Response(buffer.getvalue(), mimetype=XLSX_MIMETYPE)
+    response = Response(buffer.getvalue(), mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response

@@ -103,6 +103,21 @@ ENDPOINTS = {
     "followups.edit_cadence": Case("GET", "/followups/cadence/new", LOGIN, 403, 200),
     # The calendar feed needs no login: its secret token is the credential, and a wrong one finds nothing.
     "calendar.feed": Case("GET", "/calendar/not-a-valid-token.ics", 404, 404, 404),
+    # The screening's own tests check units, cases and submissions; the city fixture here has no academic year,
+    # so a unit's pages are left to them, and case or submission 1 does not exist.
+    "screening.list_units": Case("GET", "/screening/", LOGIN, 403, 200),
+    "screening.show_unit": Case("GET", "/screening/units/{unit}", LOGIN, 403, None),
+    "screening.run_screening": Case("POST", "/screening/units/{unit}/run", LOGIN, 403, None),
+    "screening.update_case": Case("POST", "/screening/cases/1", LOGIN, 403, 404),
+    "screening.close_case": Case("POST", "/screening/cases/1/close", LOGIN, 403, 404),
+    "screening.create_followups": Case("POST", "/screening/units/{unit}/followups", LOGIN, 403, None),
+    "screening.submit_table": Case("POST", "/screening/units/{unit}/submit", LOGIN, 403, None),
+    "screening.export_table": Case("GET", "/screening/units/{unit}/table.xlsx", LOGIN, 403, None),
+    "screening.export_json": Case("GET", "/screening/units/{unit}/table.json", LOGIN, 403, None),
+    "screening.show_submission": Case("GET", "/screening/submissions/1", LOGIN, 403, 404),
+    "screening.export_submission": Case("GET", "/screening/submissions/1/table.xlsx", LOGIN, 403, 404),
+    "screening.list_rules": Case("GET", "/screening/rules", LOGIN, 403, 200),
+    "screening.edit_rule": Case("GET", "/screening/rules/new", LOGIN, 403, 200),
     "audit.list_events": Case("GET", "/audit/", LOGIN, 403, 200),
     # Every logged-in user has an inbox; a notification of someone else's (id 1 is nobody's here) is 404.
     "notify.list_notifications": Case("GET", "/inbox/", LOGIN, 200, 200),
