@@ -255,3 +255,8 @@ def test_a_file_over_the_upload_limit_gets_a_clear_message(city, login, app):
     response = client.post("/students/import", data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
     assert response.status_code == 413
     assert "文件过大" in response.get_data(as_text=True)
+
+
+def test_an_officer_of_one_school_can_register_a_student_from_the_list(school, login):
+    html = page(login(make_user(Role.SCHOOL_OFFICER, school.east_school)), "/students/")
+    assert f'/students/new?school={school.east_school.id}' in html
