@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def _blueprints():
     """The app's blueprints, in one explicit list."""
     from caretrack.accounts import bp as accounts_bp
+    from caretrack.activities import bp as activities_bp
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
     from caretrack.followups import bp as followups_bp
@@ -26,12 +27,13 @@ def _blueprints():
     from caretrack.students import caseloads_bp
 
     return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
-            calendar_bp, screening_bp, notify_bp, audit_bp]
+            calendar_bp, activities_bp, screening_bp, notify_bp, audit_bp]
 
 
 def _import_models() -> None:
     """Import every models module so the metadata (and Alembic) sees every table."""
     import caretrack.accounts.models  # noqa: F401
+    import caretrack.activities.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
     import caretrack.core.import_jobs  # noqa: F401
     import caretrack.core.lease  # noqa: F401

@@ -52,6 +52,7 @@ USERS = [
     DemoUser("teacher", "初一(1)班班主任 刘老师", Role.CLASS_TEACHER, ScopeType.CLASS, "2199010101/初一(1)班"),
     DemoUser("teacher2", "初一(2)班班主任 孙老师", Role.CLASS_TEACHER, ScopeType.CLASS, "2199010101/初一(2)班"),
     DemoUser("inspector", "市督导 吴老师", Role.INSPECTOR, ScopeType.UNIT, "990000"),
+    DemoUser("club_leader", "理工大学自强社指导老师 郭老师", Role.CLUB_LEADER, ScopeType.CLUB, "4199010001/自强社"),
 ]
 
 
@@ -80,7 +81,17 @@ def _scope_target(demo_user: DemoUser):
     school = _unit(code)
     if demo_user.scope_type is ScopeType.COLLEGE:
         return org.get_or_create_college(None, school, name)
+    if demo_user.scope_type is ScopeType.CLUB:
+        return _club(school, name)
     return org.get_or_create_class(None, school, name)
+
+
+def _club(school: Unit, name: str):
+    from caretrack.activities.models import Club
+    from caretrack.activities.services import create_club
+
+    return db.session.scalar(select(Club).where(Club.school_id == school.id, Club.name == name)) or \
+        create_club(None, school, name)
 
 
 def _build_users() -> None:
@@ -203,6 +214,18 @@ def _load_ledger() -> None:
                 summary="了解学习和生活情况，学生表示适应良好。"), today)
 
 
+def _load_club_members() -> None:
+    """The identified students of the university join its self-reliance club."""
+    from caretrack.activities.models import Club
+    from caretrack.students.models import Identification, Student
+
+    club = db.session.scalar(select(Club).limit(1))
+    if club is None or club.members:
+        return
+    club.members.extend(db.session.scalars(select(Student).join(Identification).where(
+        Student.school_id == club.school_id).order_by(Student.id).limit(8)).unique())
+
+
 def _load_followups() -> None:
     """The class teacher of 初一(1)班 has a home visit to make this week."""
     from datetime import timedelta
@@ -234,3 +257,4 @@ def load() -> None:
     _load_students()
     _load_ledger()
     _load_followups()
+    _load_club_members()

@@ -61,6 +61,8 @@ class Permission(StrEnum):
     WEBHOOKS_MANAGE = "notify.webhooks"
     SCREENING_VIEW = "screening.view"
     SCREENING_RUN = "screening.run"
+    CLUBS_VIEW = "clubs.view"
+    CLUBS_MANAGE = "clubs.manage"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -68,7 +70,8 @@ _OFFICER = {
     Permission.ORG_VIEW, Permission.ORG_MANAGE, Permission.USERS_MANAGE, Permission.AUDIT_VIEW,
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
     Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
-    Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN,
+    Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
+    Permission.CLUBS_MANAGE,
 }
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
@@ -80,7 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW} | _SCHOOL_CARE),
     Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
     # A club leader sees members' names and attendance through the club, never the student files.
-    Role.CLUB_LEADER: frozenset(),
+    Role.CLUB_LEADER: frozenset({Permission.CLUBS_VIEW}),
     Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
                                Permission.SCREENING_VIEW}),
 }

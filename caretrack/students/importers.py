@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
 from caretrack.audit.services import record
@@ -188,8 +188,8 @@ class StudentImporter(Importer):
                     school=known.school_name, no=known.student_no))
         yield from self._student_no_clashes(parsed)
 
-    def _existing_by_index(self, indexes: list[str]) -> dict:
-        """The registered students among the indexes: their school, school name and 学号 (not whole rows)."""
+    def _existing_by_index(self, indexes: list[str]) -> dict[str, Row]:
+        """The registered students among the indexes: their school, school name and 学号 (not whole files)."""
         found = {}
         for start in range(0, len(indexes), LOOKUP_CHUNK):
             statement = (select(Student.id_index, Student.school_id, Student.student_no, Unit.name.label("school_name"))
@@ -303,8 +303,9 @@ class StudentImporter(Importer):
                    "student_id": ids[row.index], "academic_year_id": row.identification.academic_year.id,
                    "decided_by_id": decided_by, "version": 1} for row in rows]
         db.session.execute(insert(Identification), values)
+        # The students are new, so each has only the identification just written.
         by_student = dict(db.session.execute(select(Identification.student_id, Identification.id).where(
-            Identification.student_id.in_(_inline([ids[row.index] for row in rows])))).all())  # new: one each
+            Identification.student_id.in_(_inline([ids[row.index] for row in rows])))).all())
         db.session.execute(insert(IdentificationCategory), [
             {"identification_id": by_student[ids[row.index]], "category": category.value}
             for row in rows for category in set(row.identification.categories)])

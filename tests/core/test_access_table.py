@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from caretrack.accounts.models import RoleAssignment, User
+from caretrack.activities.services import create_club
 from caretrack.audit.models import AuditEvent
 from caretrack.audit.services import record
 from caretrack.core.access import Role
@@ -28,7 +29,7 @@ class Case:
     """How one endpoint answers each kind of visitor: a status code, LOGIN or HOME."""
 
     method: str
-    path: str  # {unit}, {user}, {grant}, {student}, {caseload}, {unit_job}, {student_job} come from the test data
+    path: str  # {unit}, {user}, {grant}, {student}, {caseload}, {club}, {unit_job}, {student_job}: the test data
     anonymous: object
     no_role: object
     city_admin: object  # None: left to the domain's own view tests
@@ -72,6 +73,10 @@ ENDPOINTS = {
     "students.import_progress": Case("GET", "/students/import/jobs/{student_job}.json", LOGIN, 403, 200),
     "students.confirm_import": Case("POST", "/students/import/jobs/{student_job}/confirm", LOGIN, 403, 302),
     "caseloads.list_caseloads": Case("GET", "/caseloads/", LOGIN, 403, 200),
+    "activities.list_clubs": Case("GET", "/clubs/", LOGIN, 403, 200),
+    "activities.show_club": Case("GET", "/clubs/{club}", LOGIN, 403, 200),
+    "activities.add_member": Case("POST", "/clubs/{club}/members", LOGIN, 403, 302),
+    "activities.remove_member": Case("POST", "/clubs/{club}/members/{student}/remove", LOGIN, 403, 404),
     "caseloads.show_caseload": Case("GET", "/caseloads/{caseload}", LOGIN, 403, 200),
     "caseloads.add_caseload_member": Case("POST", "/caseloads/{caseload}/members", LOGIN, 403, 302),
     "caseloads.remove_caseload_member": Case("POST", "/caseloads/{caseload}/members/{student}/remove",
@@ -127,7 +132,7 @@ ENDPOINTS = {
     "notify.manage_webhooks": Case("GET", "/inbox/webhooks/units/{unit}", LOGIN, 403, 200),
     "notify.disable_webhook": Case("POST", "/inbox/webhooks/1/disable", LOGIN, 403, 404),
 }
-PLACEHOLDERS = ("unit", "user", "grant", "student", "caseload", "unit_job", "student_job")
+PLACEHOLDERS = ("unit", "user", "grant", "student", "caseload", "club", "unit_job", "student_job")
 
 
 def test_every_endpoint_is_in_the_access_table(app):
@@ -155,7 +160,8 @@ def snapshot() -> tuple[int, ...]:
 def request(browser, city, case: Case, owner: User | None = None):
     """Request the case's path, filled in with the city's objects (and import jobs of `owner`, if given)."""
     ids = {"unit": city.east_school.id, "user": city.teacher.id, "grant": city.teacher.role_assignments[0].id,
-           "student": city.student.id, "caseload": city.caseload.id, "unit_job": 1, "student_job": 1}
+           "student": city.student.id, "caseload": city.caseload.id, "club": city.club.id, "unit_job": 1,
+           "student_job": 1}
     if owner is not None:
         ids["unit_job"], ids["student_job"] = (import_job(owner, kind).id for kind in ("units", "students"))
     return browser.open(case.path.format(**ids), method=case.method)
@@ -185,6 +191,7 @@ def city(city):
     city.teacher = make_user(Role.CLASS_TEACHER, city.class_a, username="teacher")
     city.student = make_student(city.class_a, name="张小明")
     city.caseload = students.create_caseload(None, city.east_school, "重点关注")
+    city.club = create_club(None, city.east_school, "自强社")
     students.add_to_caseload(None, city.caseload, city.student)
     db.session.flush()
     return city

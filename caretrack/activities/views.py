@@ -1,0 +1,92 @@
+"""Club pages: the clubs a user may see, one club's members; officers create clubs and manage members."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from caretrack.activities import bp, services
+from caretrack.activities.models import Club
+from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
+from caretrack.core.errors import DomainError
+from caretrack.extensions import db
+from caretrack.org.models import Unit
+from caretrack.students.forms import CaseloadForm
+from caretrack.students.models import Student
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.CLUBS_VIEW)
+def list_clubs():
+    form = CaseloadForm()
+    form.name.label.text = _("自强社名称")
+    form.school_id.choices = [(s.id, s.name) for s in db.session.scalars(
+        scoped(select(Unit), current_user, Permission.CLUBS_MANAGE).where(Unit.kind.not_in(["city", "district"]))
+        .order_by(Unit.code))]
+    if request.method == "POST":
+        if not form.school_id.choices:
+            abort(403)
+        if form.validate_on_submit():
+            school = get_or_404(Unit, form.school_id.data, current_user, Permission.CLUBS_MANAGE)
+            try:
+                club = services.create_club(current_user, school, form.name.data)
+            except DomainError as error:
+                form.add_domain_error(error)
+            else:
+                db.session.commit()
+                flash(_("自强社“%(name)s”已建立。", name=club.name), "success")
+                return redirect(url_for("activities.show_club", club_id=club.id))
+    clubs = db.session.scalars(scoped(select(Club), current_user, Permission.CLUBS_VIEW)
+                               .order_by(Club.school_id, Club.name)).all()
+    return render_template("activities/clubs.html", clubs=clubs, form=form), 400 if form.errors else 200
+
+
+def _club(club_id: int, permission: Permission) -> Club:
+    club = get_or_404(Club, club_id, current_user, Permission.CLUBS_VIEW)
+    if not can(current_user, permission, club):
+        abort(403)
+    return club
+
+
+@bp.route("/<int:club_id>")
+@login_required
+@permission_required(Permission.CLUBS_VIEW)
+def show_club(club_id: int):
+    club = _club(club_id, Permission.CLUBS_VIEW)
+    return render_template("activities/club.html", club=club,
+                           may_manage=can(current_user, Permission.CLUBS_MANAGE, club))
+
+
+@bp.route("/<int:club_id>/members", methods=["POST"])
+@login_required
+@permission_required(Permission.CLUBS_MANAGE)
+def add_member(club_id: int):
+    club = _club(club_id, Permission.CLUBS_MANAGE)
+    student_no = request.form.get("student_no", "").strip()
+    student = db.session.scalar(select(Student).where(Student.school_id == club.school_id,
+                                                      Student.student_no == student_no))
+    try:
+        if student is None:
+            raise DomainError(_("本校没有学号为“%(no)s”的学生。", no=student_no))
+        services.add_member(current_user, club, student)
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已将 %(name)s 加入自强社。", name=student.name), "success")
+    return redirect(url_for("activities.show_club", club_id=club.id))
+
+
+@bp.route("/<int:club_id>/members/<int:student_id>/remove", methods=["POST"])
+@login_required
+@permission_required(Permission.CLUBS_MANAGE)
+def remove_member(club_id: int, student_id: int):
+    club = _club(club_id, Permission.CLUBS_MANAGE)
+    student = next((s for s in club.members if s.id == student_id), None)
+    if student is None:
+        abort(404)
+    services.remove_member(current_user, club, student)
+    db.session.commit()
+    flash(_("%(name)s 已退出自强社。", name=student.name), "success")
+    return redirect(url_for("activities.show_club", club_id=club.id))
