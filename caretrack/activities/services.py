@@ -9,6 +9,7 @@ from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import Unit
+from caretrack.students.groups import check_joinable
 from caretrack.students.models import Student
 
 CLUB_CREATED, MEMBER_ADDED, MEMBER_REMOVED = "club_created", "club_member_added", "club_member_removed"
@@ -30,10 +31,7 @@ def create_club(actor, school: Unit, name: str) -> Club:
 
 
 def add_member(actor, club: Club, student: Student) -> None:
-    if student.school_id != club.school_id:
-        raise DomainError(_("只能加入本校学生。"), field="student_no")
-    if student in club.members:
-        raise DomainError(_("%(name)s 已是社员。", name=student.name), field="student_no")
+    check_joinable(club.school_id, club.members, student)
     club.members.append(student)
     db.session.flush()
     record(MEMBER_ADDED, actor=actor, obj=club, unit_id=club.school_id, detail=f"student:{student.id}")

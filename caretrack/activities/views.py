@@ -12,7 +12,7 @@ from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import Unit
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.models import Student
+from caretrack.students.groups import add_by_student_no
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -63,17 +63,9 @@ def show_club(club_id: int):
 @permission_required(Permission.CLUBS_MANAGE)
 def add_member(club_id: int):
     club = _club(club_id, Permission.CLUBS_MANAGE)
-    student_no = request.form.get("student_no", "").strip()
-    student = db.session.scalar(select(Student).where(Student.school_id == club.school_id,
-                                                      Student.student_no == student_no))
-    try:
-        if student is None:
-            raise DomainError(_("本校没有学号为“%(no)s”的学生。", no=student_no))
-        services.add_member(current_user, club, student)
-    except DomainError as error:
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    student = add_by_student_no(club.school_id, request.form.get("student_no", ""),
+                                lambda s: services.add_member(current_user, club, s))
+    if student is not None:
         flash(_("已将 %(name)s 加入自强社。", name=student.name), "success")
     return redirect(url_for("activities.show_club", club_id=club.id))
 

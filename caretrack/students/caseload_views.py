@@ -12,7 +12,8 @@ from caretrack.org.models import Unit
 from caretrack.students import caseloads_bp as bp
 from caretrack.students import services
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.models import Caseload, Student
+from caretrack.students.groups import add_by_student_no
+from caretrack.students.models import Caseload
 
 
 def _school_choices() -> list[tuple[int, str]]:
@@ -55,18 +56,9 @@ def show_caseload(caseload_id: int):
 @permission_required(Permission.CASELOADS_MANAGE)
 def add_caseload_member(caseload_id: int):
     caseload = get_or_404(Caseload, caseload_id, current_user, Permission.CASELOADS_MANAGE)
-    student_no = request.form.get("student_no", "").strip()
-    student = db.session.scalar(select(Student).where(Student.school_id == caseload.school_id,
-                                                      Student.student_no == student_no))
-    if student is None:
-        flash(_("本校没有学号为“%(no)s”的学生。", no=student_no), "danger")
-        return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
-    try:
-        services.add_to_caseload(current_user, caseload, student)
-    except DomainError as error:
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    student = add_by_student_no(caseload.school_id, request.form.get("student_no", ""),
+                                lambda s: services.add_to_caseload(current_user, caseload, s))
+    if student is not None:
         flash(_("已将 %(name)s 加入名单。", name=student.name), "success")
     return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
 

@@ -333,10 +333,9 @@ def create_caseload(actor, school: Unit, name: str):
 
 def add_to_caseload(actor, caseload, student: Student) -> None:
     """Put a student of the caseload's school on the list (once)."""
-    if student.school_id != caseload.school_id:
-        raise DomainError(_("只能加入本校学生。"), field="student_no")
-    if student in caseload.students:
-        raise DomainError(_("%(name)s 已在名单中。", name=student.name), field="student_no")
+    from caretrack.students.groups import check_joinable
+
+    check_joinable(caseload.school_id, caseload.students, student)
     caseload.students.append(student)
     db.session.flush()
     record(StudentAction.CASELOAD_MEMBER_ADDED, actor=actor, obj=caseload, unit_id=caseload.school_id,
