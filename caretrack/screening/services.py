@@ -63,12 +63,18 @@ def schools_of(unit: Unit) -> list[Unit]:
 
 
 def form_of(unit: Unit) -> str:
-    """附件1 for a school, 附件2 for a district; the city has no table of its own."""
+    """附件1 for a school reporting to the city; 附件2 for a district, and for a school of a district (its share
+    of the district's table, with the district's question); the city has no table of its own.
+    """
     if unit.is_school:
-        return FORM_SCHOOL
+        return FORM_DISTRICT if reports_to_district(unit) else FORM_SCHOOL
     if UnitKind(unit.kind) is UnitKind.DISTRICT:
         return FORM_DISTRICT
     raise DomainError(_("市级单位没有汇总表，请查看各区和学校的报送情况。"))
+
+
+def reports_to_district(unit: Unit) -> bool:
+    return unit.parent is not None and UnitKind(unit.parent.kind) is UnitKind.DISTRICT
 
 
 def check_term(term: int) -> None:
@@ -274,6 +280,7 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
     should_cover = _should_cover(form, school_ids, year, term)
     return ScreeningTable(
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
+        school_share=unit.is_school and form == FORM_DISTRICT,
         counts=counts(school_ids, year), should_cover=should_cover,
         covered=should_cover - len({c.student_id for c in coverage if c.status == CaseStatus.OPEN}),
         reasons_and_measures=_reasons_and_measures(coverage),

@@ -75,14 +75,15 @@ class ScreeningTable:
     reasons_and_measures: str  # 具体原因及整改措施, when not fully covered
     cases: list[CaseRow]
     run_at: str = ""  # when the screening behind it ran (ISO), for the footer
+    school_share: bool = False  # a district's school: its part of the district's 附件2
 
     @property
     def title(self) -> str:
-        return TITLES[self.form]
+        return TITLES[self.form] + ("（学校填报）" if self.school_share else "")
 
     @property
     def unit_label(self) -> str:
-        return UNIT_LABELS[self.form]
+        return "学校名称（公章）：" if self.school_share else UNIT_LABELS[self.form]
 
     @property
     def coverage_question(self) -> str:

@@ -321,3 +321,13 @@ def test_unit_statuses_show_submitted_and_late(world, year):
     assert rows["990101"].latest is None
     assert rows["990101"].is_late(date(2025, 12, 16))
     assert not rows["990101"].is_late(date(2025, 12, 15))
+
+
+def test_a_school_of_a_district_reports_its_share_of_the_district_table(world, year):
+    student(world.class_a, Category.REGISTERED, stage=Stage.COMPULSORY, name="区校亥")
+    services.run_screening(None, world.east_school, year, 1)
+    table = services.build_table(world.east_school, year, 1)
+    assert (table.form, table.place_column, table.unit_label) == ("附件2", "学校", "学校名称（公章）：")
+    assert table.title == "区教育局家庭经济困难学生排查统计汇总表（学校填报）"
+    assert (table.should_cover, table.covered) == (1, 0)
+    assert services.form_of(world.university) == "附件1"
