@@ -25,7 +25,7 @@ def club(city):
 def test_members_come_from_the_clubs_school_once(club):
     with pytest.raises(DomainError, match="只能加入本校学生"):
         services.add_member(None, club.club, make_student(club.class_a))
-    with pytest.raises(DomainError, match="已是社员"):
+    with pytest.raises(DomainError, match="已在名单中"):
         services.add_member(None, club.club, club.ann)
 
 
