@@ -24,7 +24,10 @@ from caretrack.students.models import Student
 from caretrack.students.services import check_version
 
 # Sent after a care record is written, so domains above the ledger can react (follow-ups close or open).
-record_created = Namespace().signal("record-created")
+_signals = Namespace()
+record_created = _signals.signal("record-created")
+# Sent after a payment is recorded through the form (imports are picked up by the next screening run).
+disbursement_recorded = _signals.signal("disbursement-recorded")
 
 MONEY_STEP = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000")
@@ -205,6 +208,7 @@ def record_disbursement(actor, data: DisbursementData) -> Disbursement:
     db.session.add(disbursement)
     db.session.flush()
     record(LedgerAction.DISBURSED, actor=actor, obj=disbursement, unit_id=disbursement.school_id)
+    disbursement_recorded.send(disbursement, actor=actor)
     return disbursement
 
 

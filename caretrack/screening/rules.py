@@ -75,8 +75,9 @@ def _applies(rule: ScreeningRule):
     return clauses
 
 
-def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, term: int) -> Evaluation:
-    """The students of the schools the rule applies to, and what each is missing (one query)."""
+def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, term: int,
+             student_ids: list[int] | None = None) -> Evaluation:
+    """The students of the schools (or only `student_ids`) the rule applies to, and what each is missing."""
     paid = select(Disbursement.student_id, func.min(Disbursement.grade).label("best"),
                   func.count(Disbursement.id).label("payments")).where(*payments_until(year, term))
     if rule.project_name:
@@ -89,6 +90,8 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
                  .outerjoin(paid, paid.c.student_id == Student.id)
                  .where(Student.school_id.in_(school_ids), Student.status == StudentStatus.ACTIVE,
                         *_applies(rule)))
+    if student_ids is not None:
+        statement = statement.where(Student.id.in_(student_ids))
     eligible, findings = set(), []
     for student_id, best, payments in db.session.execute(statement):
         eligible.add(student_id)

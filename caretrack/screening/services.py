@@ -21,6 +21,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
+from caretrack.ledger.services import disbursement_recorded
 from caretrack.org.models import AcademicYear, Unit, UnitKind
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
@@ -196,6 +197,23 @@ def _close_satisfied(case: ScreeningCase, year: AcademicYear, term: int) -> None
     case.status, case.closed_on = CaseStatus.CLOSED, local_today()
     case.closed_by_disbursement_id = payment.id if payment else None
     case.closed_reason = None if payment else _("复查时不再符合该条规则（如学生已离校）。")
+
+
+def _on_disbursement_recorded(disbursement: Disbursement, actor=None) -> None:
+    """A payment recorded on the form closes at once the student's open cases of that year it now satisfies."""
+    cases = db.session.scalars(select(ScreeningCase).where(
+        ScreeningCase.student_id == disbursement.student_id, ScreeningCase.status == CaseStatus.OPEN,
+        ScreeningCase.academic_year_id == disbursement.academic_year_id)).all()
+    for case in cases:
+        year = db.session.get(AcademicYear, case.academic_year_id)
+        evaluation = rule_engine.evaluate(case.rule, [case.school_id], year, case.term, [case.student_id])
+        if all(f.student_id != case.student_id for f in evaluation.findings):
+            _close_satisfied(case, year, case.term)
+            record(ScreeningAction.CASE_CLOSED, actor=actor, obj=case, unit_id=case.school_id,
+                   detail=f"disbursement:{disbursement.id}")
+
+
+disbursement_recorded.connect(_on_disbursement_recorded)
 
 
 # --- working on cases --------------------------------------------------------------------------------------

@@ -331,3 +331,13 @@ def test_a_school_of_a_district_reports_its_share_of_the_district_table(world, y
     assert table.title == "区教育局家庭经济困难学生排查统计汇总表（学校填报）"
     assert (table.should_cover, table.covered) == (1, 0)
     assert services.form_of(world.university) == "附件1"
+
+
+def test_a_payment_recorded_on_the_form_closes_the_case_at_once(world, year):
+    kid = student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER, name="即时甲")
+    services.run_screening(None, world.university, year, 1)
+    case = db.session.scalar(select(ScreeningCase))
+    grant(kid, grade=Grade.SECOND, amount="1850.00")  # not the highest grade: stays open
+    assert case.status == "open"
+    payment = grant(kid, grade=Grade.FIRST, term=1, paid_on=date(2025, 11, 2))
+    assert (case.status, case.closed_by_disbursement_id) == ("closed", payment.id)
