@@ -136,11 +136,6 @@ class Scope:
     club_ids: frozenset[int] = field(default_factory=frozenset)
     caseload_ids: frozenset[int] = field(default_factory=frozenset)
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.everything or self.unit_ids or self.college_ids or self.class_ids
-                    or self.club_ids or self.caseload_ids)
-
     def ids_for(self, scope_type: str) -> frozenset[int]:
         return {
             ScopeType.UNIT: self.unit_ids, ScopeType.COLLEGE: self.college_ids, ScopeType.CLASS: self.class_ids,
