@@ -8,11 +8,9 @@ from sqlalchemy import select
 from caretrack.activities import bp, services
 from caretrack.activities.models import Club
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
-from caretrack.core.errors import DomainError
 from caretrack.extensions import db
-from caretrack.org.models import Unit
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no
+from caretrack.students.groups import add_by_student_no, create_group, schools_for
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -21,22 +19,15 @@ from caretrack.students.groups import add_by_student_no
 def list_clubs():
     form = CaseloadForm()
     form.name.label.text = _("自强社名称")
-    form.school_id.choices = [(s.id, s.name) for s in db.session.scalars(
-        scoped(select(Unit), current_user, Permission.CLUBS_MANAGE).where(Unit.kind.not_in(["city", "district"]))
-        .order_by(Unit.code))]
+    form.school_id.choices = [(s.id, s.name) for s in schools_for(current_user, Permission.CLUBS_MANAGE)]
     if request.method == "POST":
         if not form.school_id.choices:
-            abort(403)
-        if form.validate_on_submit():
-            school = get_or_404(Unit, form.school_id.data, current_user, Permission.CLUBS_MANAGE)
-            try:
-                club = services.create_club(current_user, school, form.name.data)
-            except DomainError as error:
-                form.add_domain_error(error)
-            else:
-                db.session.commit()
-                flash(_("自强社“%(name)s”已建立。", name=club.name), "success")
-                return redirect(url_for("activities.show_club", club_id=club.id))
+            abort(403)  # a club leader may look at clubs, not make them
+        club = create_group(current_user, form, Permission.CLUBS_MANAGE,
+                            lambda school, name: services.create_club(current_user, school, name))
+        if club is not None:
+            flash(_("自强社“%(name)s”已建立。", name=club.name), "success")
+            return redirect(url_for("activities.show_club", club_id=club.id))
     clubs = db.session.scalars(scoped(select(Club), current_user, Permission.CLUBS_VIEW)
                                .order_by(Club.school_id, Club.name)).all()
     return render_template("activities/clubs.html", clubs=clubs, form=form), 400 if form.errors else 200

@@ -6,20 +6,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.core.access import Permission, get_or_404, permission_required, scoped
-from caretrack.core.errors import DomainError
 from caretrack.extensions import db
-from caretrack.org.models import Unit
 from caretrack.students import caseloads_bp as bp
 from caretrack.students import services
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no
+from caretrack.students.groups import add_by_student_no, create_group, schools_for
 from caretrack.students.models import Caseload
-
-
-def _school_choices() -> list[tuple[int, str]]:
-    schools = db.session.scalars(scoped(select(Unit), current_user, Permission.CASELOADS_MANAGE)
-                                 .where(Unit.kind.not_in(["city", "district"])).order_by(Unit.code)).all()
-    return [(s.id, s.name) for s in schools]
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -27,17 +19,12 @@ def _school_choices() -> list[tuple[int, str]]:
 @permission_required(Permission.CASELOADS_MANAGE)
 def list_caseloads():
     form = CaseloadForm()
-    form.school_id.choices = _school_choices()
-    if form.validate_on_submit():
-        school = get_or_404(Unit, form.school_id.data, current_user, Permission.CASELOADS_MANAGE)
-        try:
-            caseload = services.create_caseload(current_user, school, form.name.data)
-        except DomainError as error:
-            form.add_domain_error(error)
-        else:
-            db.session.commit()
-            flash(_("名单“%(name)s”已建立。", name=caseload.name), "success")
-            return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
+    form.school_id.choices = [(s.id, s.name) for s in schools_for(current_user, Permission.CASELOADS_MANAGE)]
+    caseload = create_group(current_user, form, Permission.CASELOADS_MANAGE,
+                            lambda school, name: services.create_caseload(current_user, school, name))
+    if caseload is not None:
+        flash(_("名单“%(name)s”已建立。", name=caseload.name), "success")
+        return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
     caseloads = db.session.scalars(scoped(select(Caseload), current_user, Permission.CASELOADS_MANAGE)
                                    .order_by(Caseload.school_id, Caseload.name)).all()
     return render_template("students/caseloads.html", caseloads=caseloads, form=form), 400 if form.errors else 200

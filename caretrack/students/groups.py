@@ -8,9 +8,34 @@ from flask import flash
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from caretrack.core.access import Permission, get_or_404, scoped
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
+from caretrack.org.models import Unit, UnitKind
 from caretrack.students.models import Student
+
+
+def schools_for(user, permission: Permission) -> list[Unit]:
+    """The schools (not the city or districts) inside the user's scope for `permission`, by code."""
+    return list(db.session.scalars(scoped(select(Unit), user, permission)
+                                   .where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code)))
+
+
+def create_group(user, form, permission: Permission, create):
+    """Create a caseload or club from its form in a school of the user's scope; None, with the form's error, if not.
+
+    Commits on success; `create(school, name)` is the domain's service.
+    """
+    if not form.validate_on_submit():
+        return None
+    school = get_or_404(Unit, form.school_id.data, user, permission)
+    try:
+        group = create(school, form.name.data)
+    except DomainError as error:
+        form.add_domain_error(error)
+        return None
+    db.session.commit()
+    return group
 
 
 def check_joinable(school_id: int, members: list[Student], student: Student) -> None:

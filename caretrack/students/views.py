@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.core import idnumber
-from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required, scoped
+from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.import_views import ImportPage, register_import_routes
@@ -20,6 +20,7 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
+from caretrack.students.groups import schools_for
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Category, Gender, Level, Student, StudentStatus
 
@@ -57,8 +58,7 @@ def filters_from_request() -> queries.StudentFilters:
 
 def _list_context(filters: queries.StudentFilters) -> dict:
     colleges, classes = queries.filter_choices(current_user, filters.school_id)
-    schools = db.session.scalars(scoped(select(Unit), current_user, Permission.STUDENTS_VIEW)
-                                 .where(Unit.kind.not_in(["city", "district"])).order_by(Unit.code)).all()
+    schools = schools_for(current_user, Permission.STUDENTS_VIEW)
     years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
     return {"filters": filters, "schools": [(u.id, u.name) for u in schools],
             "colleges": [(c.id, c.name) for c in colleges], "classes": [(c.id, c.name) for c in classes],
