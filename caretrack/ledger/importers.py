@@ -129,10 +129,10 @@ class DisbursementImporter(Importer):
 
     def _complete(self, row: PaymentRow, students: dict) -> None:
         student = students.get(row.student_key())
-        if student is None:
-            raise DomainError(_("找不到这名学生，请先导入学生名单。"))
-        if self.school_ids is not None and student.school_id not in self.school_ids:
-            raise DomainError(_("这名学生不在您的管理范围内。"))
+        if student is None or (self.school_ids is not None and student.school_id not in self.school_ids):
+            # One message for both: a different one would tell that the child is registered in another school.
+            raise DomainError(_("找不到这名学生，或该学生不在您的管理范围内。请核对身份证号（或单位代码和学号），"
+                                "并确认已导入学生名单。"))
         project = next((p for p in self.projects.get((student.stage, row.project_name), [])
                         if p.is_valid_in(row.start_year)), None)
         if project is None:

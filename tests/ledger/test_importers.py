@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from caretrack.core import crypto
 from caretrack.core.access import Role
 from caretrack.core.imports import run_import
 from caretrack.extensions import db
@@ -13,7 +14,7 @@ from caretrack.ledger.importers import DisbursementImporter
 from caretrack.ledger.models import Disbursement
 from caretrack.org.importers import UnitImporter
 from caretrack.students.importers import StudentImporter
-from tests.factories import make_user, seed_catalog
+from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, seed_catalog
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 HEADER = "身份证号,资助项目,档次,金额,发放日期,学年,学期,凭证号"
@@ -104,4 +105,38 @@ def test_an_officer_cannot_pay_students_of_another_school(roster):
     report = run_payments(sample(), actor=make_user(Role.SCHOOL_OFFICER, school))
     assert report.refused
     assert any("不在您的管理范围内" in e.reason for e in report.errors)
+    assert count() == 0
+
+
+# --- who the file names: one spelling of a number, one message for a student one may not pay -------------------
+
+@pytest.fixture
+def student(city):
+    """A university student of the test city, with the catalog and the year to pay them in."""
+    from caretrack.org.models import Stage
+    from caretrack.org.services import ensure_academic_year
+
+    ensure_academic_year(2025)
+    seed_catalog()
+    city.student = make_student(city.uni_class, stage=Stage.HIGHER)
+    city.number = crypto.decrypt(city.student.id_cipher)
+    return city
+
+
+def test_a_full_width_id_number_pays_the_registered_student(student):
+    typed = student.number.translate(FULL_WIDTH)
+    report = run_payments(rows(f"{typed},国家助学金,一档,2475,2025-10-20,2025-2026,1,F1"))
+    assert (report.created, report.invalid) == (1, 0)
+    assert db.session.scalar(select(Disbursement.student_id)) == student.student.id
+
+
+def test_a_student_outside_ones_scope_and_an_unknown_one_get_the_same_message(student):
+    officer = make_user(Role.SCHOOL_OFFICER, student.east_school)
+    unknown = make_id_number()
+    report = run_payments(rows(f"{student.number},国家助学金,一档,2475,2025-10-20,2025-2026,1,Z1",
+                               f"{unknown},国家助学金,一档,2475,2025-10-20,2025-2026,1,Z2"), actor=officer)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "身份证号"), (3, "身份证号")]
+    outside, missing = (e.reason for e in report.errors)
+    assert outside == missing
+    assert "示例理工大学" not in outside
     assert count() == 0
