@@ -8,6 +8,7 @@ normalises what people paste: full-width digits (１１０…), a lower-case x, 
 Whatever is left must be ASCII digits and X, so one child can never have two files under two spellings.
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -15,10 +16,12 @@ from datetime import date
 from flask_babel import gettext as _
 
 from caretrack.core.errors import DomainError
+from caretrack.core.tabular import ExcelNumber
 from caretrack.core.timeutil import local_today
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
+SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")  # after normalise(), which upper-cases the e
 EARLIEST_BIRTH_YEAR = 1800  # the standard allows any real date; public test vectors use the 1880s
 
 
@@ -59,11 +62,18 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _stored_as_number(raw: str, value: str) -> bool:
+    """A number cell of an xlsx, or what Excel writes to a CSV from one (1.10105E+17): its last digits are gone."""
+    return isinstance(raw, ExcelNumber) or SCIENTIFIC.match(value) is not None
+
+
 def parse(raw: str, today: date | None = None) -> IdNumber:
     """Check an identity number; the error says what is wrong without repeating the number."""
     value = normalise(raw)
     if not value:
         raise DomainError(_("身份证号不能为空。"))
+    if _stored_as_number(raw, value):
+        raise DomainError(_("Excel 把身份证号存成了数字，末几位已丢失，请把该列设为文本后重新导出。"))
     if len(value) != 18:
         raise DomainError(_("身份证号应为 18 位，当前为 %(n)d 位。", n=len(value)))
     if not _is_ascii_digits(value[:17]) or not (_is_ascii_digits(value[17]) or value[17] == "X"):

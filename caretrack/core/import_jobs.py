@@ -5,9 +5,10 @@ web process with its own app context and session (CARETRACK_IMPORTS_IN_BACKGROUN
 (tests, and the CLI, which calls run_import directly).
 
 An uploaded roster holds children's names and ID numbers, so it lives no longer than it must: written readable by
-the app alone (0600), under a random name, and deleted as soon as nothing more can come of it (a refused or
-failed preview, a cancel, the confirmed import, whatever its end), and in any case after an hour (a sweep on every
-upload and a scheduled one).
+the app alone (0600), under a random name, and deleted as soon as nothing more can come of it (a preview refused
+as a whole or with nothing to write, a failed one, a cancel, the confirmed import whatever its end), and in any
+case after an hour (a sweep on every upload and a scheduled one). A preview whose valid rows can still be imported
+keeps its file for that hour.
 """
 
 import logging
@@ -138,10 +139,12 @@ def start_preview(kind: str, actor, storage, skip_invalid: bool) -> ImportJob:
 
 
 def start_confirmed(preview: ImportJob) -> ImportJob:
-    """Import for real the very file a finished dry run previewed."""
+    """Import for real the very file a finished dry run previewed; of a file with bad rows, its valid rows (what
+    the preview's button said it would do).
+    """
+    skip_invalid = preview.skip_invalid or bool(preview.import_report().invalid)
     job = ImportJob(kind=preview.kind, user_id=preview.user_id, filename=preview.filename,
-                    token=secrets.token_urlsafe(16), skip_invalid=preview.skip_invalid, dry_run=False,
-                    total=preview.total)
+                    token=secrets.token_urlsafe(16), skip_invalid=skip_invalid, dry_run=False, total=preview.total)
     file_path(preview).rename(file_path(job))
     os.utime(file_path(job))  # its hour starts again: the sweep must not take it from under the queued job
     db.session.add(job)
@@ -197,8 +200,10 @@ def run_job(job_id: int) -> None:
 
 
 def may_confirm(report: ImportReport) -> bool:
-    """Whether a finished preview offers to import its file for real."""
-    return not report.refused
+    """Whether a finished preview offers to import its file (or its valid rows) for real: only when that would
+    change something.
+    """
+    return not report.file_refused and report.changes_anything
 
 
 def _run(job: ImportJob, actor) -> ImportReport:

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,11 +37,22 @@ class Table:
     rows: Iterator[tuple[int, dict[str, str]]]
 
 
+class ExcelNumber(str):
+    """The text of a cell Excel stored as a (floating-point) number: it keeps 15 digits, so a longer number, such
+    as a 身份证号 typed into a number cell, has lost its last digits. Readers of such a column can say so.
+    """
+
+
 def _clean(value) -> str:
+    """A cell as text, read as what Excel typed it: a date (or date-time) as YYYY-MM-DD, 2024.0 as 2024."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel keeps 2024 as 2024.0
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return ExcelNumber(int(value) if value.is_integer() else repr(value))
     return str(value).strip()
 
 
