@@ -96,7 +96,7 @@ class ErrorGroup:
             else:
                 ranges.append([line, line])
         shown = [f"{a}" if a == b else f"{a}–{b}" for a, b in ranges[:self.MAX_RANGES_SHOWN]]
-        return "、".join(shown) + (_("等") if len(ranges) > self.MAX_RANGES_SHOWN else "")
+        return _("、").join(shown) + (_("等") if len(ranges) > self.MAX_RANGES_SHOWN else "")
 
 
 def group_errors(errors: list[RowError]) -> list[ErrorGroup]:

@@ -126,3 +126,59 @@ def test_confirming_starts_the_hour_again(officer, monkeypatch):
     import_jobs.sweep_stale_files()
     assert import_jobs.file_path(job).exists()
     assert launched == [job.id]
+
+
+# --- previews that help ----------------------------------------------------------------------------------------
+
+def students() -> int:
+    return db.session.scalar(select(func.count()).select_from(Student))
+
+
+def test_a_refused_preview_groups_its_errors_and_offers_to_import_the_valid_rows(officer):
+    other_school = [f"2199010201,,初一(1)班,W{n},西{n},,{make_id_number()},义务教育,2024,否,城镇,,,否,否,否,,,"
+                    for n in range(3)]
+    content = roster("H1", "H2").decode("utf-8-sig").splitlines()
+    job = upload(officer, "\n".join([content[0], *other_school, *content[1:]]).encode())
+    page = officer.get(f"/students/import/jobs/{job.id}").get_data(as_text=True)
+    assert "文件中有 3 行有误，未导入任何数据。" in page
+    assert ('<td class="text-nowrap">3 行</td><td>单位代码</td><td>单位代码“2199010201”不在您的管理范围内。</td>'
+            '<td>2–4</td>') in page
+    assert "2 行无误，3 行有误：可以只导入无误的行" in page
+    assert "只导入无误的 2 行" in page
+    assert "确认导入" not in page
+    assert import_jobs.file_path(job).exists()  # kept for the hour in which the valid rows may be imported
+    done = officer.post(f"/students/import/jobs/{job.id}/confirm", follow_redirects=True).get_data(as_text=True)
+    assert "导入完成" in done
+    assert students() == 2
+
+
+def test_a_preview_that_changes_nothing_offers_no_confirm_and_keeps_no_file(officer):
+    content = roster("J1")
+    first = upload(officer, content)
+    officer.post(f"/students/import/jobs/{first.id}/confirm")
+    again = upload(officer, content)
+    page = officer.get(f"/students/import/jobs/{again.id}").get_data(as_text=True)
+    assert "无误的行与系统中已有的数据相同，没有需要写入的变化。" in page
+    assert f"/students/import/jobs/{again.id}/confirm" not in page
+    assert not import_jobs.file_path(again).exists()
+    assert officer.post(f"/students/import/jobs/{again.id}/confirm").location == "/students/import"
+
+
+def test_a_payment_preview_shows_the_date_term_and_voucher_of_each_payment(city, login):
+    from caretrack.core import crypto
+    from caretrack.org.models import Stage
+    from caretrack.org.services import ensure_academic_year
+    from tests.factories import make_student, seed_catalog
+
+    ensure_academic_year(2025)
+    seed_catalog()
+    kid = make_student(city.uni_class, name="韦娜", stage=Stage.HIGHER)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    content = ("身份证号,资助项目,档次,金额,发放日期,学年,学期,凭证号\n"
+               f"{crypto.decrypt(kid.id_cipher)},国家助学金,一档,2475,2025-10-20,2025-2026,1,PZ-0001\n"
+               f"{crypto.decrypt(kid.id_cipher)},国家助学金,一档,2475,2026-03-20,2025-2026,,\n").encode()
+    response = client.post("/ledger/import", data={"file": (io.BytesIO(content), "payments.csv")},
+                           content_type="multipart/form-data")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "新增：韦娜 国家助学金 一档 ¥2,475.00 · 2025年10月20日 · 2025-2026 第一学期 · 凭证号 PZ-0001" in page
+    assert "新增：韦娜 国家助学金 一档 ¥2,475.00 · 2026年3月20日 · 2025-2026 全学年 · 无凭证号" in page

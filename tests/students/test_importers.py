@@ -13,7 +13,7 @@ from caretrack.extensions import db
 from caretrack.org.importers import UnitImporter
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Identification, IdentificationCategory, Student
-from tests.factories import FULL_WIDTH, make_student, make_user, xlsx_bytes
+from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, xlsx_bytes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 HEADER = ("单位代码,学院（系）,班级,学号,姓名,性别,身份证号,学段,入学年份,是否寄宿,户口类型,家庭经济困难类型,困难等级,"
@@ -225,3 +225,23 @@ def test_identified_rows_need_a_level_and_a_year(units):
     row = "2199010102,,1班,C001,李四,男,11010519491231002X,义务教育,2024,否,城镇,孤儿,,否,否,否,,,"
     report = run_bytes("\n".join([HEADER, row]).encode())
     assert [(e.column, e.reason[:13]) for e in report.errors] == [("困难等级", "已认定的学生须填写困难等级")]
+
+
+def test_an_xlsx_roster_typed_in_excel_reads_number_cells_and_says_when_an_id_number_lost_digits(city):
+    header = HEADER.split(",")
+    number = make_id_number()
+
+    def row(id_cell, student_no):
+        values = dict.fromkeys(header, None)
+        values.update({"单位代码": 2199010101.0, "班级": "初一(1)班", "学号": student_no, "姓名": "韦娜",
+                       "身份证号": id_cell, "学段": "义务教育", "入学年份": 2024.0, "监护人电话": 13800138000.0})
+        return list(values.values())
+
+    content = xlsx_bytes([header, row(number, 20250001.0), row(float(number[:15] + "000"), 20250002.0)])
+    report = run_bytes(content, name="roster.xlsx", skip_invalid=True)
+    assert (report.created, report.invalid) == (1, 1)
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (3, "身份证号", "Excel 把身份证号存成了数字，末几位已丢失，请把该列设为文本后重新导出。")]
+    student = db.session.scalar(select(Student))
+    assert (student.student_no, student.enrolment_year, student.guardians[0].phone) == ("20250001", 2024,
+                                                                                      "13800138000")
