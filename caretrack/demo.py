@@ -3,7 +3,6 @@
 Every person here is made up; ID numbers are generated with valid check digits from made-up serials.
 """
 
-import csv
 import io
 import random
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from caretrack.accounts.models import User
 from caretrack.core.access import Role, ScopeType
 from caretrack.core.idnumber import check_digit
 from caretrack.core.imports import run_import
+from caretrack.core.tabular import write_csv
 from caretrack.extensions import db
 from caretrack.org import services as org
 from caretrack.org.models import Stage, Unit, UnitKind
@@ -154,11 +154,7 @@ def roster_rows(spec: RosterSpec, count: int, rng: random.Random, year_label: st
 
 def roster_csv(rows) -> bytes:
     """The rows as a UTF-8 CSV file with its header, as schools export it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(ROSTER_HEADER)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    return write_csv(ROSTER_HEADER, rows)
 
 
 DEMO_ROSTERS = [

@@ -44,6 +44,8 @@ JOBS = [
     # What the morning digest could not send (mail server down), every 30 minutes; off the digest's minute.
     Job("notify.retry_digests", "caretrack.notify.tasks:retry_digests", {"minute": "15,45"}),
     Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
+    # Uploaded rosters previewed and never confirmed (each upload also sweeps): gone within the hour.
+    Job("imports.sweep_stale_files", "caretrack.core.import_jobs:sweep_stale_files", {"minute": "*/10"}),
 ]
 
 

@@ -71,6 +71,10 @@ def build_city() -> City:
     return City()
 
 
+# An ID number as typed with a Chinese input method in full-width mode: number.translate(FULL_WIDTH).
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
 def make_id_number(serial: int | None = None, birth: str = "20080101", region: str = "110105",
                    gender: str = "m") -> str:
     """A valid 身份证号 with a unique serial; gender sets the parity of the 17th digit."""

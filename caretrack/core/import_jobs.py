@@ -2,16 +2,23 @@
 
 A job records who imports what and how far it has got; the page polls it. The work runs in a thread of the
 web process with its own app context and session (CARETRACK_IMPORTS_IN_BACKGROUND, on by default), or inline
-(tests, and the CLI, which calls run_import directly). The uploaded file waits in the instance folder under a
-random name until the job that confirms it has run.
+(tests, and the CLI, which calls run_import directly).
+
+An uploaded roster holds children's names and ID numbers, so it lives no longer than it must: written readable by
+the app alone (0600), under a random name, and deleted as soon as nothing more can come of it (a preview refused
+as a whole or with nothing to write, a failed one, a cancel, the confirmed import whatever its end), and in any
+case after an hour (a sweep on every upload and a scheduled one). A preview whose valid rows can still be imported
+keeps its file for that hour.
 """
 
 import logging
+import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -77,9 +84,12 @@ class ImportJob(db.Model):
         return ImportReport(**data)
 
 
+FILE_LIFETIME = timedelta(hours=1)
+
+
 def _folder() -> Path:
     folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
@@ -87,11 +97,40 @@ def file_path(job: ImportJob) -> Path:
     return _folder() / f"{job.token}{Path(job.filename).suffix.lower()}"
 
 
+def _save_private(storage, path: Path) -> None:
+    """Write the upload readable and writable by the app's own user only, whatever the process umask."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as target:
+        storage.save(target)
+
+
+def discard_file(job: ImportJob) -> None:
+    """Delete the job's uploaded file (there may be none left)."""
+    file_path(job).unlink(missing_ok=True)
+
+
+def sweep_stale_files(max_age: timedelta = FILE_LIFETIME) -> int:
+    """Delete uploaded files older than `max_age`, previewed and never confirmed; return how many."""
+    oldest = time.time() - max_age.total_seconds()
+    removed = 0
+    for path in _folder().iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < oldest:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # a job finished with it meanwhile
+            continue
+    if removed:
+        log.info("deleted %d stale import files", removed)
+    return removed
+
+
 def start_preview(kind: str, actor, storage, skip_invalid: bool) -> ImportJob:
     """Keep the uploaded file and start its dry run."""
+    sweep_stale_files()
     job = ImportJob(kind=kind, user_id=actor.id, filename=Path(storage.filename or "upload.csv").name,
                     token=secrets.token_urlsafe(16), skip_invalid=skip_invalid, dry_run=True)
-    storage.save(file_path(job))
+    _save_private(storage, file_path(job))
     job.total = count_rows(file_path(job))
     db.session.add(job)
     db.session.commit()
@@ -100,15 +139,25 @@ def start_preview(kind: str, actor, storage, skip_invalid: bool) -> ImportJob:
 
 
 def start_confirmed(preview: ImportJob) -> ImportJob:
-    """Import for real the very file a finished dry run previewed."""
+    """Import for real the very file a finished dry run previewed; of a file with bad rows, its valid rows (what
+    the preview's button said it would do).
+    """
+    skip_invalid = preview.skip_invalid or bool(preview.import_report().invalid)
     job = ImportJob(kind=preview.kind, user_id=preview.user_id, filename=preview.filename,
-                    token=secrets.token_urlsafe(16), skip_invalid=preview.skip_invalid, dry_run=False,
-                    total=preview.total)
+                    token=secrets.token_urlsafe(16), skip_invalid=skip_invalid, dry_run=False, total=preview.total)
     file_path(preview).rename(file_path(job))
+    os.utime(file_path(job))  # its hour starts again: the sweep must not take it from under the queued job
     db.session.add(job)
     db.session.commit()
     _launch(job.id)
     return job
+
+
+def cancel(preview: ImportJob) -> None:
+    """The user dropped the preview: delete the file, so it can be neither confirmed nor left behind."""
+    discard_file(preview)
+    if preview.status == "done":
+        preview.status = "cancelled"
 
 
 def _launch(job_id: int) -> None:
@@ -140,11 +189,21 @@ def run_job(job_id: int) -> None:
         job = db.session.get(ImportJob, job_id)
         job.status, job.finished_at = "failed", utcnow()
         db.session.commit()
+        discard_file(job)
         return
     finally:
         _LOCAL_PROGRESS.pop(job_id, None)
     job.report, job.status, job.finished_at = asdict(report), "done", utcnow()
     db.session.commit()
+    if not (job.dry_run and may_confirm(report)):
+        discard_file(job)  # nothing more can come of it: imported, or refused
+
+
+def may_confirm(report: ImportReport) -> bool:
+    """Whether a finished preview offers to import its file (or its valid rows) for real: only when that would
+    change something.
+    """
+    return not report.file_refused and report.changes_anything
 
 
 def _run(job: ImportJob, actor) -> ImportReport:
@@ -173,5 +232,4 @@ def _run(job: ImportJob, actor) -> ImportReport:
         progress_session.rollback()
     else:
         progress_session.commit()
-        file_path(job).unlink(missing_ok=True)
     return report

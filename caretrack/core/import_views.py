@@ -1,7 +1,8 @@
 """The import pages every domain shares: upload, progress, preview with the error report, confirm.
 
-`register_import_routes(bp, ...)` adds four endpoints to a domain's blueprint: import_<kind> (upload),
-show_import (progress, then the report), import_progress (JSON for the progress bar) and confirm_import.
+`register_import_routes(bp, ...)` adds five endpoints to a domain's blueprint: import_<kind> (upload),
+show_import (progress, then the report), import_progress (JSON for the progress bar), confirm_import and
+cancel_import (which deletes the uploaded file).
 """
 
 from collections.abc import Callable
@@ -59,8 +60,9 @@ def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) ->
     def show_import(job_id: int):
         guard()
         job = own_job(job_id)
-        return render_template("imports/job.html", job=job, report=job.import_report(), page=page,
-                               upload_endpoint=upload_endpoint, blueprint=bp.name)
+        report = job.import_report()
+        return render_template("imports/job.html", job=job, report=report, page=page, upload_endpoint=upload_endpoint,
+                               blueprint=bp.name, may_confirm=report is not None and import_jobs.may_confirm(report))
 
     @login_required
     @permission_required(page.permission)
@@ -76,7 +78,7 @@ def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) ->
         guard()
         preview = own_job(job_id)
         report = preview.import_report()
-        if not preview.dry_run or preview.status != "done" or report is None or report.refused:
+        if not preview.dry_run or preview.status != "done" or report is None or not import_jobs.may_confirm(report):
             flash(_("这个预览不能确认导入，请重新上传文件。"), "warning")
             return redirect(url_for(upload_endpoint))
         if not import_jobs.file_path(preview).exists():
@@ -85,7 +87,17 @@ def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) ->
         job = import_jobs.start_confirmed(preview)
         return redirect(url_for(f"{bp.name}.show_import", job_id=job.id))
 
+    @login_required
+    @permission_required(page.permission)
+    def cancel_import(job_id: int):
+        guard()
+        import_jobs.cancel(own_job(job_id))
+        db.session.commit()
+        flash(_("已取消导入，上传的文件已删除。"), "info")
+        return redirect(url_for(upload_endpoint))
+
     bp.add_url_rule("/import", f"import_{page.kind}", upload, methods=["GET", "POST"])
     bp.add_url_rule("/import/jobs/<int:job_id>", "show_import", show_import)
     bp.add_url_rule("/import/jobs/<int:job_id>.json", "import_progress", import_progress)
     bp.add_url_rule("/import/jobs/<int:job_id>/confirm", "confirm_import", confirm_import, methods=["POST"])
+    bp.add_url_rule("/import/jobs/<int:job_id>/cancel", "cancel_import", cancel_import, methods=["POST"])

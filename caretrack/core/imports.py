@@ -3,7 +3,8 @@
 Every row is validated first. A file with any bad row writes nothing unless the caller asks to skip bad
 rows; the report names each bad row's line, column and reason. Rows are applied in batches; applying the
 same file twice changes nothing the second time, because each importer matches rows on their identity
-and only writes what differs.
+and only writes what differs. A dry run (the preview) also counts what the valid rows of a refused file would
+change, so that the preview can offer to import just those.
 """
 
 import gc
@@ -51,8 +52,18 @@ class ImportReport:
     refused_reason: str | None = None
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
+    valid: int = 0  # rows without an error
+    file_refused: bool = False  # the file as a whole cannot be imported, not even its valid rows
 
     MAX_CHANGES_LISTED = 200
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.created or self.updated)
+
+    @property
+    def error_groups(self) -> list["ErrorGroup"]:
+        return group_errors(self.errors)
 
     @property
     def summary(self) -> str:
@@ -63,6 +74,40 @@ class ImportReport:
     def note_change(self, text: str) -> None:
         if len(self.changes) < self.MAX_CHANGES_LISTED:
             self.changes.append(text)
+
+
+@dataclass
+class ErrorGroup:
+    """One reason on one column, with every line that has it ("92 行：单位代码不在您的管理范围内")."""
+
+    column: str | None
+    reason: str
+    lines: list[int]
+
+    MAX_RANGES_SHOWN = 40
+
+    @property
+    def lines_text(self) -> str:
+        """The lines as ranges: 2–40、45、47–48 (the first few dozen ranges, then 等)."""
+        ranges: list[list[int]] = []
+        for line in sorted(set(self.lines)):
+            if ranges and line == ranges[-1][1] + 1:
+                ranges[-1][1] = line
+            else:
+                ranges.append([line, line])
+        shown = [f"{a}" if a == b else f"{a}–{b}" for a, b in ranges[:self.MAX_RANGES_SHOWN]]
+        return _("、").join(shown) + (_("等") if len(ranges) > self.MAX_RANGES_SHOWN else "")
+
+
+def group_errors(errors: list[RowError]) -> list[ErrorGroup]:
+    """Identical errors (same column, same reason) together, in the order of their first line."""
+    groups: dict[tuple[str | None, str], ErrorGroup] = {}
+    for error in sorted(errors, key=lambda e: e.line):
+        key = (error.column, error.reason)
+        if key not in groups:
+            groups[key] = ErrorGroup(error.column, error.reason, [])
+        groups[key].lines.append(error.line)
+    return list(groups.values())
 
 
 MULTI_VALUE_SEPARATORS = re.compile(r"[、，,;；]")
@@ -164,7 +209,9 @@ def _validate_all(importer: Importer, table: Table, report: ImportReport,
         report.errors.append(error)
     report.errors.sort(key=lambda e: e.line)
     report.invalid = len(bad_lines)
-    return [(line, parsed) for line, parsed in parsed_rows if line not in bad_lines]
+    valid = [(line, parsed) for line, parsed in parsed_rows if line not in bad_lines]
+    report.valid = len(valid)
+    return valid
 
 
 def _apply_all(importer: Importer, rows: list[tuple[int, Any]], report: ImportReport,
@@ -222,21 +269,26 @@ def _run_import(importer: Importer, stream: BinaryIO, filename: str, skip_invali
         importer.prepare()
         valid_rows = _validate_all(importer, table, report, progress)
     except (FileRefused, DomainError) as refused:
-        report.refused, report.refused_reason = True, refused.message
+        report.refused = report.file_refused = True
+        report.refused_reason = refused.message
         return report
-    if report.invalid and not skip_invalid:
+    rows_refused = bool(report.invalid and not skip_invalid)
+    if rows_refused:
         report.refused = True
         report.refused_reason = _("文件中有 %(n)d 行有误，未导入任何数据。", n=report.invalid)
-        return report
+        if not dry_run or not valid_rows:
+            report.file_refused = not valid_rows
+            return report
     savepoint = db.session.begin_nested()
     try:
         _apply_all(importer, importer.order(valid_rows), report, progress)
     except DomainError as error:
         savepoint.rollback()
-        report.refused, report.refused_reason = True, error.message
+        report.refused = report.file_refused = True
+        report.refused_reason = error.message
         return report
     if dry_run:
-        savepoint.rollback()
+        savepoint.rollback()  # a preview, which of a refused file counts what its valid rows would change
     else:
         savepoint.commit()
     return report

@@ -1,6 +1,7 @@
-"""Read the rosters schools have: CSV in UTF-8 (with or without BOM) or GB18030, and XLSX.
+"""Read the rosters schools have: CSV in UTF-8 (with or without BOM) or GB18030, and XLSX; write safe CSV.
 
 Rows come out as (line number, {header: text}) so every error can name the line a person sees in Excel.
+Every text the app writes to a spreadsheet goes through `safe_text`, so that no cell becomes a formula.
 """
 
 import codecs
@@ -8,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -17,6 +19,10 @@ from caretrack.core.errors import DomainError
 
 XLSX_MAGIC = b"PK\x03\x04"
 SNIFF_BYTES = 64 * 1024
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and WPS (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL_CHARS = 32_767  # Excel's limit; it cuts longer text without a word
 
 
 class FileRefused(DomainError):
@@ -31,11 +37,22 @@ class Table:
     rows: Iterator[tuple[int, dict[str, str]]]
 
 
+class ExcelNumber(str):
+    """The text of a cell Excel stored as a (floating-point) number: it keeps 15 digits, so a longer number, such
+    as a 身份证号 typed into a number cell, has lost its last digits. Readers of such a column can say so.
+    """
+
+
 def _clean(value) -> str:
+    """A cell as text, read as what Excel typed it: a date (or date-time) as YYYY-MM-DD, 2024.0 as 2024."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel keeps 2024 as 2024.0
+    if isinstance(value, datetime):  # before date: a datetime is a date too
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return ExcelNumber(int(value) if value.is_integer() else repr(value))
     return str(value).strip()
 
 
@@ -144,3 +161,32 @@ def count_rows(path: Path) -> int:
                 return 0
         stream.seek(0)
         return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b"")) - 1)
+
+
+def safe_text(text: str) -> str:
+    """Text as a spreadsheet must show it: never a formula, never longer than Excel keeps.
+
+    A text that a spreadsheet would evaluate gets a leading apostrophe (the OWASP way), so it is read as text even
+    when someone re-saves the file as CSV; a text over Excel's limit is cut with a visible mark, not silently.
+    Applying it twice changes nothing more.
+    """
+    if text.startswith(FORMULA_TRIGGERS):
+        text = "'" + text
+    if len(text) > MAX_CELL_CHARS:
+        mark = _("…（内容过长，已截断）")
+        text = text[:MAX_CELL_CHARS - len(mark)] + mark
+    return text
+
+
+def safe_value(value):
+    """A cell's value as the app writes it: text made safe, numbers, dates and empty cells as they are."""
+    return safe_text(value) if isinstance(value, str) else value
+
+
+def write_csv(header: list[str], rows) -> bytes:
+    """A UTF-8 CSV (with BOM, so Excel reads the Chinese) whose every cell went through `safe_value`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([safe_value(v) for v in header])
+    writer.writerows([safe_value(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")

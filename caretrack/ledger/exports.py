@@ -1,4 +1,4 @@
-"""The payment list as an Excel file (what the filter shows; ID numbers masked)."""
+"""The payment list as an Excel file (what the filter shows; ID numbers masked; amounts as numbers, 0.00)."""
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
@@ -24,7 +24,7 @@ def _rows(statement):
             return
         for d in batch:
             yield [d.student.school.name, d.student.student_no, d.student.name, d.student.id_masked, d.project.name,
-                   d.grade_label, float(d.amount), d.paid_on.isoformat(), d.academic_year.label, d.term or "",
+                   d.grade_label, d.amount, d.paid_on.isoformat(), d.academic_year.label, d.term or "",
                    d.voucher or ""]
         offset += BATCH
 

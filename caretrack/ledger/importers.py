@@ -5,6 +5,7 @@ parsed one by one; the students they name are then looked up in bulk and every r
 (check_file), so that a file of 50,000 payments costs a few dozen queries.
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from sqlalchemy import select, tuple_
 from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scope_for
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date, format_money
 from caretrack.core.imports import Column, Importer, RowError, RowInvalid
 from caretrack.extensions import db
 from caretrack.ledger import services
@@ -129,10 +131,10 @@ class DisbursementImporter(Importer):
 
     def _complete(self, row: PaymentRow, students: dict) -> None:
         student = students.get(row.student_key())
-        if student is None:
-            raise DomainError(_("找不到这名学生，请先导入学生名单。"))
-        if self.school_ids is not None and student.school_id not in self.school_ids:
-            raise DomainError(_("这名学生不在您的管理范围内。"))
+        if student is None or (self.school_ids is not None and student.school_id not in self.school_ids):
+            # One message for both: a different one would tell that the child is registered in another school.
+            raise DomainError(_("找不到这名学生，或该学生不在您的管理范围内。请核对身份证号（或单位代码和学号），"
+                                "并确认已导入学生名单。"))
         project = next((p for p in self.projects.get((student.stage, row.project_name), [])
                         if p.is_valid_in(row.start_year)), None)
         if project is None:
@@ -193,7 +195,13 @@ class DisbursementImporter(Importer):
                    detail=f"import created {report.created}")
 
     def describe(self, row: PaymentRow) -> str:
-        return f"{row.data.student.name} {row.project_name} {row.amount}"
+        """Who, what and how much, and what tells payments apart: the date, the term and the 凭证号."""
+        data = row.data
+        what = " ".join(part for part in (data.student.name, row.project_name,
+                                          data.grade.label if data.grade else "", format_money(data.amount)) if part)
+        term = {1: _("第一学期"), 2: _("第二学期")}.get(data.term, _("全学年"))
+        voucher = _("凭证号 %(voucher)s", voucher=data.voucher) if data.voucher else _("无凭证号")
+        return f"{what} · {format_date(data.paid_on)} · {data.academic_year.label} {term} · {voucher}"
 
 
 def _attempt(errors: list, column: str, parse):
@@ -204,10 +212,16 @@ def _attempt(errors: list, column: str, parse):
         return None
 
 
+# 2025-10-20 (and what a date cell reads as), and what Excel on a Chinese Windows writes to a CSV: 2025/10/20,
+# 2025/10/20 0:00, 2025年10月20日, 2025.10.20.
+DATE_PATTERN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+
+
 def _parse_date(text: str) -> date:
+    found = DATE_PATTERN.match(text.strip())
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return date(*(int(part) for part in found.groups()))
+    except (AttributeError, ValueError):
         raise DomainError(_("发放日期应为 YYYY-MM-DD，如 2025-10-20。")) from None
 
 

@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from caretrack.core import xlsx
 from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable
 
 FONT_NAME = "宋体"  # Excel on Chinese Windows has it; LibreOffice substitutes a CJK font (Noto CJK)
@@ -98,7 +99,8 @@ class _FormSheet:
     def put(self, row: int, first: int, value, *, last: int | None = None, rows: int = 1, bold: bool = False,
             size: int = BODY_SIZE, align: Alignment = CENTER, border: bool = True, number_format: str | None = None):
         last = last or first
-        cell = self.sheet.cell(row=row, column=first, value=value)
+        cell = self.sheet.cell(row=row, column=first)
+        xlsx.set_value(cell, value)
         cell.font = Font(name=FONT_NAME, size=size, bold=bold)
         cell.alignment = align
         if number_format:
@@ -120,9 +122,9 @@ class _FormSheet:
         for row, lines in self.lines.items():
             if row not in self.fixed:
                 height = math.ceil(lines) * LINE_HEIGHT + PADDING
-                self.sheet.row_dimensions[row].height = max(height, MIN_ROW_HEIGHT)
+                self.sheet.row_dimensions[row].height = xlsx.row_height(max(height, MIN_ROW_HEIGHT))
         for row, height in self.fixed.items():
-            self.sheet.row_dimensions[row].height = height
+            self.sheet.row_dimensions[row].height = xlsx.row_height(height)
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -213,10 +215,7 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
     sheet.oddFooter.right.text = "第 &P 页，共 &N 页"
     sheet.oddFooter.right.size = 8
 
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer
+    return xlsx.save(workbook)  # every cell made safe (no formula, within Excel's limits) before it leaves
 
 
 def case_cells(case: CaseRow) -> list:

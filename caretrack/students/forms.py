@@ -22,7 +22,8 @@ class StudentForm(BaseForm):
     class_id = SelectField(_l("班级"), coerce=int, validators=[required()])
     student_no = StringField(_l("学号"), [required(), length(30)])
     name = StringField(_l("姓名"), [required(), length(50)])
-    id_number = StringField(_l("身份证号"), [length(18)], render_kw={"autocomplete": "off"})
+    # Longer than 18: what people paste may hold spaces or invisible characters, which idnumber.parse removes.
+    id_number = StringField(_l("身份证号"), [length(64)], render_kw={"autocomplete": "off"})
     gender = SelectField(_l("性别"), choices=[])
     stage = SelectField(_l("学段"), choices=[], validators=[required()])
     enrolment_year = IntegerField(_l("入学年份"), [validators.Optional(), validators.NumberRange(

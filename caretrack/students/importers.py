@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
 from caretrack.audit.services import record
@@ -181,21 +181,18 @@ class StudentImporter(Importer):
         existing = self._existing_by_index([row.index for _line, row in parsed])
         self.registered = set(existing)
         for line, row in parsed:
-            known = existing.get(row.index)
-            if known is not None and known.school_id != row.school.id:
-                yield RowError(line, "身份证号", _(
-                    "该身份证号已登记在%(school)s（学号 %(no)s），不能在另一所学校重复登记。",
-                    school=known.school_name, no=known.student_no))
+            known_school = existing.get(row.index)
+            if known_school is not None and known_school != row.school.id:
+                yield RowError(line, "身份证号", services.registered_elsewhere_message())
         yield from self._student_no_clashes(parsed)
 
-    def _existing_by_index(self, indexes: list[str]) -> dict[str, Row]:
-        """The registered students among the indexes: their school, school name and 学号 (not whole files)."""
+    def _existing_by_index(self, indexes: list[str]) -> dict[str, int]:
+        """The school of each registered student among the indexes (nothing else is needed, nor told)."""
         found = {}
         for start in range(0, len(indexes), LOOKUP_CHUNK):
-            statement = (select(Student.id_index, Student.school_id, Student.student_no, Unit.name.label("school_name"))
-                         .join(Unit, Unit.id == Student.school_id)
+            statement = (select(Student.id_index, Student.school_id)
                          .where(Student.id_index.in_(_inline(indexes[start:start + LOOKUP_CHUNK]))))
-            found.update((row.id_index, row) for row in db.session.execute(statement))
+            found.update(db.session.execute(statement).all())
         return found
 
     def _student_no_clashes(self, parsed):

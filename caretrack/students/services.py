@@ -135,12 +135,18 @@ def check_identification(data: IdentificationData) -> None:
         raise DomainError(_("困难类型含建档立卡时，“是否建档立卡家庭”须为是。"), field="is_registered_poverty")
 
 
+def registered_elsewhere_message() -> str:
+    """What anyone is told of a number registered in another school: not which school, nor the student's 学号."""
+    return _("该身份证号已在其他学校登记，不能重复登记。如学生转学或信息有误，请联系区或市学生资助管理中心核实。")
+
+
 def _find_conflicts(data: StudentData, student: Student | None) -> None:
     index = id_lookup(data.id_number.value)
     other = db.session.scalar(select(Student).where(Student.id_index == index))
     if other is not None and other is not student:
-        raise DomainError(_("该身份证号已登记在%(school)s（学号 %(no)s）。", school=other.school.name,
-                            no=other.student_no), field="id_number")
+        if other.school_id == data.school.id:
+            raise DomainError(_("该身份证号在本校已登记（学号 %(no)s）。", no=other.student_no), field="id_number")
+        raise DomainError(registered_elsewhere_message(), field="id_number")
     same_no = db.session.scalar(select(Student).where(
         Student.school_id == data.school.id, Student.student_no == data.student_no))
     if same_no is not None and same_no is not student:

@@ -81,3 +81,40 @@ def test_tampered_ciphertext_is_refused(app):
         blob[-1] ^= 1
         with pytest.raises(Exception):  # noqa: B017, PT011 - cryptography raises InvalidTag
             crypto.decrypt(bytes(blob))
+
+
+# --- one spelling for every way a number is typed or pasted ---------------------------------------------------
+
+FULL_WIDTH_NUMBER = "１１０１０５１９４９１２３１００２Ｘ"
+
+
+@pytest.mark.parametrize("typed", [
+    FULL_WIDTH_NUMBER,                       # a Chinese input method in full-width mode
+    "１１０１０５１９４９１２３１００２ｘ",      # full-width lower-case x
+    "11010519491231002x",
+    "\u200b11010519491231002X\u200b",        # zero-width spaces copied from a web page
+    "110105\u200c1949\u200d1231\ufeff002X",  # zero-width (non-)joiners and a byte-order mark inside
+    "110105 19491231 002X",                  # spaces between the groups
+    "110105\u300019491231\u00a0002X\u2060",   # ideographic and no-break spaces, a word joiner
+])
+def test_every_spelling_of_a_number_comes_out_the_same(app, typed):
+    assert idnumber.parse(typed).value == "11010519491231002X"
+
+
+@pytest.mark.parametrize("typed", [
+    "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",   # Arabic-Indic digits: str.isdigit() says yes, so they once passed
+    "۱۱۰۱۰۵۱۹۴۹۱۲۳۱۰۰۲X",   # Extended Arabic-Indic (Persian) digits
+    "११०१०५१९४९१२३१००२X",   # Devanagari digits
+])
+def test_digits_of_other_scripts_are_refused(app, typed):
+    with pytest.raises(DomainError, match="前 17 位应为数字"):
+        idnumber.parse(typed)
+
+
+def test_a_check_character_other_than_x_is_refused(app):
+    with pytest.raises(DomainError, match="最后一位为数字或 X"):
+        idnumber.parse("11010519491231002Y")
+
+
+def test_a_full_width_number_has_the_blind_index_of_the_ascii_one(app):
+    assert crypto.blind_index(idnumber.parse(FULL_WIDTH_NUMBER).value) == crypto.blind_index("11010519491231002X")

@@ -174,7 +174,9 @@ def test_counselor_officer_and_class_teacher_share_one_timeline(page, tmp_path):
     page.get_by_label("文件（CSV 或 XLSX）").set_input_files(str(payments))
     page.get_by_role("button", name="上传并预览").click()
     expect(page.get_by_role("heading", name="预览：以下是确认后将要写入的结果")).to_be_visible(timeout=JOB_TIMEOUT)
-    expect(page.locator("main details", has_text="将要写入的变化")).to_contain_text(f"{name} 营养改善计划 350.00")
+    change = page.locator("main details", has_text="将要写入的变化")
+    expect(change).to_contain_text(f"{name} 营养改善计划 ¥350.00 · {shown(IMPORTED_ON)} · {YEAR} 第一学期")
+    expect(change).to_contain_text(f"凭证号 {imported_voucher}")
     page.get_by_role("button", name="确认导入").click()
     expect(page.get_by_role("heading", name="导入完成")).to_be_visible(timeout=JOB_TIMEOUT)
     for label, count in (("新增", 1), ("更新", 0), ("未变", 0), ("有误", 0)):

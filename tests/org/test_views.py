@@ -178,18 +178,21 @@ def test_an_upload_shows_a_preview_and_writes_nothing_until_confirmed(client):
 
 
 @pytest.mark.usefixtures("city_admin")
-def test_a_preview_with_bad_rows_lists_them_and_cannot_be_confirmed(client):
+def test_a_preview_with_bad_rows_lists_them_and_offers_to_import_the_valid_rows(client):
     rows = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
     rows[8] = rows[8].replace("义务教育", "小学教育")
     response = upload(client, "\n".join(rows).encode())
     preview = text_of(client.get(response.location))
     assert "文件中有 1 行有误，未导入任何数据。" in preview
-    assert "<td>9</td><td>学段</td><td>“小学教育”不是有效的学段。</td>" in preview
+    assert '<td class="text-nowrap">1 行</td><td>学段</td><td>“小学教育”不是有效的学段。</td><td>9</td>' in preview
+    assert "10 行无误，1 行有误：可以只导入无误的行" in preview
     assert "确认导入" not in preview
-    job_id = re.search(r"/units/import/jobs/(\d+)", response.location).group(1)
-    response = client.post(f"/units/import/jobs/{job_id}/confirm")
-    assert response.location == "/units/import"
+    assert "只导入无误的 10 行" in preview
     assert count(Unit) == 1
+    job_id = re.search(r"/units/import/jobs/(\d+)", response.location).group(1)
+    result = text_of(client.post(f"/units/import/jobs/{job_id}/confirm", follow_redirects=True))
+    assert "导入完成" in result
+    assert count(Unit) == 10  # the city, and the nine new units of the valid rows
 
 
 @pytest.mark.usefixtures("city_admin")

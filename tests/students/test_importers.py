@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from caretrack.core import crypto
 from caretrack.core.access import Role
 from caretrack.core.imports import run_import
 from caretrack.extensions import db
 from caretrack.org.importers import UnitImporter
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Identification, IdentificationCategory, Student
-from tests.factories import make_user, xlsx_bytes
+from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, xlsx_bytes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 HEADER = ("单位代码,学院（系）,班级,学号,姓名,性别,身份证号,学段,入学年份,是否寄宿,户口类型,家庭经济困难类型,困难等级,"
@@ -173,12 +174,32 @@ def test_the_same_id_number_in_two_schools_is_refused_naming_both_rows(units):
     assert (3, "身份证号与第 2 行重复（分别在示例理工大学和东城区第一中学）。") in messages
 
 
-def test_a_student_already_in_another_school_is_refused(units):
-    run_file(SHARED / "students-sample.csv")
-    row = "2199010101,,初一(1)班,B001,韦娜,男,120102200607210496,义务教育,2024,否,城镇,,,否,否,否,,,"
-    report = run_bytes("\n".join([HEADER, row]).encode())
+def east_row(number: str, student_no: str = "B001", name: str = "韦娜") -> str:
+    """A roster row of the test city's 东城区第一中学, 初一(1)班."""
+    return f"2199010101,,初一(1)班,{student_no},{name},,{number},义务教育,2024,否,城镇,,,否,否,否,,,"
+
+
+def test_a_student_already_in_another_school_is_refused_without_naming_it(city):
+    west = make_student(city.west_class, student_no="W-0042")
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    report = run_bytes("\n".join([HEADER, east_row(crypto.decrypt(west.id_cipher))]).encode(), actor=officer)
     assert report.refused
-    assert "已登记在示例理工大学（学号 000100001）" in report.errors[0].reason
+    (error,) = report.errors
+    assert (error.column, error.reason) == ("身份证号", "该身份证号已在其他学校登记，不能重复登记。"
+                                                       "如学生转学或信息有误，请联系区或市学生资助管理中心核实。")
+    assert count(Student) == 1
+
+
+def test_a_full_width_or_invisibly_spaced_number_is_the_registered_child(city):
+    ann = make_student(city.class_a, student_no="B001", name="韦娜")
+    number = crypto.decrypt(ann.id_cipher)
+    spellings = [number.translate(FULL_WIDTH), "\u200b" + number[:6] + "\u200b" + number[6:], number.lower()]
+    content = "\n".join([HEADER, *(east_row(spelled) for spelled in spellings[:1])]).encode()
+    report = run_bytes(content)
+    assert (report.created, report.invalid) == (0, 0)
+    for spelled in spellings[1:]:
+        assert run_bytes("\n".join([HEADER, east_row(spelled)]).encode()).created == 0
+    assert count(Student) == 1
 
 
 def test_a_school_officer_cannot_import_into_another_school(units):
@@ -204,3 +225,23 @@ def test_identified_rows_need_a_level_and_a_year(units):
     row = "2199010102,,1班,C001,李四,男,11010519491231002X,义务教育,2024,否,城镇,孤儿,,否,否,否,,,"
     report = run_bytes("\n".join([HEADER, row]).encode())
     assert [(e.column, e.reason[:13]) for e in report.errors] == [("困难等级", "已认定的学生须填写困难等级")]
+
+
+def test_an_xlsx_roster_typed_in_excel_reads_number_cells_and_says_when_an_id_number_lost_digits(city):
+    header = HEADER.split(",")
+    number = make_id_number()
+
+    def row(id_cell, student_no):
+        values = dict.fromkeys(header, None)
+        values.update({"单位代码": 2199010101.0, "班级": "初一(1)班", "学号": student_no, "姓名": "韦娜",
+                       "身份证号": id_cell, "学段": "义务教育", "入学年份": 2024.0, "监护人电话": 13800138000.0})
+        return list(values.values())
+
+    content = xlsx_bytes([header, row(number, 20250001.0), row(float(number[:15] + "000"), 20250002.0)])
+    report = run_bytes(content, name="roster.xlsx", skip_invalid=True)
+    assert (report.created, report.invalid) == (1, 1)
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (3, "身份证号", "Excel 把身份证号存成了数字，末几位已丢失，请把该列设为文本后重新导出。")]
+    student = db.session.scalar(select(Student))
+    assert (student.student_no, student.enrolment_year, student.guardians[0].phone) == ("20250001", 2024,
+                                                                                      "13800138000")

@@ -14,7 +14,7 @@ from caretrack.org.models import Stage
 from caretrack.org.services import ensure_academic_year
 from caretrack.students import services
 from caretrack.students.models import Category, Gender, Level, Student, StudentStatus
-from tests.factories import identify, make_id_number, make_student, make_user
+from tests.factories import FULL_WIDTH, identify, make_id_number, make_student, make_user
 
 
 def data_for(city, **overrides) -> services.StudentData:
@@ -47,9 +47,36 @@ def test_gender_that_contradicts_the_id_number_is_a_warning_not_an_error(city):
 def test_the_same_id_number_cannot_be_registered_twice_even_in_another_school(city):
     number = idnumber.parse(make_id_number())
     services.create_student(None, data_for(city, id_number=number))
-    with pytest.raises(DomainError, match="已登记在东城区第一中学"):
+    with pytest.raises(DomainError) as refused:
         services.create_student(None, data_for(city, school=city.west_school, school_class=city.west_class,
                                                student_no="X1", id_number=number))
+    assert refused.value.message == ("该身份证号已在其他学校登记，不能重复登记。"
+                                     "如学生转学或信息有误，请联系区或市学生资助管理中心核实。")
+
+
+def test_a_number_registered_elsewhere_never_names_the_other_school_or_its_student_number(city):
+    other = make_student(city.class_a, student_no="EAST-007")
+    number = idnumber.parse(crypto.decrypt(other.id_cipher))
+    with pytest.raises(DomainError) as refused:
+        services.create_student(None, data_for(city, school=city.west_school, school_class=city.west_class,
+                                               student_no="X1", id_number=number))
+    assert "东城区第一中学" not in refused.value.message
+    assert "EAST-007" not in refused.value.message
+    assert refused.value.field == "id_number"
+
+
+def test_a_number_registered_in_ones_own_school_names_the_student_number(city):
+    other = make_student(city.class_a, student_no="EAST-008")
+    with pytest.raises(DomainError, match="该身份证号在本校已登记（学号 EAST-008）"):
+        services.create_student(None, data_for(city, student_no="X2",
+                                               id_number=idnumber.parse(crypto.decrypt(other.id_cipher))))
+
+
+def test_a_full_width_spelling_of_a_registered_number_is_the_same_child(city):
+    other = make_student(city.class_a)
+    full_width = crypto.decrypt(other.id_cipher).translate(FULL_WIDTH)
+    with pytest.raises(DomainError, match="在本校已登记"):
+        services.create_student(None, data_for(city, student_no="X3", id_number=idnumber.parse(full_width)))
 
 
 def test_student_numbers_are_unique_within_a_school_only(city):

@@ -11,7 +11,7 @@ from caretrack.audit.models import AuditEvent
 from caretrack.core.access import Role
 from caretrack.extensions import db
 from caretrack.students.models import Category, Student
-from tests.factories import identify, make_id_number, make_student, make_user
+from tests.factories import FULL_WIDTH, identify, make_id_number, make_student, make_user
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -68,6 +68,34 @@ def test_search_by_full_id_number_uses_the_blind_index(school, login):
     assert "宝宝" in html
     assert "安安" not in html
     assert number not in html
+
+
+def test_search_by_a_full_width_or_invisibly_spaced_id_number_finds_the_student(school, login):
+    from caretrack.core import crypto
+
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    number = crypto.decrypt(school.bob.id_cipher)
+    for typed in (number.translate(FULL_WIDTH), f"\u200b{number[:6]} {number[6:]}\u200b"):
+        response = client.post("/students/", data={"q": typed, "year": "2025"})
+        html = page(client, response.headers["Location"])
+        assert "宝宝" in html
+        assert "安安" not in html
+
+
+def test_registering_a_number_known_in_another_school_names_neither_the_school_nor_the_student(school, login):
+    from caretrack.core import crypto
+
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    form = {"class_id": school.class_b.id, "student_no": "N3", "name": "新生", "gender": "", "stage": "compulsory",
+            "hukou": "", "id_number": "\u200b" + crypto.decrypt(school.wes.id_cipher).translate(FULL_WIDTH)}
+    response = client.post(f"/students/new?school={school.east_school.id}", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 400)
+    assert "该身份证号已在其他学校登记" in html
+    assert "区或市学生资助管理中心" in html
+    assert "西城区民族中学" not in html
+    assert "W001" not in html
+    assert db.session.scalar(select(func.count()).select_from(Student).where(Student.student_no == "N3")) == 0
 
 
 def test_filters_by_identification(school, login):
