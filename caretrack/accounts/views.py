@@ -1,8 +1,10 @@
 """Login, logout, password change and user administration."""
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+import time
+
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from caretrack.accounts import bp, queries, services
 from caretrack.accounts.forms import ChangePasswordForm, CreateUserForm, GrantRoleForm, LoginForm, UserFilterForm
@@ -11,7 +13,7 @@ from caretrack.audit.services import AuditAction, record
 from caretrack.core.access import Permission, Role, ScopeType, permission_required
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
-from caretrack.core.security import start_session
+from caretrack.core.security import end_session, limiter, start_session
 from caretrack.core.web import local_target
 from caretrack.extensions import db
 
@@ -21,39 +23,61 @@ def _safe_next(target: str | None) -> str:
     return local_target(target, url_for("dashboard.home"))
 
 
-def _lockout_policy() -> services.LockoutPolicy:
-    return services.LockoutPolicy(current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCKOUT"])
+def _throttle_policy() -> services.ThrottlePolicy:
+    config = current_app.config
+    return services.ThrottlePolicy(config["LOGIN_MAX_FAILURES"], config["LOGIN_FAILURE_WINDOW"],
+                                   config["LOGIN_MAX_DELAY"])
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_LIMIT"]
+
+
+def _is_failed_login(response) -> bool:
+    """Only refused logins count against an address: a school's whole staff may log in through one."""
+    return response.status_code in (401, 429)
+
+
+def _address_throttled(limit):
+    """The login page saying to wait, for an address that has failed too often."""
+    form = LoginForm(next=request.args.get("next"))
+    form.form_errors.append(_("该网络地址登录失败次数过多，请稍后再试。"))
+    response = make_response(render_template("accounts/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_is_failed_login, on_breach=_address_throttled,
+               exempt_when=lambda: not _address_limit())
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = LoginForm(next=request.args.get("next"))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.username.data, form.password.data, g.client_address, _lockout_policy())
-        except services.LoginRefused as refused:
-            db.session.commit()  # the failed attempt and its audit row must be kept
-            form.form_errors.append(refused.message)
-            status = 401
-        else:
-            db.session.commit()
-            start_session(user)
-            login_user(user)
-            return redirect(_safe_next(form.next.data))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/login.html", form=form), status
+    if not form.validate_on_submit():
+        return render_template("accounts/login.html", form=form), 400 if form.is_submitted() else 200
+    try:
+        user = services.authenticate(form.username.data, form.password.data, g.client_address, _throttle_policy())
+    except services.LoginRefused as refused:
+        db.session.commit()  # the failed attempt and its audit row must be kept
+        form.form_errors.append(refused.message)
+        response = make_response(render_template("accounts/login.html", form=form), 401)
+        if isinstance(refused, services.LoginThrottled):
+            response.status_code = 429
+            response.headers["Retry-After"] = str(int(refused.retry_after.total_seconds()) + 1)
+        return response
+    start_session(user)
+    db.session.commit()
+    login_user(user)
+    return redirect(_safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     record(AuditAction.LOGOUT, actor=current_user._get_current_object(), obj=current_user._get_current_object())
+    end_session()
     db.session.commit()
-    logout_user()
     flash(_("您已安全退出。"), "success")
     return redirect(url_for("accounts.login"))
 
