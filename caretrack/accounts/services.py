@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
+from caretrack.accounts import queries
 from caretrack.accounts.models import LoginAttempt, RoleAssignment, User, check_nobodys_password
 from caretrack.audit.services import AuditAction, record
 from caretrack.core.access import (
@@ -224,6 +225,24 @@ def resolve_scope(scope_type: ScopeType, code_or_id: str | int):
     target = db.session.get(model, int(code_or_id)) if model and str(code_or_id).isdigit() else None
     if target is None:
         raise DomainError(_("所选范围不存在。"), field="scope")
+    return target
+
+
+def resolve_grant_scope(actor: User, scope_type: ScopeType, unit_id, scope_id):
+    """The unit, or the college, class, club or caseload of that unit, a grant picked from the lists names.
+
+    The ids come from a form and are checked again here: a unit outside the actor's scope, or an object that is
+    not the chosen unit's, is a form error and nothing is written.
+    """
+    unit = queries.grant_unit(actor, unit_id)
+    if unit is None:
+        raise DomainError(_("请从列表中选择您管理范围内的单位。"), field="unit")
+    if scope_type is ScopeType.UNIT:
+        return unit
+    target_id = queries.parse_id(scope_id)
+    target = db.session.get(SCOPE_MODELS[scope_type], target_id) if target_id is not None else None
+    if target is None or target.school_id != unit.id:
+        raise DomainError(_("请从列表中选择该单位的%(kind)s。", kind=scope_type.label), field="scope_id")
     return target
 
 

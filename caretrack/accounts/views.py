@@ -2,7 +2,7 @@
 
 import time
 
-from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
@@ -111,11 +111,22 @@ def list_users():
     return render_template("accounts/users.html", page=page, filters=filters, scope_names=scope_names)
 
 
+def _grant_form(form_class, default_unit_id: int | None):
+    """A grant (or create-user) form offering the actor's units and the chosen unit's scopes.
+
+    The unit preselected is the default given (the user's own unit) until the administrator picks another.
+    """
+    form = form_class(grantable=services.grantable_roles(current_user), units=queries.grant_units(current_user),
+                      unit=str(default_unit_id or ""))
+    form.offer_scopes(queries.scope_options(queries.grant_unit(current_user, form.unit.data), form.scope_type.data))
+    return form
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.USERS_MANAGE)
 def create_user():
-    form = CreateUserForm(grantable=services.grantable_roles(current_user))
+    form = _grant_form(CreateUserForm, services.home_unit_id(current_user))
     if form.validate_on_submit():
         try:
             user, password = _create_user_with_role(form)
@@ -132,12 +143,24 @@ def create_user():
 
 def _create_user_with_role(form: CreateUserForm):
     scope_type = ScopeType(form.scope_type.data)
-    target = services.resolve_scope(scope_type, form.scope.data)
+    target = services.resolve_grant_scope(current_user, scope_type, form.unit.data, form.scope_id.data)
     user, password = services.create_user(current_user, username=form.username.data,
                                           display_name=form.display_name.data,
                                           mobile=form.mobile.data, email=form.email.data)
     services.grant_role(current_user, user, Role(form.role.data), scope_type, target)
     return user, password
+
+
+@bp.route("/users/scope-options")
+@login_required
+@permission_required(Permission.USERS_MANAGE)
+def scope_options():
+    """The colleges, classes, clubs or caseloads of one unit in the actor's scope, for the grant forms' lists."""
+    unit = queries.grant_unit(current_user, request.args.get("unit"))
+    if unit is None:
+        abort(404)
+    options = queries.scope_options(unit, request.args.get("type", ""))
+    return jsonify(options=[option._asdict() for option in options])
 
 
 def _load_user_or_404(user_id: int):
@@ -147,14 +170,17 @@ def _load_user_or_404(user_id: int):
     return user
 
 
+def _render_user(user, grant_form, status: int = 200):
+    return render_template("accounts/user.html", user=user, grant_form=grant_form,
+                           scope_names=queries.describe_scopes(user.role_assignments)), status
+
+
 @bp.route("/users/<int:user_id>")
 @login_required
 @permission_required(Permission.USERS_MANAGE)
 def show_user(user_id: int):
     user = _load_user_or_404(user_id)
-    grant_form = GrantRoleForm(grantable=services.grantable_roles(current_user))
-    return render_template("accounts/user.html", user=user, grant_form=grant_form,
-                           scope_names=queries.describe_scopes(user.role_assignments))
+    return _render_user(user, _grant_form(GrantRoleForm, services.home_unit_id(user)))
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
@@ -162,12 +188,12 @@ def show_user(user_id: int):
 @permission_required(Permission.USERS_MANAGE)
 def grant_role(user_id: int):
     user = _load_user_or_404(user_id)
-    form = GrantRoleForm(grantable=services.grantable_roles(current_user))
+    form = _grant_form(GrantRoleForm, services.home_unit_id(user))
     if form.validate_on_submit():
         try:
             scope_type = ScopeType(form.scope_type.data)
-            services.grant_role(current_user, user, Role(form.role.data), scope_type,
-                                services.resolve_scope(scope_type, form.scope.data))
+            target = services.resolve_grant_scope(current_user, scope_type, form.unit.data, form.scope_id.data)
+            services.grant_role(current_user, user, Role(form.role.data), scope_type, target)
         except Forbidden:
             abort(403)
         except DomainError as error:
@@ -177,8 +203,7 @@ def grant_role(user_id: int):
             flash(_("已授予角色。"), "success")
             return redirect(url_for("accounts.show_user", user_id=user.id))
     db.session.rollback()
-    return render_template("accounts/user.html", user=user, grant_form=form,
-                           scope_names=queries.describe_scopes(user.role_assignments)), 400
+    return _render_user(user, form, 400)
 
 
 @bp.route("/users/<int:user_id>/roles/<int:assignment_id>/revoke", methods=["POST"])
