@@ -37,7 +37,7 @@ class GrantRoleForm(BaseForm):
     """
 
     role = SelectField(_l("角色"), choices=[], validators=[required()])
-    scope_type = SelectField(_l("范围类型"), choices=[], validators=[required()])
+    scope_type = SelectField(_l("范围类型"), choices=[], validators=[required()], default=ScopeType.UNIT.value)
     unit = SelectField(_l("单位"), choices=[], validate_choice=False)
     scope_id = SelectField(_l("范围"), choices=[], validate_choice=False,
                            description=_l("选择单位后，从该单位的学院（系）、班级、自强社或名单中选择。"))

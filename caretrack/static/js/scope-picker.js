@@ -60,7 +60,7 @@
     unit.addEventListener("change", reload);
     var typeBefore = type.value;
     followRole();
-    if (type.value !== typeBefore) { reload(); }
+    if (type.value !== typeBefore) { reload(); } else { target.hidden = type.value === "unit"; }
   }
 
   document.querySelectorAll("[data-scope-picker]").forEach(setUp);
