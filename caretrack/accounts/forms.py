@@ -48,7 +48,12 @@ class GrantRoleForm(BaseForm):
         offered = [role for role in reversed(Role) if grantable is None or role in grantable]
         self.role.choices = [(role.value, role.label) for role in offered]
         self.scope_type.choices = [(t.value, t.label) for t in ScopeType if t in SCOPE_MODELS]
-        self.unit.choices = [("", _l("请选择单位"))] + [(str(u.id), f"{u.name}（{u.code}）") for u in units]
+        self.unit.choices = [(str(u.id), f"{u.name}（{u.code}）") for u in units]
+        # Grouped by the unit they report to, so a city's two hundred schools read district by district.
+        self.unit_groups: dict[str, list[tuple[str, str]]] = {}
+        for unit, choice in sorted(zip(units, self.unit.choices, strict=True),
+                                   key=lambda pair: (pair[0].parent.code if pair[0].parent else "", pair[0].code)):
+            self.unit_groups.setdefault(unit.parent.name if unit.parent else "", []).append(choice)
 
     def offer_scopes(self, options) -> None:
         """The colleges, classes, clubs or caseloads of the chosen unit, grouped (classes by college)."""

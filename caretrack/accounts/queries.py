@@ -31,7 +31,7 @@ def parse_id(raw) -> int | None:
 def grant_units(actor):
     """The active units an administrator may grant roles in, by code."""
     scope = scope_for(actor, Permission.USERS_MANAGE)
-    statement = select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.code)
+    statement = select(Unit).where(Unit.is_active.is_(True)).options(joinedload(Unit.parent)).order_by(Unit.code)
     if not scope.everything:
         statement = statement.where(Unit.id.in_(scope.unit_ids))
     return db.session.scalars(statement).all()

@@ -583,7 +583,11 @@ def test_a_district_officer_is_offered_their_district_and_its_schools_only(city,
 
 def test_a_city_admin_is_offered_every_unit_and_a_universitys_classes_by_college(city, client, login):
     login(make_user(Role.CITY_ADMIN, city.city))
-    units = options_of(text_of(client.get("/users/new")), "unit")
+    html = text_of(client.get("/users/new"))
+    units = options_of(html, "unit")
+    east = re.search(r'<optgroup label="东城区">(.*?)</optgroup>', html, re.S).group(1)
+    assert "东城区第一中学（2199010101）" in east
+    assert "西城区民族中学" not in east
     assert {str(u.id) for u in (city.city, city.east, city.west, city.east_school, city.west_school,
                                 city.university)} <= set(units)
     response = client.get(f"/users/scope-options?unit={city.university.id}&type=class")
