@@ -248,3 +248,24 @@ def test_purge_keeps_recent_login_attempts_and_sessions(city):
     assert purge_login_attempts() == 2
     assert db.session.scalar(select(func.count(LoginAttempt.id))) == 1
     assert db.session.scalars(select(UserSession.key_hash)).all() == ["b" * 64]
+
+
+def test_a_grant_scope_picked_from_the_lists_resolves_to_the_units_object(city):
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    assert services.resolve_grant_scope(officer, ScopeType.CLASS, str(city.east_school.id),
+                                        str(city.class_b.id)) is city.class_b
+    assert services.resolve_grant_scope(officer, ScopeType.UNIT, str(city.east_school.id), "") is city.east_school
+
+
+@pytest.mark.parametrize(("unit", "scope_id", "field"), [
+    ("west_school", "west_class", "unit"),
+    ("east_school", "west_class", "scope_id"),
+    ("east_school", "99999999999999999999", "scope_id"),
+    ("east_school", "", "scope_id"),
+])
+def test_a_tampered_grant_scope_is_refused_on_the_field_it_names(city, unit, scope_id, field):
+    officer = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    raw_scope = str(getattr(city, scope_id).id) if hasattr(city, scope_id) else scope_id
+    with pytest.raises(DomainError) as refused:
+        services.resolve_grant_scope(officer, ScopeType.CLASS, str(getattr(city, unit).id), raw_scope)
+    assert refused.value.field == field
