@@ -72,8 +72,9 @@ def load_config() -> dict:
         "LANGUAGES": ["zh_CN", "en"],
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=_env_int("CARETRACK_IDLE_MINUTES", 30)),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=_env_int("CARETRACK_SESSION_HOURS", 12)),
-        "LOGIN_MAX_FAILURES": _env_int("CARETRACK_LOGIN_MAX_FAILURES", 5),
-        "LOGIN_LOCKOUT": timedelta(minutes=_env_int("CARETRACK_LOCKOUT_MINUTES", 15)),
+        # The signed cookie is refused, and expires in the browser, once the absolute limit is over.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_env_int("CARETRACK_SESSION_HOURS", 12)),
+        **_login_config(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("CARETRACK_SECURE_COOKIES", is_production),
@@ -86,6 +87,23 @@ def load_config() -> dict:
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
         **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),
+    }
+
+
+def _login_config() -> dict:
+    """Login throttling: per address through Flask-Limiter, per account by a growing wait (accounts.services)."""
+    return {
+        "TRUSTED_PROXIES": _env_int("CARETRACK_TRUSTED_PROXIES", 0),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("CARETRACK_LOGIN_ADDRESS_LIMIT") or "20 per minute;200 per hour",
+        "LOGIN_MAX_FAILURES": _env_int("CARETRACK_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_FAILURE_WINDOW": timedelta(minutes=_env_int("CARETRACK_LOCKOUT_MINUTES", 15)),
+        "LOGIN_MAX_DELAY": timedelta(seconds=_env_int("CARETRACK_LOGIN_MAX_DELAY_SECONDS", 60)),
+        # Memory counts per worker process; Redis shares the counts between workers and servers.
+        "RATELIMIT_STORAGE_URI": os.environ.get("CARETRACK_REDIS_URL") or "memory://",
+        "RATELIMIT_KEY_PREFIX": "caretrack",
+        "RATELIMIT_STRATEGY": "moving-window",
+        # Redis down must not take login down with it; the per-account wait, kept in the database, still holds.
+        "RATELIMIT_SWALLOW_ERRORS": True,
     }
 
 

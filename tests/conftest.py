@@ -90,6 +90,8 @@ def make_app(url: str, instance_path) -> "object":
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
         "CARETRACK_IMPORTS_IN_BACKGROUND": False,  # a thread would share the test's connection
+        # Every test logs in from 127.0.0.1; tests/accounts/test_throttling.py switches the limit on.
+        "LOGIN_ADDRESS_LIMIT": "",
     })
     application.test_client_class = IsolatedClient
     return application

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, validators
 
-from caretrack.core.access import SCOPE_MODELS, Role, ScopeType
+from caretrack.core.access import ROLE_SCOPES, SCOPE_MODELS, Role, ScopeType
 from caretrack.core.forms import BaseForm, length, required
 
 
@@ -30,17 +30,42 @@ class UserProfileForm(BaseForm):
 
 
 class GrantRoleForm(BaseForm):
-    role = SelectField(_l("角色"), choices=[], validators=[required()])
-    scope_type = SelectField(_l("范围类型"), choices=[], validators=[required()])
-    scope = StringField(_l("范围"), [required(), length(20)],
-                        description=_l("单位填单位代码；学院（系）、班级和名单填其编号（在单位页面和名单页面上可见）。"))
+    """A role on a scope picked from lists: the unit first, then one of its colleges, classes, clubs or caseloads.
 
-    def __init__(self, *args, grantable: frozenset[Role] | None = None, **kwargs):
+    The lists offer only the administrator's own scope; the service checks the submitted ids again
+    (resolve_grant_scope), since a form can be tampered with.
+    """
+
+    role = SelectField(_l("角色"), choices=[], validators=[required()])
+    scope_type = SelectField(_l("范围类型"), choices=[], validators=[required()], default=ScopeType.UNIT.value)
+    unit = SelectField(_l("单位"), choices=[], validate_choice=False)
+    scope_id = SelectField(_l("范围"), choices=[], validate_choice=False,
+                           description=_l("选择单位后，从该单位的学院（系）、班级、自强社或名单中选择。"))
+
+    def __init__(self, *args, grantable: frozenset[Role] | None = None, units=(), **kwargs):
         super().__init__(*args, **kwargs)
         # Only the roles the administrator may grant, the least powerful first, so the default harms no one.
         offered = [role for role in reversed(Role) if grantable is None or role in grantable]
         self.role.choices = [(role.value, role.label) for role in offered]
         self.scope_type.choices = [(t.value, t.label) for t in ScopeType if t in SCOPE_MODELS]
+        self.unit.choices = [(str(u.id), f"{u.name}（{u.code}）") for u in units]
+        # Grouped by the unit they report to, so a city's two hundred schools read district by district.
+        self.unit_groups: dict[str, list[tuple[str, str]]] = {}
+        for unit, choice in sorted(zip(units, self.unit.choices, strict=True),
+                                   key=lambda pair: (pair[0].parent.code if pair[0].parent else "", pair[0].code)):
+            self.unit_groups.setdefault(unit.parent.name if unit.parent else "", []).append(choice)
+
+    def offer_scopes(self, options) -> None:
+        """The colleges, classes, clubs or caseloads of the chosen unit, grouped (classes by college)."""
+        self.scope_id.choices = [(str(option.id), option.label) for option in options]
+        self.scope_groups: dict[str, list[tuple[str, str]]] = {}
+        for option in options:
+            self.scope_groups.setdefault(option.group, []).append((str(option.id), option.label))
+
+    @property
+    def role_scopes(self) -> dict[str, list[str]]:
+        """For the page's script: the scope types each offered role may be granted on."""
+        return {value: sorted(ROLE_SCOPES[Role(value)]) for value, _label in self.role.choices}
 
 
 class CreateUserForm(UserProfileForm, GrantRoleForm):

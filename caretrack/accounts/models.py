@@ -1,7 +1,9 @@
-"""Users, their role grants (role x scope) and login attempts."""
+"""Users, their role grants (role x scope), their browser sessions and login attempts."""
 
+import hashlib
 import secrets
 from datetime import datetime
+from functools import cache
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
@@ -62,6 +64,17 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
         return f"<User {self.id}>"
 
 
+@cache
+def _nobodys_password_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def check_nobodys_password(password: str) -> bool:
+    """Spend as long as a real password check, so an unknown username answers as slowly as a known one."""
+    check_password_hash(_nobodys_password_hash(), password)
+    return False
+
+
 class RoleAssignment(db.Model):
     """A role granted to a user on one scope: a unit, a college, a class, a club or a caseload."""
 
@@ -88,7 +101,7 @@ class RoleAssignment(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """One login try; failures in the lock-out window lock the account and the address."""
+    """One login try; recent failures slow further tries on the account down (see services.login_wait)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -101,3 +114,23 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(45))
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     succeeded: Mapped[bool] = mapped_column(default=False)
+
+
+def session_key_hash(key: str) -> str:
+    """What the server keeps of a session's key: a stolen copy of the table opens no session."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class UserSession(db.Model):
+    """One browser's login. The cookie carries the key; logging out ends this row, so a copied cookie is dead.
+
+    Ending one row leaves the user's other browsers logged in; `User.session_token` still ends them all.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,11 +1,66 @@
 """Reads for user administration, always through the acting user's scope."""
 
+from typing import NamedTuple
+
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from caretrack.accounts.models import RoleAssignment, User
 from caretrack.core.access import SCOPE_MODELS, Permission, ScopeType, scope_for
 from caretrack.extensions import db
+from caretrack.org.models import College, SchoolClass, Unit
+
+# Larger than any id in use, smaller than the databases' integer: a tampered id cannot overflow a query.
+_MAX_ID = 2**31 - 1
+
+
+class ScopeOption(NamedTuple):
+    """A college, class, club or caseload offered for a grant; classes are grouped by their college."""
+
+    id: int
+    label: str
+    group: str = ""
+
+
+def parse_id(raw) -> int | None:
+    """A submitted id as an int, or None when it is not one (empty, text, negative or huge)."""
+    text = str(raw or "").strip()
+    return int(text) if text.isdigit() and int(text) <= _MAX_ID else None
+
+
+def grant_units(actor):
+    """The active units an administrator may grant roles in, by code."""
+    scope = scope_for(actor, Permission.USERS_MANAGE)
+    statement = select(Unit).where(Unit.is_active.is_(True)).options(joinedload(Unit.parent)).order_by(Unit.code)
+    if not scope.everything:
+        statement = statement.where(Unit.id.in_(scope.unit_ids))
+    return db.session.scalars(statement).all()
+
+
+def grant_unit(actor, raw_unit_id) -> Unit | None:
+    """The unit with this id, if the administrator may grant roles in it."""
+    unit_id = parse_id(raw_unit_id)
+    if unit_id is None:
+        return None
+    scope = scope_for(actor, Permission.USERS_MANAGE)
+    if not (scope.everything or unit_id in scope.unit_ids):
+        return None
+    unit = db.session.get(Unit, unit_id)
+    return unit if unit is not None and unit.is_active else None
+
+
+def scope_options(unit: Unit | None, scope_type: str) -> list[ScopeOption]:
+    """The colleges, classes, clubs or caseloads of a unit that a grant may name (none for a unit grant)."""
+    if unit is None or scope_type not in {t.value for t in SCOPE_MODELS} or scope_type == ScopeType.UNIT:
+        return []
+    if scope_type == ScopeType.CLASS:
+        rows = db.session.execute(
+            select(SchoolClass.id, SchoolClass.name, College.name).outerjoin(College)
+            .where(SchoolClass.school_id == unit.id).order_by(College.name.nulls_first(), SchoolClass.name))
+        return [ScopeOption(class_id, name, college or "") for class_id, name, college in rows]
+    model = SCOPE_MODELS[ScopeType(scope_type)]
+    rows = db.session.execute(select(model.id, model.name).where(model.school_id == unit.id).order_by(model.name))
+    return [ScopeOption(row_id, name) for row_id, name in rows]
 
 
 def _assignment_in_scope(scope):

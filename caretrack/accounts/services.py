@@ -1,4 +1,4 @@
-"""Accounts: authentication with lock-out, passwords, users and role grants.
+"""Accounts: authentication with throttling, passwords, users and role grants.
 
 Services take the acting user as an argument, flush and never commit; the view owns the transaction.
 """
@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from caretrack.accounts.models import LoginAttempt, RoleAssignment, User
+from caretrack.accounts import queries
+from caretrack.accounts.models import LoginAttempt, RoleAssignment, User, check_nobodys_password
 from caretrack.audit.services import AuditAction, record
 from caretrack.core.access import (
     GRANTABLE_ROLES,
@@ -31,15 +32,39 @@ MIN_PASSWORD_LENGTH = 10
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """How many failures within which window lock an account or an address."""
+class ThrottlePolicy:
+    """How an account's failed logins slow down its next tries.
 
-    max_failures: int
+    A hard lock after n failures lets anyone who knows a username lock its owner out, so there is none: after
+    `free_failures` failures within `window` each further try must wait, 2 s doubling per failure up to
+    `max_delay`. That leaves a guesser about one try a minute per account, while the real owner waits at most
+    `max_delay`; and failures from other addresses do not slow the owner at an address they recently logged in
+    from (see login_wait).
+    """
+
+    free_failures: int
     window: timedelta
+    max_delay: timedelta
+
+    def delay_after(self, failures: int) -> timedelta:
+        """The wait after the last of `failures` recent failures."""
+        if failures < self.free_failures:
+            return timedelta(0)
+        exponent = min(failures - self.free_failures + 1, 30)
+        return min(timedelta(seconds=2 ** exponent), self.max_delay)
 
 
 class LoginRefused(DomainError):
     """Login did not succeed; the message says why without telling which part was wrong."""
+
+
+class LoginThrottled(LoginRefused):
+    """The account must wait before another try; `retry_after` says how long."""
+
+    def __init__(self, retry_after: timedelta):
+        self.retry_after = retry_after
+        seconds = max(1, int(retry_after.total_seconds() + 0.999))
+        super().__init__(_("登录失败次数过多，请 %(seconds)d 秒后再试。", seconds=seconds))
 
 
 def home_unit_id(user: User | None) -> int | None:
@@ -54,37 +79,51 @@ def home_unit_id(user: User | None) -> int | None:
     return None
 
 
-def _recent_failures(column, value: str, since: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
-        )
-    )
+def _last_successes(username: str, address: str) -> tuple[datetime | None, datetime | None]:
+    """When the account last logged in at all, and from this address, within the attempts kept."""
+    success = (LoginAttempt.username == username) & LoginAttempt.succeeded.is_(True)
+    row = db.session.execute(select(
+        func.max(LoginAttempt.attempted_at),
+        func.max(case((LoginAttempt.address == address, LoginAttempt.attempted_at))),
+    ).where(success)).one()
+    return row[0], row[1]
 
 
-def is_locked(username: str, address: str, policy: LockoutPolicy, now: datetime) -> bool:
-    """Whether the account or the address has failed too often within the window."""
-    since = now - policy.window
-    return (_recent_failures(LoginAttempt.username, username, since) >= policy.max_failures
-            or _recent_failures(LoginAttempt.address, address, since) >= policy.max_failures)
+def login_wait(username: str, address: str, policy: ThrottlePolicy, now: datetime) -> timedelta:
+    """How long the account must wait before a try from this address; zero when it may try now.
+
+    Failures count within the window and since the last successful login. At an address the owner logged in
+    from before, only that address's failures count, so a guesser elsewhere cannot make the owner wait.
+    """
+    last_success, last_success_here = _last_successes(username, address)
+    since = max(filter(None, (now - policy.window, last_success)))
+    failures = select(func.count(LoginAttempt.id), func.max(LoginAttempt.attempted_at)).where(
+        LoginAttempt.username == username, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since)
+    if last_success_here is not None:
+        failures = failures.where(LoginAttempt.address == address)
+    count, last_failure = db.session.execute(failures).one()
+    if not count:
+        return timedelta(0)
+    return max(timedelta(0), last_failure + policy.delay_after(count) - now)
 
 
-def authenticate(username: str, password: str, address: str, policy: LockoutPolicy) -> User:
+def authenticate(username: str, password: str, address: str, policy: ThrottlePolicy) -> User:
     """Return the user for these credentials, recording the attempt; raise LoginRefused otherwise."""
     username = username.strip()
     now = utcnow()
-    if is_locked(username, address, policy, now):
+    wait = login_wait(username, address, policy, now)
+    if wait:
+        # Refused unchecked and unrecorded as a failure, so hammering a throttled account does not prolong it.
         record(AuditAction.LOCKED_OUT, username=username, address=address)
-        minutes = int(policy.window.total_seconds() // 60)
-        raise LoginRefused(_("登录失败次数过多，账号或地址已被锁定，请 %(minutes)d 分钟后再试。", minutes=minutes))
+        raise LoginThrottled(wait)
     user = db.session.scalar(select(User).where(User.username == username))
-    succeeded = user is not None and user.is_active_user and user.check_password(password)
+    # Every path hashes once: an unknown or inactive username must answer as slowly as a wrong password.
+    password_ok = user.check_password(password) if user is not None else check_nobodys_password(password)
+    succeeded = password_ok and user.is_active_user
     db.session.add(LoginAttempt(username=username, address=address, attempted_at=now, succeeded=succeeded))
     if not succeeded:
-        unit_id = home_unit_id(user)
-        record(AuditAction.LOGIN_FAILED, actor=user, username=username, address=address, unit_id=unit_id)
-        if is_locked(username, address, policy, now):
-            record(AuditAction.LOCKED_OUT, actor=user, username=username, address=address, unit_id=unit_id)
+        record(AuditAction.LOGIN_FAILED, actor=user, username=username, address=address,
+               unit_id=home_unit_id(user))
         raise LoginRefused(_("用户名或密码错误。"))
     user.last_login_at = now
     record(AuditAction.LOGIN, actor=user, address=address, obj=user, unit_id=home_unit_id(user))
@@ -186,6 +225,24 @@ def resolve_scope(scope_type: ScopeType, code_or_id: str | int):
     target = db.session.get(model, int(code_or_id)) if model and str(code_or_id).isdigit() else None
     if target is None:
         raise DomainError(_("所选范围不存在。"), field="scope")
+    return target
+
+
+def resolve_grant_scope(actor: User, scope_type: ScopeType, unit_id, scope_id):
+    """The unit, or the college, class, club or caseload of that unit, a grant picked from the lists names.
+
+    The ids come from a form and are checked again here: a unit outside the actor's scope, or an object that is
+    not the chosen unit's, is a form error and nothing is written.
+    """
+    unit = queries.grant_unit(actor, unit_id)
+    if unit is None:
+        raise DomainError(_("请从列表中选择您管理范围内的单位。"), field="unit")
+    if scope_type is ScopeType.UNIT:
+        return unit
+    target_id = queries.parse_id(scope_id)
+    target = db.session.get(SCOPE_MODELS[scope_type], target_id) if target_id is not None else None
+    if target is None or target.school_id != unit.id:
+        raise DomainError(_("请从列表中选择该单位的%(kind)s。", kind=scope_type.label), field="scope_id")
     return target
 
 

@@ -1,8 +1,10 @@
 """Login, logout, password change and user administration."""
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+import time
+
+from flask import abort, current_app, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from caretrack.accounts import bp, queries, services
 from caretrack.accounts.forms import ChangePasswordForm, CreateUserForm, GrantRoleForm, LoginForm, UserFilterForm
@@ -11,7 +13,7 @@ from caretrack.audit.services import AuditAction, record
 from caretrack.core.access import Permission, Role, ScopeType, permission_required
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
-from caretrack.core.security import start_session
+from caretrack.core.security import end_session, limiter, start_session
 from caretrack.core.web import local_target
 from caretrack.extensions import db
 
@@ -21,39 +23,61 @@ def _safe_next(target: str | None) -> str:
     return local_target(target, url_for("dashboard.home"))
 
 
-def _lockout_policy() -> services.LockoutPolicy:
-    return services.LockoutPolicy(current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCKOUT"])
+def _throttle_policy() -> services.ThrottlePolicy:
+    config = current_app.config
+    return services.ThrottlePolicy(config["LOGIN_MAX_FAILURES"], config["LOGIN_FAILURE_WINDOW"],
+                                   config["LOGIN_MAX_DELAY"])
+
+
+def _address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_LIMIT"]
+
+
+def _is_failed_login(response) -> bool:
+    """Only refused logins count against an address: a school's whole staff may log in through one."""
+    return response.status_code in (401, 429)
+
+
+def _address_throttled(limit):
+    """The login page saying to wait, for an address that has failed too often."""
+    form = LoginForm(next=request.args.get("next"))
+    form.form_errors.append(_("该网络地址登录失败次数过多，请稍后再试。"))
+    response = make_response(render_template("accounts/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(max(1, int(limit.reset_at - time.time())))
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_address_limit, methods=["POST"], deduct_when=_is_failed_login, on_breach=_address_throttled,
+               exempt_when=lambda: not _address_limit())
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
     form = LoginForm(next=request.args.get("next"))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.username.data, form.password.data, g.client_address, _lockout_policy())
-        except services.LoginRefused as refused:
-            db.session.commit()  # the failed attempt and its audit row must be kept
-            form.form_errors.append(refused.message)
-            status = 401
-        else:
-            db.session.commit()
-            start_session(user)
-            login_user(user)
-            return redirect(_safe_next(form.next.data))
-    elif form.is_submitted():
-        status = 400
-    return render_template("accounts/login.html", form=form), status
+    if not form.validate_on_submit():
+        return render_template("accounts/login.html", form=form), 400 if form.is_submitted() else 200
+    try:
+        user = services.authenticate(form.username.data, form.password.data, g.client_address, _throttle_policy())
+    except services.LoginRefused as refused:
+        db.session.commit()  # the failed attempt and its audit row must be kept
+        form.form_errors.append(refused.message)
+        response = make_response(render_template("accounts/login.html", form=form), 401)
+        if isinstance(refused, services.LoginThrottled):
+            response.status_code = 429
+            response.headers["Retry-After"] = str(int(refused.retry_after.total_seconds()) + 1)
+        return response
+    start_session(user)
+    db.session.commit()
+    login_user(user)
+    return redirect(_safe_next(form.next.data))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
     record(AuditAction.LOGOUT, actor=current_user._get_current_object(), obj=current_user._get_current_object())
+    end_session()
     db.session.commit()
-    logout_user()
     flash(_("您已安全退出。"), "success")
     return redirect(url_for("accounts.login"))
 
@@ -87,11 +111,22 @@ def list_users():
     return render_template("accounts/users.html", page=page, filters=filters, scope_names=scope_names)
 
 
+def _grant_form(form_class, default_unit_id: int | None):
+    """A grant (or create-user) form offering the actor's units and the chosen unit's scopes.
+
+    The unit preselected is the default given (the user's own unit) until the administrator picks another.
+    """
+    form = form_class(grantable=services.grantable_roles(current_user), units=queries.grant_units(current_user),
+                      unit=str(default_unit_id or ""))
+    form.offer_scopes(queries.scope_options(queries.grant_unit(current_user, form.unit.data), form.scope_type.data))
+    return form
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.USERS_MANAGE)
 def create_user():
-    form = CreateUserForm(grantable=services.grantable_roles(current_user))
+    form = _grant_form(CreateUserForm, services.home_unit_id(current_user))
     if form.validate_on_submit():
         try:
             user, password = _create_user_with_role(form)
@@ -108,12 +143,24 @@ def create_user():
 
 def _create_user_with_role(form: CreateUserForm):
     scope_type = ScopeType(form.scope_type.data)
-    target = services.resolve_scope(scope_type, form.scope.data)
+    target = services.resolve_grant_scope(current_user, scope_type, form.unit.data, form.scope_id.data)
     user, password = services.create_user(current_user, username=form.username.data,
                                           display_name=form.display_name.data,
                                           mobile=form.mobile.data, email=form.email.data)
     services.grant_role(current_user, user, Role(form.role.data), scope_type, target)
     return user, password
+
+
+@bp.route("/users/scope-options")
+@login_required
+@permission_required(Permission.USERS_MANAGE)
+def scope_options():
+    """The colleges, classes, clubs or caseloads of one unit in the actor's scope, for the grant forms' lists."""
+    unit = queries.grant_unit(current_user, request.args.get("unit"))
+    if unit is None:
+        abort(404)
+    options = queries.scope_options(unit, request.args.get("type", ""))
+    return jsonify(options=[option._asdict() for option in options])
 
 
 def _load_user_or_404(user_id: int):
@@ -123,14 +170,17 @@ def _load_user_or_404(user_id: int):
     return user
 
 
+def _render_user(user, grant_form, status: int = 200):
+    return render_template("accounts/user.html", user=user, grant_form=grant_form,
+                           scope_names=queries.describe_scopes(user.role_assignments)), status
+
+
 @bp.route("/users/<int:user_id>")
 @login_required
 @permission_required(Permission.USERS_MANAGE)
 def show_user(user_id: int):
     user = _load_user_or_404(user_id)
-    grant_form = GrantRoleForm(grantable=services.grantable_roles(current_user))
-    return render_template("accounts/user.html", user=user, grant_form=grant_form,
-                           scope_names=queries.describe_scopes(user.role_assignments))
+    return _render_user(user, _grant_form(GrantRoleForm, services.home_unit_id(user)))
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
@@ -138,12 +188,12 @@ def show_user(user_id: int):
 @permission_required(Permission.USERS_MANAGE)
 def grant_role(user_id: int):
     user = _load_user_or_404(user_id)
-    form = GrantRoleForm(grantable=services.grantable_roles(current_user))
+    form = _grant_form(GrantRoleForm, services.home_unit_id(user))
     if form.validate_on_submit():
         try:
             scope_type = ScopeType(form.scope_type.data)
-            services.grant_role(current_user, user, Role(form.role.data), scope_type,
-                                services.resolve_scope(scope_type, form.scope.data))
+            target = services.resolve_grant_scope(current_user, scope_type, form.unit.data, form.scope_id.data)
+            services.grant_role(current_user, user, Role(form.role.data), scope_type, target)
         except Forbidden:
             abort(403)
         except DomainError as error:
@@ -153,8 +203,7 @@ def grant_role(user_id: int):
             flash(_("已授予角色。"), "success")
             return redirect(url_for("accounts.show_user", user_id=user.id))
     db.session.rollback()
-    return render_template("accounts/user.html", user=user, grant_form=form,
-                           scope_names=queries.describe_scopes(user.role_assignments)), 400
+    return _render_user(user, form, 400)
 
 
 @bp.route("/users/<int:user_id>/roles/<int:assignment_id>/revoke", methods=["POST"])

@@ -1,38 +1,90 @@
-"""Sessions: who is logged in, idle and absolute timeouts, forced password change, security headers."""
+"""Sessions: who is logged in, idle and absolute timeouts, forced password change, security headers.
+
+Also the client's address (through ProxyFix when the app sits behind trusted proxies) and the limiter that
+throttles login attempts per address.
+"""
+
+import secrets
+from datetime import UTC, datetime
 
 from flask import Flask, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from caretrack.core.timeutil import utcnow
+
+# Keyed by request.remote_addr, which ProxyFix has set to the real client when proxies are trusted.
+limiter = Limiter(key_func=get_remote_address)
 
 # Endpoints that stay reachable while a user must still change the initial password.
 _PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "dashboard.set_language"}
 
 
 def _load_user(user_id: str):
-    from caretrack.accounts.models import User
+    """The user of this cookie, if the cookie's server-side session is still open (one query)."""
+    from sqlalchemy import select
+
+    from caretrack.accounts.models import User, UserSession, session_key_hash
     from caretrack.extensions import db
 
     raw_id, _sep, token = user_id.partition(":")
-    if not raw_id.isdigit():
+    key = session.get("key")
+    if not raw_id.isdigit() or not isinstance(key, str):
         return None
-    user = db.session.get(User, int(raw_id))
+    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
+        User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None)))
     if user is None or not user.is_active_user or user.session_token != token:
         return None
     return user
 
 
 def start_session(user) -> None:
-    """Begin a fresh session for a user who just logged in (the old session's contents are dropped)."""
+    """Begin a fresh session for a user who just logged in (the old session's contents are dropped).
+
+    The session's key goes into the cookie and its hash into `user_sessions`; the caller commits.
+    """
+    from caretrack.accounts.models import UserSession, session_key_hash
+    from caretrack.extensions import db
+
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
-    now = utcnow().timestamp()
-    session["started_at"] = now
-    session["seen_at"] = now
+    now = utcnow()
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=session_key_hash(key), started_at=now))
+    session["key"] = key
+    session["started_at"] = session["seen_at"] = now.timestamp()
     session.permanent = True
+
+
+def end_session() -> None:
+    """End this browser's session on the server, so a copy of its cookie no longer logs anyone in."""
+    from sqlalchemy import update
+
+    from caretrack.accounts.models import UserSession, session_key_hash
+    from caretrack.extensions import db
+
+    key = session.get("key")
+    if isinstance(key, str):
+        db.session.execute(update(UserSession).where(
+            UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    logout_user()
+    session.clear()
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Signed cookies that expire with the session's absolute limit, not a fixed time after the last request."""
+
+    def get_expiration_time(self, app: Flask, session_) -> datetime | None:
+        started = session_.get("started_at")
+        if not session_.permanent or not isinstance(started, int | float):
+            return super().get_expiration_time(app, session_)
+        return datetime.fromtimestamp(started, UTC) + app.config["SESSION_ABSOLUTE_TIMEOUT"]
 
 
 def _session_expired(app: Flask) -> str | None:
@@ -58,9 +110,8 @@ def _enforce_session(app: Flask):
         from caretrack.extensions import db
 
         record(AuditAction.SESSION_EXPIRED, actor=current_user._get_current_object(), detail=reason)
+        end_session()
         db.session.commit()
-        logout_user()
-        session.clear()
         flash(_l("登录已超时，请重新登录。"), "warning")
         return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = utcnow().timestamp()
@@ -78,14 +129,29 @@ def _security_headers(response):
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
     )
-    if current_user.is_authenticated:
-        # Pages of children's files must not linger in shared computers' caches.
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Pages, downloads and feeds of children's files must not linger in shared computers' or proxies'
+        # caches. Set, not defaulted: send_file marks attachments `no-cache`, which still stores them.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
     return response
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the headers of the configured number of trusted proxies.
+
+    Without trusted proxies the headers are ignored: anyone could send X-Forwarded-For and pose as any address.
+    """
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+
+
 def init_app(app: Flask, login_manager) -> None:
-    """Wire Flask-Login and the per-request session checks."""
+    """Wire Flask-Login, the per-request session checks, trusted proxies and the login limiter."""
+    _trust_proxies(app)
+    limiter.init_app(app)
+    app.session_interface = _SessionInterface()
     login_manager.user_loader(_load_user)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("请先登录。")

@@ -1,5 +1,6 @@
-"""Login, lock-out, timeouts, passwords, CSRF and the user administration pages, through HTTP."""
+"""Login, throttling, timeouts, passwords, CSRF and the user administration pages, through HTTP."""
 
+import io
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -8,7 +9,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from caretrack.accounts import services as accounts
-from caretrack.accounts.models import LoginAttempt, RoleAssignment, User
+from caretrack.accounts.models import LoginAttempt, RoleAssignment, User, UserSession
 from caretrack.audit.models import AuditEvent
 from caretrack.core.access import Role, ScopeType
 from caretrack.extensions import db
@@ -123,30 +124,28 @@ def test_an_empty_login_form_says_what_is_missing_and_writes_nothing(client):
     assert (count(LoginAttempt), count(AuditEvent)) == (0, 0)
 
 
-def test_five_failures_lock_the_account_even_from_new_addresses(city, app, now):
+def test_after_five_failures_the_account_waits_seconds_not_minutes(city, app, now):
     make_user(Role.CLASS_TEACHER, city.class_a, username="liu")
     for attempt in range(5):
         browser = browser_at(app, f"10.1.0.{attempt + 1}")
         assert browser.post("/login", data={"username": "liu", "password": "wrong"}).status_code == 401
     browser = browser_at(app, "10.9.9.9")
     response = browser.post("/login", data={"username": "liu", "password": PASSWORD})
-    assert response.status_code == 401
-    assert "已被锁定" in text_of(response)
+    assert response.status_code == 429
+    assert "登录失败次数过多，请 2 秒后再试" in text_of(response)
+    assert response.headers["Retry-After"] == "3"
     assert "locked_out" in audit_actions()
-    now.shift(timedelta(minutes=16))
+    now.shift(timedelta(seconds=2))
     assert redirects_to(browser.post("/login", data={"username": "liu", "password": PASSWORD}), "/")
 
 
-def test_five_failures_from_one_address_lock_that_address_for_everyone(city, app):
+def test_failures_on_many_accounts_from_one_address_do_not_lock_out_its_other_users(city, app):
     make_user(Role.CLASS_TEACHER, city.class_a, username="liu")
-    attacker = browser_at(app, "203.0.113.7")
-    for attempt in range(5):
-        attacker.post("/login", data={"username": f"guess{attempt}", "password": "wrong"})
-    response = attacker.post("/login", data={"username": "liu", "password": PASSWORD})
-    assert response.status_code == 401
-    assert "已被锁定" in text_of(response)
-    elsewhere = browser_at(app, "198.51.100.1")
-    assert redirects_to(elsewhere.post("/login", data={"username": "liu", "password": PASSWORD}), "/")
+    school_proxy = browser_at(app, "203.0.113.7")
+    for attempt in range(10):
+        school_proxy.post("/login", data={"username": f"guess{attempt}", "password": "wrong"})
+    colleague = browser_at(app, "203.0.113.7")
+    assert redirects_to(colleague.post("/login", data={"username": "liu", "password": PASSWORD}), "/")
 
 
 def test_logout_is_post_only_and_audited(city, client, login):
@@ -202,6 +201,86 @@ def test_twelve_hours_end_even_a_busy_session(city, client, now):
     assert "登录已超时" in text_of(client.get(response.location))
     expired = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "session_expired"))
     assert (expired.user_id, expired.detail) == (user.id, "absolute")
+
+
+def test_a_cookie_copied_before_logout_no_longer_logs_in_after_it(city, app, client, login):
+    user = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    login(user)
+    copied = client.get_cookie("session").value
+    other_device = log_in(app.test_client(), user)
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert redirects_to(replay.get("/units/"), "/login")
+    assert other_device.get("/units/").status_code == 200
+    ended = db.session.scalars(select(UserSession.ended_at).where(UserSession.user_id == user.id)).all()
+    assert sorted(value is None for value in ended) == [False, True]
+
+
+def test_the_server_keeps_only_a_hash_of_the_session_key(city, client, login):
+    user = make_user(Role.CLASS_TEACHER, city.class_a)
+    login(user)
+    with client.session_transaction() as session:
+        key = session["key"]
+    stored = db.session.scalar(select(UserSession.key_hash).where(UserSession.user_id == user.id))
+    assert key not in stored
+    assert len(stored) == 64
+
+
+def test_the_cookie_expires_with_the_absolute_limit_however_busy_the_session(city, client, now):
+    user = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    log_in(client, user)
+    logged_in_at = datetime.now(timezone.utc).replace(microsecond=0)
+    assert client.get_cookie("session").expires.replace(microsecond=0) == logged_in_at + timedelta(hours=12)
+    for _step in range(12):  # five hours of work, a page every 25 minutes
+        now.shift(timedelta(minutes=25))
+        assert client.get("/").status_code == 200
+    expires = client.get_cookie("session").expires.replace(microsecond=0)
+    assert expires == logged_in_at + timedelta(hours=12)
+
+
+def test_an_idle_timeout_ends_the_session_on_the_server_too(city, app, client, now):
+    user = make_user(Role.SCHOOL_OFFICER, city.east_school)
+    log_in(client, user)
+    copied = client.get_cookie("session").value
+    now.shift(timedelta(minutes=31))
+    assert redirects_to(client.get("/"), "/login")
+    now.shift(timedelta(minutes=-31))  # the copy's clock says it is fresh; the server says it is over
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert redirects_to(replay.get("/"), "/login")
+
+
+# --- Caching -----------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_every_page_and_download_of_a_logged_in_user_is_sent_no_store(city, client, login):
+    from caretrack.ledger.models import RecordKind, SupportRecord
+    from tests.factories import make_student
+
+    student = make_student(city.class_a, name="安安")
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    client.post(f"/ledger/students/{student.id}/records", data={
+        "kind": RecordKind.HOME_VISIT.value, "happened_on": "2026-11-20", "summary": "家访", "tier": "",
+        "attachment": (io.BytesIO(PNG), "家访.png")}, content_type="multipart/form-data")
+    (attachment,) = db.session.scalar(select(SupportRecord).where(SupportRecord.student_id == student.id)).attachments
+    client.post("/followups/calendar", data={"action": "new"})
+    token = db.session.scalar(select(User.calendar_token).where(User.calendar_token.is_not(None)))
+    paths = ["/", f"/students/{student.id}", "/students/export.xlsx", "/ledger/disbursements/export.xlsx",
+             f"/ledger/attachments/{attachment.id}", "/users", f"/calendar/{token}.ics"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+    assert app_static(client).headers.get("Cache-Control") != "no-store"
+
+
+def app_static(client):
+    response = client.get("/static/app.css")
+    assert response.status_code == 200
+    return response
 
 
 # --- Passwords ---------------------------------------------------------------------------------------------
@@ -321,7 +400,7 @@ def test_an_admin_form_without_csrf_token_writes_nothing(city, client):
     users, events = count(User), count(AuditEvent)
     response = client.post("/users/new", data={
         "username": "newbie", "display_name": "新老师", "role": "class_teacher", "scope_type": "class",
-        "scope": str(city.class_a.id)})
+        "unit": str(city.east_school.id), "scope_id": str(city.class_a.id)})
     assert response.status_code == 400
     assert "页面已过期" in text_of(response)
     assert (count(User), count(AuditEvent)) == (users, events)
@@ -336,7 +415,8 @@ def new_user_form(**overrides) -> dict:
 
 def test_creating_a_user_shows_the_initial_password_once(city, app, client, login):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
-    response = client.post("/users/new", data=new_user_form(scope=str(city.class_a.id)))
+    response = client.post("/users/new", data=new_user_form(unit=str(city.east_school.id),
+                                                             scope_id=str(city.class_a.id)))
     user = db.session.scalar(select(User).where(User.username == "newbie"))
     assert redirects_to(response, f"/users/{user.id}")
     page = text_of(client.get(response.location))
@@ -352,48 +432,64 @@ def test_a_user_form_with_missing_or_malformed_fields_says_so(city, client, logi
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     users = count(User)
     response = client.post("/users/new", data=new_user_form(username="", mobile="12345",
-                                                             scope=str(city.class_a.id)))
+                                                             unit=str(city.east_school.id),
+                                                             scope_id=str(city.class_a.id)))
     assert response.status_code == 400
     assert "此项必填" in text_of(response)
     assert "请输入11位手机号" in text_of(response)
     assert count(User) == users
 
 
-def test_creating_a_user_on_an_unknown_unit_code_writes_nothing(city, client, login):
+@pytest.mark.parametrize("unit", ["", "999999", "-1", "abc", "99999999999999999999999"])
+def test_creating_a_user_on_an_unknown_unit_writes_nothing(city, client, login, unit):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     users, events = count(User), count(AuditEvent)
-    response = client.post("/users/new", data=new_user_form(role="school_officer", scope_type="unit",
-                                                             scope="2199999999"))
+    response = client.post("/users/new", data=new_user_form(role="school_officer", scope_type="unit", unit=unit))
     assert response.status_code == 400
-    assert "单位代码“2199999999”不存在" in text_of(response)
+    assert "请从列表中选择您管理范围内的单位" in text_of(response)
     assert (count(User), count(AuditEvent)) == (users, events)
 
 
-def test_granting_a_role_on_an_unknown_unit_code_is_a_form_error(city, client, login):
+def test_creating_a_user_on_a_tampered_unit_outside_ones_scope_writes_nothing(city, client, login):
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    users, events = count(User), count(AuditEvent)
+    response = client.post("/users/new", data=new_user_form(unit=str(city.west_school.id),
+                                                             scope_id=str(city.west_class.id)))
+    assert response.status_code == 400
+    assert "请从列表中选择您管理范围内的单位" in text_of(response)
+    assert (count(User), count(AuditEvent)) == (users, events)
+
+
+def test_granting_a_role_in_a_unit_outside_ones_scope_is_a_form_error(city, client, login):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     teacher = make_user(Role.CLASS_TEACHER, city.class_a)
     grants, events = count(RoleAssignment), count(AuditEvent)
-    response = client.post(f"/users/{teacher.id}/roles",
-                           data={"role": "inspector", "scope_type": "unit", "scope": "999999"})
+    response = client.post(f"/users/{teacher.id}/roles", data={
+        "role": "class_teacher", "scope_type": "class", "unit": str(city.west_school.id),
+        "scope_id": str(city.west_class.id)})
     assert response.status_code == 400
-    assert "单位代码“999999”不存在" in text_of(response)
+    assert "请从列表中选择您管理范围内的单位" in text_of(response)
     assert (count(RoleAssignment), count(AuditEvent)) == (grants, events)
 
 
-def test_granting_a_role_outside_ones_scope_is_forbidden(city, client, login):
+def test_a_class_of_another_school_under_ones_own_unit_is_a_form_error(city, client, login):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     teacher = make_user(Role.CLASS_TEACHER, city.class_a)
-    response = client.post(f"/users/{teacher.id}/roles",
-                           data={"role": "class_teacher", "scope_type": "class", "scope": str(city.west_class.id)})
-    assert response.status_code == 403
-    assert len(teacher.role_assignments) == 1
+    grants, events = count(RoleAssignment), count(AuditEvent)
+    response = client.post(f"/users/{teacher.id}/roles", data={
+        "role": "class_teacher", "scope_type": "class", "unit": str(city.east_school.id),
+        "scope_id": str(city.west_class.id)})
+    assert response.status_code == 400
+    assert "请从列表中选择该单位的班级" in text_of(response)
+    assert (count(RoleAssignment), count(AuditEvent)) == (grants, events)
 
 
 def test_grant_and_revoke_a_role(city, client, login):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     teacher = make_user(Role.CLASS_TEACHER, city.class_a)
-    response = client.post(f"/users/{teacher.id}/roles",
-                           data={"role": "class_teacher", "scope_type": "class", "scope": str(city.class_b.id)})
+    response = client.post(f"/users/{teacher.id}/roles", data={
+        "role": "class_teacher", "scope_type": "class", "unit": str(city.east_school.id),
+        "scope_id": str(city.class_b.id)})
     assert redirects_to(response, f"/users/{teacher.id}")
     page = text_of(client.get(response.location))
     assert "已授予角色" in page
@@ -453,3 +549,85 @@ def test_the_user_list_runs_the_same_queries_for_3_or_30_users(city, client, log
     few = queries_for_list(3)
     add_teachers(2, 29)  # 30 users
     assert queries_for_list(30) == few
+
+
+# --- Picking the scope from lists --------------------------------------------------------------------------
+
+def options_of(html: str, name: str) -> dict[str, str]:
+    """The options of a select on the page: value -> label."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return {value: label.strip() for value, label in re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)', select)}
+
+
+def selected_of(html: str, name: str) -> str | None:
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    chosen = [re.search(r'value="([^"]*)"', tag).group(1) for tag in re.findall(r"<option[^>]*>", select)
+              if re.search(r"\bselected\b", tag)]
+    return chosen[0] if chosen else None
+
+
+def test_a_school_officer_picks_among_their_school_and_its_classes(city, client, login):
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    html = text_of(client.get("/users/new?scope_type=class"))
+    assert set(options_of(html, "unit")) == {"", str(city.east_school.id)}
+    assert selected_of(html, "unit") == str(city.east_school.id)
+    assert "班级和名单填其编号" not in html
+
+
+def test_a_district_officer_is_offered_their_district_and_its_schools_only(city, client, login):
+    login(make_user(Role.DISTRICT_OFFICER, city.east))
+    units = options_of(text_of(client.get("/users/new")), "unit")
+    assert set(units) == {"", str(city.east.id), str(city.east_school.id)}
+    assert units[str(city.east_school.id)] == "东城区第一中学（2199010101）"
+
+
+def test_a_city_admin_is_offered_every_unit_and_a_universitys_classes_by_college(city, client, login):
+    login(make_user(Role.CITY_ADMIN, city.city))
+    html = text_of(client.get("/users/new"))
+    units = options_of(html, "unit")
+    east = re.search(r'<optgroup label="东城区">(.*?)</optgroup>', html, re.S).group(1)
+    assert "东城区第一中学（2199010101）" in east
+    assert "西城区民族中学" not in east
+    assert {str(u.id) for u in (city.city, city.east, city.west, city.east_school, city.west_school,
+                                city.university)} <= set(units)
+    response = client.get(f"/users/scope-options?unit={city.university.id}&type=class")
+    assert response.get_json() == {"options": [{"id": city.uni_class.id, "label": "机械2401", "group": "机械工程学院"}]}
+    colleges = client.get(f"/users/scope-options?unit={city.university.id}&type=college").get_json()["options"]
+    assert [c["label"] for c in colleges] == sorted(["机械工程学院", "外国语学院"])
+
+
+def test_the_scope_options_of_a_unit_outside_ones_scope_are_not_found(city, client, login):
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    assert client.get(f"/users/scope-options?unit={city.west_school.id}&type=class").status_code == 404
+    assert client.get("/users/scope-options?unit=99999999999999999999&type=class").status_code == 404
+    classes = client.get(f"/users/scope-options?unit={city.east_school.id}&type=class").get_json()["options"]
+    assert [c["id"] for c in classes] == [city.class_a.id, city.class_b.id]
+
+
+def test_a_class_teacher_cannot_read_the_scope_options(city, client, login):
+    login(make_user(Role.CLASS_TEACHER, city.class_a))
+    assert client.get(f"/users/scope-options?unit={city.east_school.id}&type=class").status_code == 403
+
+
+def test_the_grant_form_preselects_the_users_unit_and_a_refused_form_keeps_the_choices(city, client, login):
+    login(make_user(Role.CITY_ADMIN, city.city))
+    teacher = make_user(Role.CLASS_TEACHER, city.uni_class)
+    html = text_of(client.get(f"/users/{teacher.id}"))
+    assert selected_of(html, "unit") == str(city.university.id)
+    response = client.post(f"/users/{teacher.id}/roles", data={
+        "role": "class_teacher", "scope_type": "class", "unit": str(city.east_school.id), "scope_id": ""})
+    assert response.status_code == 400
+    html = text_of(response)
+    assert "请从列表中选择该单位的班级" in html
+    assert selected_of(html, "unit") == str(city.east_school.id)
+    assert set(options_of(html, "scope_id")) == {"", str(city.class_a.id), str(city.class_b.id)}
+
+
+def test_a_counselor_granted_on_a_college_picked_from_the_list(city, client, login):
+    login(make_user(Role.CITY_ADMIN, city.city))
+    response = client.post("/users/new", data=new_user_form(
+        role="counselor", scope_type="college", unit=str(city.university.id), scope_id=str(city.college.id)))
+    user = db.session.scalar(select(User).where(User.username == "newbie"))
+    assert redirects_to(response, f"/users/{user.id}")
+    assert [(a.role, a.scope_type, a.scope_id) for a in user.role_assignments] == [
+        (Role.COUNSELOR, ScopeType.COLLEGE, city.college.id)]

@@ -43,6 +43,7 @@ ENDPOINTS = {
     "accounts.change_password": Case("GET", "/password", LOGIN, 200, 200),
     "accounts.list_users": Case("GET", "/users", LOGIN, 403, 200),
     "accounts.create_user": Case("GET", "/users/new", LOGIN, 403, 200),
+    "accounts.scope_options": Case("GET", "/users/scope-options?unit={unit}&type=class", LOGIN, 403, 200),
     "accounts.show_user": Case("GET", "/users/{user}", LOGIN, 403, 200),
     "accounts.grant_role": Case("POST", "/users/{user}/roles", LOGIN, 403, 400),  # an empty form
     "accounts.revoke_role": Case("POST", "/users/{user}/roles/{grant}/revoke", LOGIN, 403, 302),

@@ -83,18 +83,15 @@ def test_language_switch_turns_the_page_english_and_back(page):
 
 def test_city_admin_creates_a_class_teacher_who_must_change_the_password(page):
     log_in(page, "city")
-    nav_link(page, "单位").click()
-    page.get_by_role("row").filter(has_text="东城区第一中学").get_by_role("link").first.click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("东城区第一中学")
-    class_id = re.search(r"初一\(1\)班\s*#(\d+)", page.locator("main").inner_text()).group(1)
-
     nav_link(page, "用户与角色").click()
     page.get_by_role("link", name="新建用户").click()
     page.get_by_label("用户名", exact=True).fill("e2e_liu")
     page.get_by_label("姓名", exact=True).fill("初一(1)班 新班主任")
     page.get_by_label("角色", exact=True).select_option(label="班主任")
-    page.get_by_label("范围类型", exact=True).select_option(label="班级")
-    page.get_by_label("范围", exact=True).fill(class_id)
+    expect(page.get_by_label("范围类型", exact=True)).to_have_value("class")
+    page.get_by_label("单位", exact=True).select_option(label="东城区第一中学（2199010101）")
+    expect(page.locator("#scope_id option", has_text="初一(1)班")).to_have_count(1)
+    page.get_by_label("范围", exact=True).select_option(label="初一(1)班")
     page.get_by_role("button", name="创建用户").click()
 
     created = page.locator("main .alert-success")
