@@ -65,6 +65,9 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True, indent=1)
 NOTES_ALIGN = Alignment(horizontal="left", vertical="top", wrap_text=True)
 MIN_ROW_HEIGHT = 22.0  # points, for every bordered row of the form
+# Excel's own limits: longer text is cut silently on opening, a taller row is refused or reset.
+MAX_CELL_CHARS = 32767
+MAX_ROW_HEIGHT = 409.0
 
 
 def term_label(academic_year: str, term: int) -> str:
@@ -97,6 +100,7 @@ class _FormSheet:
 
     def put(self, row: int, first: int, value, *, last: int | None = None, rows: int = 1, bold: bool = False,
             size: int = BODY_SIZE, align: Alignment = CENTER, border: bool = True, number_format: str | None = None):
+        value = within_cell_limit(value)
         last = last or first
         cell = self.sheet.cell(row=row, column=first, value=value)
         cell.font = Font(name=FONT_NAME, size=size, bold=bold)
@@ -120,9 +124,16 @@ class _FormSheet:
         for row, lines in self.lines.items():
             if row not in self.fixed:
                 height = math.ceil(lines) * LINE_HEIGHT + PADDING
-                self.sheet.row_dimensions[row].height = max(height, MIN_ROW_HEIGHT)
+                self.sheet.row_dimensions[row].height = min(max(height, MIN_ROW_HEIGHT), MAX_ROW_HEIGHT)
         for row, height in self.fixed.items():
             self.sheet.row_dimensions[row].height = height
+
+
+def within_cell_limit(value):
+    """Text cut to what an Excel cell holds, marked as cut; other values as they are."""
+    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+        return value[:MAX_CELL_CHARS - 1] + "…"
+    return value
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -208,7 +219,7 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
     form.finish_heights()
     setup_page(sheet, last_row)
     if table.run_at:
-        sheet.oddFooter.left.text = f"排查时间：{table.run_at[:16].replace('T', ' ')}"
+        sheet.oddFooter.left.text = f"排查时间：{table.run_at_local}"
         sheet.oddFooter.left.size = 8
     sheet.oddFooter.right.text = "第 &P 页，共 &N 页"
     sheet.oddFooter.right.size = 8
@@ -221,7 +232,9 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
 
 def case_cells(case: CaseRow) -> list:
     """The twelve cells of a case row, in the form's column order."""
-    reason = f"【{case.kind}】{case.reason}" if case.kind else case.reason
+    # Without a reason written, the cell says what the rule asks for, so the line still tells what is missing.
+    reason = case.reason or (f"应享受：{case.required}" if case.required else "")
+    reason = f"【{case.kind}】{reason}" if case.kind else reason
     return [
         case.number,
         case.name,
