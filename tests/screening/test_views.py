@@ -157,15 +157,22 @@ def test_the_owner_is_chosen_among_the_schools_people(uni, year, login):
 
 # --- submitting, and what the district and the city see ----------------------------------------------------
 
+CONFIRMED = {"confirmed": "1"}
+
+
 def test_a_submission_is_frozen_and_a_correction_needs_a_reason(uni, year, login):
     client = login(uni.officer)
     run(client, uni.university)
-    page = client.post(unit_path(uni.university, "/submit"), follow_redirects=True).get_data(as_text=True)
+    page = client.post(unit_path(uni.university, "/submit"), data=CONFIRMED,
+                       follow_redirects=True).get_data(as_text=True)
     assert "附件1 已报送（第 1 版）。" in page
     page = client.post(unit_path(uni.university, "/submit"), follow_redirects=True).get_data(as_text=True)
+    assert "该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。" in page  # before any confirmation
+    page = client.post(unit_path(uni.university, "/submit"), data=CONFIRMED,
+                       follow_redirects=True).get_data(as_text=True)
     assert "该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。" in page
     assert count(TableSubmission) == 1
-    page = client.post(unit_path(uni.university, "/submit"), data={"correction_reason": "补录一名学生"},
+    page = client.post(unit_path(uni.university, "/submit"), data={"correction_reason": "补录一名学生", **CONFIRMED},
                        follow_redirects=True).get_data(as_text=True)
     assert "附件1 已报送（第 2 版）。" in page
     assert "补录一名学生" in page
@@ -198,7 +205,9 @@ def test_the_district_and_the_city_see_who_submitted_and_who_is_late(world, year
         for name in ("东城区", "西城区", "示例理工大学", "示例市交通运输职业学校"):
             assert name in page
         assert "东城区实验小学" not in page  # it reports to its district
-        assert page.count("逾期") == 4
+        assert page.count('ct-status">逾期</span>') == 4
+        assert "已报送 0" in page
+        assert "逾期未报送 4" in page
 
 
 def test_a_late_first_submission_is_marked_late(world, year, login, client):
@@ -261,7 +270,7 @@ def test_a_submitted_tables_excel_reveals_ids_from_the_snapshot_only_to_revealer
     full = crypto.decrypt(uni.orphan.id_cipher)
     login(uni.officer)
     run(client, uni.university)
-    client.post(unit_path(uni.university, "/submit"))
+    client.post(unit_path(uni.university, "/submit"), data=CONFIRMED)
     submission = db.session.scalar(select(TableSubmission))
     path = f"/screening/submissions/{submission.id}/table.xlsx"
     assert full in sheet_text(client.get(path + "?full_ids=1"))
