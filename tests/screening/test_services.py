@@ -166,8 +166,9 @@ def test_coverage_counts_the_students_the_forms_question_is_about(world, year):
     services.run_screening(None, world.university, year, 1)
     table = services.build_table(world.university, year, 1)
     assert (table.should_cover, table.covered, table.fully_covered) == (2, 1, False)
-    assert table.reasons_and_measures == ("应助未助 1 人，原因：未填写原因 1 人；已有整改措施 0 人，尚未填写整改措施 1 人。"
-                                          "每名学生的原因和整改措施见下方名单。")
+    assert table.reasons_and_measures == (
+        "应助未助 1 人，原因：未填写原因 1 人；已有整改措施 0 人，尚未填写整改措施 1 人。"
+        "每名学生的原因和整改措施见下方名单。")
 
 
 # --- re-runs keep the work; cases close when paid ------------------------------------------------------------
