@@ -232,3 +232,48 @@ def test_libreoffice_prints_it_on_one_a4_landscape_page(tmp_path):
     assert fields["Pages"].strip() == "1"
     width, height = (float(v) for v in fields["Page size"].split("pts")[0].split("x"))
     assert (round(width), round(height)) == (842, 595)  # A4 landscape
+
+
+def test_thousands_of_cases_stay_within_excels_limits():
+    """A large university: 3,001 open cases (6,998 in the report); no cell over 32,767 characters, no row over 409 points."""
+    from caretrack.screening.tables import summarise_reasons
+
+    table = school_table()
+    sample = table.cases
+    table.cases = [replace(sample[i % 3], number=i + 1) for i in range(3000)]
+    table.cases.append(replace(sample[1], number=3001, reason="原" * 2000, remedy="补" * 2000,
+                               received=[ReceivedAid(date(2025, 9, 1), "国家助学金（二档）")] * 40))
+    table.covered = table.should_cover - len(table.cases)
+    table.reasons_and_measures = summarise_reasons([(c.kind, c.reason, bool(c.remedy)) for c in table.cases])
+    sheet = open_sheet(table)
+    assert sheet["J6"].value == table.reasons_and_measures
+    assert sheet["J6"].value.startswith("应助未助 1000 人，原因：未填写原因 1000 人；")
+    longest = max(len(str(cell.value)) for row in sheet.iter_rows() for cell in row if cell.value is not None)
+    assert longest <= 32767
+    heights = [dim.height for dim in sheet.row_dimensions.values() if dim.height is not None]
+    assert max(heights) <= 409
+    assert sheet.row_dimensions[6].height <= 409
+    assert sheet.cell(FIRST_CASE_ROW + 3000, 1).value == 3001
+    assert sheet.row_dimensions[FIRST_CASE_ROW + 3000].height == 409
+
+
+def test_text_longer_than_a_cell_holds_is_cut_and_marked():
+    from caretrack.screening.xlsx import MAX_CELL_CHARS, within_cell_limit
+
+    cut = within_cell_limit("字" * 40000)
+    assert len(cut) == MAX_CELL_CHARS
+    assert cut.endswith("…")
+    assert within_cell_limit("短") == "短"
+    assert within_cell_limit(7) == 7
+
+
+def test_a_case_without_a_written_reason_says_what_its_rule_asks_for():
+    table = school_table(cases=1)
+    table.cases[0] = replace(table.cases[0], required="国家助学金（一档）")
+    sheet = open_sheet(table)
+    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【应助未助】应享受：国家助学金（一档）"
+
+
+def test_the_footer_shows_the_local_run_time(app):
+    table = replace(school_table(), run_at="2025-12-01T08:06:00+00:00")
+    assert open_sheet(table).oddFooter.left.text == "排查时间：2025-12-01 16:06"
