@@ -80,7 +80,9 @@ def test_coverage_not_fully_covered(school):
     assert (school["G5"].value, school["G6"].value) == ("□是", "☑否")
     assert (school["H5"].value, school["H6"].value) == ("覆盖学生数", "具体原因及整改措施")
     assert school["J5"].value == 763
-    assert school["J6"].value == "2名学生国家助学金未按最高档次发放；已核实并于12月15日前补发差额。"
+    assert school["J6"].value == ("应助未助 1 人，原因：未填写原因 1 人；已有整改措施 1 人，尚未填写整改措施 0 人。"
+                                  "未按最高档 1 人，原因：认定等级调整后未重新评定档次 1 人；已有整改措施 1 人，"
+                                  "尚未填写整改措施 0 人。每名学生的原因和整改措施见下方名单。")
     assert {"H5:I5", "J5:L5", "H6:I6", "J6:L6"} <= merged(school)
 
 
@@ -123,7 +125,8 @@ def test_case_rows(school):
     rows = [[c.value for c in school[r]] for r in range(FIRST_CASE_ROW, FIRST_CASE_ROW + 3)]
     first, second, third = rows
     assert first == [1, "张小明", "110101********1234", "机械工程学院", "机械2301", "建档立卡学生", "☑是 □否",
-                     "□是 ☑否", None, None, "【应助未助】", "本学期内补发国家助学金一档，2025年12月31日前"]
+                     "□是 ☑否", None, None, "【应助未助】应享受：国家助学金（一档）",
+                     "本学期内补发国家助学金一档，2025年12月31日前"]
     assert second[:8] == [2, "李芳", "110105200301015678", "外国语学院", "英语2202", "农村低保家庭学生、残疾",
                           "□是 ☑否", "☑是 □否"]
     assert second[8] == "2025年10月20日\n2025年9月1日"
@@ -207,7 +210,9 @@ def test_kind_prefix_with_and_without_reason():
     table.cases[0] = replace(table.cases[0], kind="未按最高档", reason="",
                              received=[ReceivedAid(date(2025, 3, 5), "国家助学金（三档）")])
     sheet = open_sheet(table)
-    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【未按最高档】"
+    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【未按最高档】应享受：国家助学金（一档）"
+    table.cases[0] = replace(table.cases[0], required="")
+    assert open_sheet(table).cell(FIRST_CASE_ROW, 11).value == "【未按最高档】"
     assert sheet.cell(FIRST_CASE_ROW, 9).value == "2025年3月5日"
 
 
@@ -235,7 +240,7 @@ def test_libreoffice_prints_it_on_one_a4_landscape_page(tmp_path):
 
 
 def test_thousands_of_cases_stay_within_excels_limits():
-    """A large university: 3,001 open cases (6,998 in the report); no cell over 32,767 characters, no row over 409 points."""
+    """A large university (3,001 open cases): no cell over 32,767 characters, no row over 409 points."""
     from caretrack.screening.tables import summarise_reasons
 
     table = school_table()
