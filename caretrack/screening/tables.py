@@ -8,11 +8,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+from caretrack.core.choices import N_
 from caretrack.core.timeutil import to_local
 from caretrack.org.models import Unit, UnitKind
 
-FORM_SCHOOL = "附件1"
-FORM_DISTRICT = "附件2"
+# The forms' names are data (stored, exported in Chinese); marked so a page in English can name them too.
+FORM_SCHOOL = N_("附件1")
+FORM_DISTRICT = N_("附件2")
 # Universities and vocational schools that report to the city fill in 附件1 (its title names them); everyone
 # else reports through a district's 附件2, a school of a district with its share of it.
 _OWN_FORM_KINDS = (UnitKind.UNIVERSITY, UnitKind.VOCATIONAL)
