@@ -31,6 +31,7 @@ class CloseForm(BaseForm):
 class SubmitForm(BaseForm):
     correction_reason = StringField(_l("更正原因（再次报送时必填）"), [validators.Optional(), length(500)])
     confirmed = HiddenField()  # "1" only on the confirmation page: the first POST shows what will be submitted
+    run_id = HiddenField()  # the run the confirmation page showed; another run since means confirming again
 
 
 class RuleForm(BaseForm):

@@ -18,6 +18,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -574,7 +575,7 @@ def remind_late(actor, unit: Unit, year: AcademicYear, term: int, today: date, l
         subject = _("请尽快报送%(form)s", form=state.form)
         body = _("%(unit)s %(year)s 学年第 %(term)d 学期的%(form)s已超过报送截止日 %(day)s，尚未报送。"
                  "请尽快完成排查并报送。", unit=state.unit.name, year=year.label, term=term, form=state.form,
-                 day=state.deadline.isoformat())
+                 day=format_date(state.deadline))
         created = [notify(user_id, key, subject, body, link_for(state.unit)) for user_id in officers.get(
             state.unit.id, [])]
         if any(n is not None for n in created):

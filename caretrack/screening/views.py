@@ -291,8 +291,10 @@ def submit_table(unit_id: int):
     try:
         if not form.validate_on_submit():
             raise DomainError(_("更正原因不能超过 500 字。"))
-        if form.confirmed.data != "1":
-            return _confirm_submit(unit, year, term, form)
+        run = services.latest_run(unit, year, term)
+        if form.confirmed.data != "1" or form.run_id.data != str(run.id if run else ""):
+            # Not confirmed yet, or confirmed on a page showing an earlier run: show what would be frozen now.
+            return _confirm_submit(unit, year, term, form, rerun=form.confirmed.data == "1")
         submission = services.submit(current_user, unit, year, term, form.correction_reason.data)
     except DomainError as error:
         db.session.rollback()
@@ -303,14 +305,15 @@ def submit_table(unit_id: int):
     return redirect(_unit_url(unit, year, term, "#submissions"))
 
 
-def _confirm_submit(unit: Unit, year: AcademicYear, term: int, form: SubmitForm):
+def _confirm_submit(unit: Unit, year: AcademicYear, term: int, form: SubmitForm, rerun: bool = False):
     """The confirmation page; refuses at once what the submission would refuse."""
     table = services.build_table(unit, year, term)
     earlier = services.submissions(unit, year, term)
     services.check_correction(earlier, form.correction_reason.data)
-    form.confirmed.data = "1"
+    form.confirmed.data, form.run_id.data = "1", str(services.latest_run(unit, year, term).id)
     return render_template("screening/submit_confirm.html", unit=unit, year=year, term=term, table=table,
-                           form=form, earlier=earlier, unremedied=services.without_remedy(unit, year, term))
+                           form=form, earlier=earlier, unremedied=services.without_remedy(unit, year, term),
+                           rerun=rerun)
 
 
 @bp.route("/units/<int:unit_id>/remind", methods=["POST"])

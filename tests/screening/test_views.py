@@ -15,7 +15,7 @@ from caretrack.core.access import Role
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp
 from caretrack.ledger.models import AidProject, Grade
-from caretrack.org.models import Stage
+from caretrack.org.models import Stage, UnitKind
 from caretrack.org.services import ensure_academic_year
 from caretrack.screening import services
 from caretrack.screening.models import ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
@@ -157,22 +157,26 @@ def test_the_owner_is_chosen_among_the_schools_people(uni, year, login):
 
 # --- submitting, and what the district and the city see ----------------------------------------------------
 
-CONFIRMED = {"confirmed": "1"}
+def confirmed(unit, year, **fields) -> dict:
+    """What the confirmation page posts: confirmed, with the run it showed."""
+    run = services.latest_run(unit, year, 1)
+    return {"confirmed": "1", "run_id": str(run.id) if run else "", **fields}
 
 
 def test_a_submission_is_frozen_and_a_correction_needs_a_reason(uni, year, login):
     client = login(uni.officer)
     run(client, uni.university)
-    page = client.post(unit_path(uni.university, "/submit"), data=CONFIRMED,
+    page = client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year),
                        follow_redirects=True).get_data(as_text=True)
     assert "附件1 已报送（第 1 版）。" in page
     page = client.post(unit_path(uni.university, "/submit"), follow_redirects=True).get_data(as_text=True)
     assert "该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。" in page  # before any confirmation
-    page = client.post(unit_path(uni.university, "/submit"), data=CONFIRMED,
+    page = client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year),
                        follow_redirects=True).get_data(as_text=True)
     assert "该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。" in page
     assert count(TableSubmission) == 1
-    page = client.post(unit_path(uni.university, "/submit"), data={"correction_reason": "补录一名学生", **CONFIRMED},
+    correction = confirmed(uni.university, year, correction_reason="补录一名学生")
+    page = client.post(unit_path(uni.university, "/submit"), data=correction,
                        follow_redirects=True).get_data(as_text=True)
     assert "附件1 已报送（第 2 版）。" in page
     assert "补录一名学生" in page
@@ -270,7 +274,7 @@ def test_a_submitted_tables_excel_reveals_ids_from_the_snapshot_only_to_revealer
     full = crypto.decrypt(uni.orphan.id_cipher)
     login(uni.officer)
     run(client, uni.university)
-    client.post(unit_path(uni.university, "/submit"), data=CONFIRMED)
+    client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year))
     submission = db.session.scalar(select(TableSubmission))
     path = f"/screening/submissions/{submission.id}/table.xlsx"
     assert full in sheet_text(client.get(path + "?full_ids=1"))
@@ -352,6 +356,28 @@ def test_the_unit_page_runs_the_same_queries_for_2_or_20_cases(world, year, logi
         return counter.count
 
     assert page_queries(2) == page_queries(18)  # 2 cases, then 20
+
+
+def test_the_district_page_runs_the_same_queries_for_2_or_4_schools(world, year, login, client, count_queries):
+    from caretrack.org.services import get_or_create_class
+    from tests.factories import make_unit
+
+    login(make_user(Role.DISTRICT_OFFICER, world.east))
+    make_user(Role.SCHOOL_OFFICER, world.east_school)
+
+    def page_queries(extra_schools: int) -> int:
+        for i in range(extra_schools):
+            school = make_unit(f"21990101{50 + i}", f"东城区新校{i}", UnitKind.SCHOOL, world.east)
+            student(get_or_create_class(None, school, "一年级1班"), Category.OTHER, stage=Stage.COMPULSORY)
+            make_user(Role.SCHOOL_OFFICER, school)
+        student(world.class_a, Category.OTHER, stage=Stage.COMPULSORY)
+        services.run_screening(None, world.east, year, 1)
+        with count_queries() as counter:
+            response = client.get(unit_path(world.east))
+        assert response.status_code == 200
+        return counter.count
+
+    assert page_queries(0) == page_queries(2)  # 2 schools (with their cases and officers), then 4
 
 
 # --- the rules ---------------------------------------------------------------------------------------------
@@ -445,15 +471,30 @@ def test_submitting_asks_for_confirmation_and_lists_the_cases_without_a_remedy_f
     assert "国家助学金（一档）" in listed
     assert "确认报送（含 1 条无解决措施的情况）" in page
     assert 'name="confirmed" type="hidden" value="1"' in page
-    page = client.post(unit_path(uni.university, "/submit"), data=CONFIRMED, follow_redirects=True)
+    page = client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year),
+                       follow_redirects=True)
     assert "附件1 已报送（第 1 版）。" in page.get_data(as_text=True)
     assert count(TableSubmission) == 1
+
+
+def test_a_confirmation_made_before_another_run_asks_again(uni, year, login):
+    client = login(uni.officer)
+    run(client, uni.university)
+    shown = confirmed(uni.university, year)
+    student(uni.uni_class, Category.DISABLED, stage=Stage.HIGHER, name="新认定丁")
+    run(client, uni.university)
+    response = client.post(unit_path(uni.university, "/submit"), data=shown)
+    assert response.status_code == 200
+    assert "确认后排查又运行过一次，统计表已更新。" in response.get_data(as_text=True)
+    assert count(TableSubmission) == 0
+    client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year))
+    assert [c["name"] for c in db.session.scalar(select(TableSubmission)).snapshot["cases"]] == ["孤儿甲", "新认定丁"]
 
 
 def test_a_correction_carries_its_reason_through_the_confirmation(uni, year, login):
     client = login(uni.officer)
     run(client, uni.university)
-    client.post(unit_path(uni.university, "/submit"), data=CONFIRMED)
+    client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year))
     page = client.post(unit_path(uni.university, "/submit"), data={"correction_reason": "补录一名学生"})
     text = page.get_data(as_text=True)
     assert "第 2 版（更正）：补录一名学生" in text
@@ -468,7 +509,7 @@ def test_the_excel_footer_and_the_page_show_the_same_local_run_time(uni, year, l
         assert "2025年12月1日 16:06" in page
         sheet = load_workbook(io.BytesIO(client.get(unit_path(uni.university, "/table.xlsx")).data)).active
         assert sheet.oddFooter.left.text == "排查时间：2025-12-01 16:06"
-        client.post(unit_path(uni.university, "/submit"), data=CONFIRMED)
+        client.post(unit_path(uni.university, "/submit"), data=confirmed(uni.university, year))
         submission = db.session.scalar(select(TableSubmission))
         frozen = client.get(f"/screening/submissions/{submission.id}/table.xlsx")
         assert load_workbook(io.BytesIO(frozen.data)).active.oddFooter.left.text == "排查时间：2025-12-01 16:06"
@@ -528,7 +569,7 @@ def test_the_city_admin_sees_the_counts_and_reminds_the_late_units(world, year, 
         page = client.post(f"/screening/units/{world.city.id}/remind?{TERM}", follow_redirects=True)
         assert "已向 3 个逾期未报送的单位发送催报提醒。" in page.get_data(as_text=True)
         assert inbox(world.east_officer) == [
-            "东城区 2025-2026 学年第 1 学期的附件2已超过报送截止日 2025-12-15，尚未报送。请尽快完成排查并报送。"]
+            "东城区 2025-2026 学年第 1 学期的附件2已超过报送截止日 2025年12月15日，尚未报送。请尽快完成排查并报送。"]
         assert inbox(world.school_officer) == []  # schools of a district are the district's to chase
         again = client.post(f"/screening/units/{world.city.id}/remind?{TERM}", follow_redirects=True)
         assert "没有需要催报的单位" in again.get_data(as_text=True)
@@ -588,5 +629,5 @@ def test_a_district_officer_gets_404_on_another_districts_pages(world, year, log
     for path in ("", "/table.xlsx", "/table.json"):
         assert client.get(unit_path(world.west, path)).status_code == 404
     for path in ("/run", "/submit", "/followups", "/remind"):
-        assert client.post(unit_path(world.west, path), data=CONFIRMED).status_code == 404
+        assert client.post(unit_path(world.west, path), data=confirmed(world.west, year)).status_code == 404
     assert count(TableSubmission) == 0
