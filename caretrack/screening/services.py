@@ -558,28 +558,36 @@ def identified_by_school(school_ids: list[int], year: AcademicYear) -> dict[int,
         .group_by(Student.school_id)).all())
 
 
-def remind_late(actor, unit: Unit, year: AcademicYear, term: int, today: date, link_for) -> int:
+@dataclass
+class Reminded:
+    """What a 催报 did: the units told now, and the late units nobody could be told (no aid officer account)."""
+
+    units: list[Unit]
+    unreachable: list[Unit]
+
+
+def remind_late(actor, unit: Unit, year: AcademicYear, term: int, today: date, link_for) -> Reminded:
     """催报: put a notice in the inbox of the aid officers of every unit reporting to `unit` that is late.
 
     Once per unit, term and day (the notification key): pressing it twice the same day tells nobody twice.
-    `link_for(unit)` is the path of that unit's screening page. Returns how many units were reminded now.
+    `link_for(unit)` is the path of that unit's screening page. Each unit told now is audited.
     """
     from caretrack.notify.services import notify
     from caretrack.screening.queries import officers_of
 
     late = reporting(unit, year, term, today).late
     officers = officers_of([s.unit.id for s in late])
-    reminded = 0
+    result = Reminded([], [s.unit for s in late if not officers.get(s.unit.id)])
     for state in late:
         key = f"screening-remind:{state.unit.id}:{year.start_year}-{term}:{today.isoformat()}"
         subject = _("请尽快报送%(form)s", form=state.form)
         body = _("%(unit)s %(year)s 学年第 %(term)d 学期的%(form)s已超过报送截止日 %(day)s，尚未报送。"
                  "请尽快完成排查并报送。", unit=state.unit.name, year=year.label, term=term, form=state.form,
                  day=format_date(state.deadline))
-        created = [notify(user_id, key, subject, body, link_for(state.unit)) for user_id in officers.get(
-            state.unit.id, [])]
-        if any(n is not None for n in created):
-            reminded += 1
+        told = [user_id for user_id in officers.get(state.unit.id, [])
+                if notify(user_id, key, subject, body, link_for(state.unit)) is not None]
+        if told:
+            result.units.append(state.unit)
             record(ScreeningAction.REMINDED, actor=actor, obj=state.unit, unit_id=state.unit.id,
-                   detail=f"{year.label}/{term}: {sum(n is not None for n in created)} officers")
-    return reminded
+                   detail=f"{year.label}/{term}: {len(told)} officers")
+    return result

@@ -327,13 +327,16 @@ def remind_late(unit_id: int):
     if not can(current_user, Permission.SCREENING_RUN, unit):
         abort(403)
     year, term = _term_or_404()
-    reminded = services.remind_late(current_user, unit, year, term, local_today(),
-                                    lambda late: _unit_url(late, year, term))
+    done = services.remind_late(current_user, unit, year, term, local_today(),
+                                lambda late: _unit_url(late, year, term))
     db.session.commit()
-    if reminded:
-        flash(_("已向 %(n)d 个逾期未报送的单位发送催报提醒。", n=reminded), "success")
+    if done.units:
+        flash(_("已向 %(n)d 个逾期未报送的单位发送催报提醒。", n=len(done.units)), "success")
     else:
         flash(_("没有需要催报的单位：逾期未报送的单位今天都已催报过，或没有逾期未报送的单位。"), "info")
+    if done.unreachable:
+        flash(_("%(units)s 没有资助工作人员账号，无法催报，请电话联系。",
+                units=_("、").join(u.name for u in done.unreachable)), "warning")
     if UnitKind(unit.kind) is UnitKind.CITY:
         return redirect(url_for("screening.list_units", year=year.start_year, term=term))
     return redirect(_unit_url(unit, year, term, "#reporting"))

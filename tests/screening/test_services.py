@@ -463,25 +463,37 @@ def reminders() -> list[str]:
 def test_the_city_reminds_its_late_units_once_a_day(late_world, year):
     w = late_world
     link = lambda unit: f"/screening/units/{unit.id}"  # noqa: E731
-    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link) == 3  # voc, east, west
+    done = services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link)
+    assert sorted(u.name for u in done.units) == ["东城区", "示例市交通运输职业学校", "西城区"]
+    assert done.unreachable == []
     assert inbox(w.officers["voc"]) == ["请尽快报送附件1"]
     assert inbox(w.officers["east"]) == inbox(w.officers["west"]) == ["请尽快报送附件2"]
     for quiet in ("uni", "east_school", "primary", "gone"):  # submitted, or not reporting to the city, or inactive
         assert inbox(w.officers[quiet]) == []
     assert len(reminders()) == 3
-    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link) == 0
+    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link).units == []
     assert len(inbox(w.officers["east"])) == 1
     assert len(reminders()) == 3
-    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 17), link) == 3  # a new day
+    assert len(services.remind_late(None, w.city, year, 1, date(2025, 12, 17), link).units) == 3  # a new day
     assert len(inbox(w.officers["east"])) == 2
 
 
 def test_nobody_is_late_before_the_deadline_and_a_district_reminds_only_its_schools(late_world, year):
     w = late_world
     link = lambda unit: "/"  # noqa: E731
-    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 15), link) == 0
+    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 15), link).units == []
     summary = services.reporting(w.city, year, 1, date(2025, 12, 15))
     assert (len(summary.submitted), len(summary.late), len(summary.pending)) == (1, 0, 3)
-    assert services.remind_late(None, w.east, year, 1, date(2025, 12, 16), link) == 2
+    assert len(services.remind_late(None, w.east, year, 1, date(2025, 12, 16), link).units) == 2
     assert inbox(w.officers["east_school"]) == inbox(w.officers["primary"]) == ["请尽快报送附件2"]
     assert inbox(w.officers["east"]) == inbox(w.officers["voc"]) == []
+
+
+def test_a_late_unit_without_an_aid_officer_is_named_as_unreachable(late_world, year):
+    from caretrack.org.services import get_or_create_class
+
+    lonely = make_unit("2199010199", "东城区无人校", UnitKind.SCHOOL, late_world.east)
+    get_or_create_class(None, lonely, "一年级1班")
+    done = services.remind_late(None, late_world.east, year, 1, date(2025, 12, 16), lambda unit: "/")
+    assert [u.name for u in done.unreachable] == ["东城区无人校"]
+    assert lonely not in done.units

@@ -579,15 +579,21 @@ def test_the_city_admin_sees_the_counts_and_reminds_the_late_units(world, year, 
 
 
 def test_a_district_officer_reminds_its_own_late_schools_only(world, year, login, client):
+    from tests.factories import make_unit
+
     late_setup(world, year)
+    make_unit("2199010199", "东城区无人校", UnitKind.SCHOOL, world.east)
     with time_machine.travel("2025-12-20 10:00:00+08:00", tick=False):
         login(world.east_officer)
         page = client.get(unit_path(world.east)).get_data(as_text=True)
-        assert "0 / 2 所学校已报送" in page
+        assert "0 / 3 所学校已报送" in page
         assert ">催报</button>" in page
         response = client.post(unit_path(world.east, "/remind"))
         assert response.status_code == 302
         assert response.location.endswith("#reporting")
+        page = client.get(response.location).get_data(as_text=True)
+        assert "已向 2 个逾期未报送的单位发送催报提醒。" in page
+        assert "东城区无人校 没有资助工作人员账号，无法催报，请电话联系。" in page
         assert len(inbox(world.school_officer)) == len(inbox(world.primary_officer)) == 1
         assert client.post(unit_path(world.west, "/remind")).status_code == 404
         assert client.post(unit_path(world.city, "/remind")).status_code == 404
