@@ -388,7 +388,8 @@ def without_remedy(unit: Unit, year: AcademicYear, term: int) -> list[ScreeningC
         ScreeningCase.school_id.in_([s.id for s in schools_of(unit)]), ScreeningCase.academic_year_id == year.id,
         ScreeningCase.term == term, ScreeningCase.status == CaseStatus.OPEN,
         func.coalesce(func.trim(ScreeningCase.remedy), "") == "", ScreeningCase.deadline.is_(None))
-        .options(joinedload(ScreeningCase.rule), joinedload(ScreeningCase.student).joinedload(Student.school_class))
+        .options(joinedload(ScreeningCase.rule), joinedload(ScreeningCase.student).joinedload(Student.school_class),
+                 joinedload(ScreeningCase.student).joinedload(Student.school))
         .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id)))
 
 
