@@ -1,4 +1,5 @@
-"""The two official tables of the notice (附件1 for a school, 附件2 for a district) as data.
+"""The two official tables of the notice as data: 附件1 (universities and vocational schools reporting to the city)
+and 附件2 (a district, with each of its schools filling in its share); `form_for` says which a unit fills in.
 
 `ScreeningTable` is what the web page, the Excel form, the JSON export and a frozen submission all show; it is
 built once by `screening.services.build_table` and never recomputed from a submitted snapshot.
