@@ -30,6 +30,8 @@ class CloseForm(BaseForm):
 
 class SubmitForm(BaseForm):
     correction_reason = StringField(_l("更正原因（再次报送时必填）"), [validators.Optional(), length(500)])
+    confirmed = HiddenField()  # "1" only on the confirmation page: the first POST shows what will be submitted
+    run_id = HiddenField()  # the run the confirmation page showed; another run since means confirming again
 
 
 class RuleForm(BaseForm):
@@ -41,7 +43,8 @@ class RuleForm(BaseForm):
     project_name = StringField(_l("须获得的资助项目（留空：须获得任一资助）"), [validators.Optional(), length(50)])
     min_grade = SelectField(_l("最低档次"), choices=[])
     coverage_form = SelectField(_l("计入统计表的覆盖问题"), choices=[
-        ("", _l("不计入")), (FORM_SCHOOL, _l("附件1（学校）")), (FORM_DISTRICT, _l("附件2（区）"))])
+        ("", _l("不计入")), (FORM_SCHOOL, _l("附件1（普通高校、中职学校）")),
+        (FORM_DISTRICT, _l("附件2（区教育局及所辖学校）"))])
     valid_from = valid_from_field()
     valid_to = valid_to_field()
     is_active = BooleanField(_l("启用"), default=True)

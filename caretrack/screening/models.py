@@ -9,7 +9,7 @@ from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
 from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
-from caretrack.ledger.models import Disbursement
+from caretrack.ledger.models import Disbursement, Grade
 from caretrack.org.models import AcademicYear, Unit
 from caretrack.students.models import Student, access_via_student
 
@@ -43,6 +43,16 @@ class ScreeningRule(TimestampMixin, db.Model):
     valid_from: Mapped[int]
     valid_to: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def required_aid(self) -> str:
+        """What the rule asks for, in the form's words: "国家助学金（一档）", "…（二档及以上）" or "任一资助"."""
+        if not self.project_name:
+            return "任一资助"
+        if not self.min_grade:
+            return self.project_name
+        grade = Grade(self.min_grade)
+        return f"{self.project_name}（{grade.zh_name}{'' if grade is Grade.FIRST else '及以上'}）"
 
     def applies_in(self, start_year: int) -> bool:
         ends_after = self.valid_to is None or start_year <= self.valid_to

@@ -25,6 +25,16 @@ def units_for(user) -> list[Unit]:
     return list(db.session.scalars(statement))
 
 
+def overseen_units(user) -> list[Unit]:
+    """The city or districts on which the user holds a screening role: units others report their tables to."""
+    granted = {a.scope_id for a in user.role_assignments if a.scope_type == ScopeType.UNIT
+               and Permission.SCREENING_VIEW in ROLE_PERMISSIONS[Role(a.role)]}
+    if not granted:
+        return []
+    return list(db.session.scalars(scoped(select(Unit), user, Permission.SCREENING_VIEW).where(
+        Unit.id.in_(granted), Unit.kind.in_([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.kind, Unit.code)))
+
+
 def cases_for_work(school_ids: list[int], year: AcademicYear, term: int) -> list[ScreeningCase]:
     """The cases of the schools for a term, in the order of the table's case list (one query)."""
     return list(db.session.scalars(
@@ -53,3 +63,19 @@ def owners_by_school(school_ids: list[int]) -> dict[int, list[User]]:
     for user, school_id in rows:
         owners.setdefault(school_id, []).append(user)
     return owners
+
+
+def officers_of(unit_ids: list[int]) -> dict[int, list[int]]:
+    """The active aid officers (school or district) holding their role on each unit, as user ids (one query)."""
+    if not unit_ids:
+        return {}
+    rows = db.session.execute(
+        select(RoleAssignment.scope_id, User.id).join(User, User.id == RoleAssignment.user_id)
+        .where(RoleAssignment.scope_type == ScopeType.UNIT, RoleAssignment.scope_id.in_(unit_ids),
+               RoleAssignment.role.in_([Role.SCHOOL_OFFICER.value, Role.DISTRICT_OFFICER.value]),
+               User.is_active_user.is_(True))
+        .order_by(User.id))
+    officers: dict[int, list[int]] = {}
+    for unit_id, user_id in rows:
+        officers.setdefault(unit_id, []).append(user_id)
+    return officers

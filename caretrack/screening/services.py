@@ -18,6 +18,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -25,7 +26,7 @@ from caretrack.ledger.services import disbursement_recorded
 from caretrack.org.models import AcademicYear, Unit, UnitKind
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
-from caretrack.screening.tables import FORM_DISTRICT, FORM_SCHOOL, CaseRow, ReceivedAid, ScreeningTable
+from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
 from caretrack.students.models import Identification, Student
 from caretrack.students.services import check_version
 
@@ -39,6 +40,7 @@ class ScreeningAction:
     SUBMITTED = "screening_table_submitted"
     RULE_SAVED = "screening_rule_saved"
     TABLE_EXPORTED = "screening_table_exported"
+    REMINDED = "screening_late_reminded"
 
 
 register_action_labels({
@@ -48,6 +50,7 @@ register_action_labels({
     ScreeningAction.SUBMITTED: N_("报送排查统计表"),
     ScreeningAction.RULE_SAVED: N_("修改排查规则"),
     ScreeningAction.TABLE_EXPORTED: N_("下载排查统计表"),
+    ScreeningAction.REMINDED: N_("催报排查统计表"),
 })
 
 
@@ -64,18 +67,11 @@ def schools_of(unit: Unit) -> list[Unit]:
 
 
 def form_of(unit: Unit) -> str:
-    """附件1 for a school reporting to the city; 附件2 for a district, and for a school of a district (its share
-    of the district's table, with the district's question); the city has no table of its own.
-    """
-    if unit.is_school:
-        return FORM_DISTRICT if reports_to_district(unit) else FORM_SCHOOL
-    if UnitKind(unit.kind) is UnitKind.DISTRICT:
-        return FORM_DISTRICT
-    raise DomainError(_("市级单位没有汇总表，请查看各区和学校的报送情况。"))
-
-
-def reports_to_district(unit: Unit) -> bool:
-    return unit.parent is not None and UnitKind(unit.parent.kind) is UnitKind.DISTRICT
+    """The unit's table (tables.form_for); the city has none of its own."""
+    form = form_for(unit)
+    if form is None:
+        raise DomainError(_("市级单位没有汇总表，请查看各区和学校的报送情况。"))
+    return form
 
 
 def check_term(term: int) -> None:
@@ -324,9 +320,8 @@ def _cases(school_ids, year: AcademicYear, term: int) -> list[ScreeningCase]:
 
 
 def _reasons_and_measures(coverage: list[ScreeningCase]) -> str:
-    open_cases = [c for c in coverage if c.status == CaseStatus.OPEN]
-    missing = _("尚未填写解决措施")
-    return "；".join(f"{c.student.name}（{c.kind_enum.zh_name}）：{remedy_text(c) or missing}" for c in open_cases)
+    return summarise_reasons([(c.kind_enum.zh_name, c.reason, bool(remedy_text(c)))
+                              for c in coverage if c.status == CaseStatus.OPEN])
 
 
 def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool) -> list[CaseRow]:
@@ -345,7 +340,7 @@ def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool
         rows.append(CaseRow(
             number=number, unit_code=student.school.code, student_no=student.student_no, name=student.name,
             id_number=crypto.decrypt(student.id_cipher) if reveal_ids else student.id_masked, place=place,
-            class_name=student.school_class.name, kind=case.kind_enum.zh_name,
+            class_name=student.school_class.name, kind=case.kind_enum.zh_name, required=case.rule.required_aid,
             categories="、".join(c.zh_name for c in identification.categories) if identification else "",
             registered=bool(identification and identification.is_registered_poverty),
             has_some_aid=bool(received.get(case.student_id)), received=received.get(case.student_id, []),
@@ -380,13 +375,29 @@ def submissions(unit: Unit, year: AcademicYear, term: int) -> list[TableSubmissi
         TableSubmission.term == term).order_by(TableSubmission.version)))
 
 
+def check_correction(earlier: list[TableSubmission], correction_reason: str | None) -> None:
+    """A second submission is a correction: it needs its reason."""
+    if earlier and not (correction_reason or "").strip():
+        raise DomainError(_("该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。"),
+                          field="correction_reason")
+
+
+def without_remedy(unit: Unit, year: AcademicYear, term: int) -> list[ScreeningCase]:
+    """The open cases of the unit's table with neither a measure nor a deadline written (one query)."""
+    return list(db.session.scalars(select(ScreeningCase).where(
+        ScreeningCase.school_id.in_([s.id for s in schools_of(unit)]), ScreeningCase.academic_year_id == year.id,
+        ScreeningCase.term == term, ScreeningCase.status == CaseStatus.OPEN,
+        func.coalesce(func.trim(ScreeningCase.remedy), "") == "", ScreeningCase.deadline.is_(None))
+        .options(joinedload(ScreeningCase.rule), joinedload(ScreeningCase.student).joinedload(Student.school_class),
+                 joinedload(ScreeningCase.student).joinedload(Student.school))
+        .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id)))
+
+
 def submit(actor, unit: Unit, year: AcademicYear, term: int, correction_reason: str | None = None) -> TableSubmission:
     """Freeze the unit's table as it is now; a second submission is a correction and needs its reason."""
     table = build_table(unit, year, term, reveal_ids=False)
     earlier = submissions(unit, year, term)
-    if earlier and not (correction_reason or "").strip():
-        raise DomainError(_("该学期的统计表已经报送过。如需更正，请填写更正原因后重新报送。"),
-                          field="correction_reason")
+    check_correction(earlier, correction_reason)
     submission = TableSubmission(unit_id=unit.id, academic_year_id=year.id, term=term, version=len(earlier) + 1,
                                  form=table.form, snapshot=table.snapshot(), submitted_by_id=getattr(actor, "id", None),
                                  submitted_at=utcnow(), correction_reason=(correction_reason or "").strip() or None)
@@ -472,6 +483,10 @@ class UnitStatus:
     latest: TableSubmission | None
     deadline: date
 
+    @property
+    def form(self) -> str:
+        return form_for(self.unit) or ""
+
     def is_late(self, today: date) -> bool:
         if self.latest is None:
             return today > self.deadline
@@ -506,3 +521,74 @@ def statuses(units: list[Unit], year: AcademicYear, term: int) -> list[UnitStatu
         children[unit.id] = [unit.id] if unit.is_school else [s.id for s in schools_of(unit)]
     return [UnitStatus(unit, runs.get(unit.id), sum(open_by_school.get(i, 0) for i in children[unit.id]),
                        latest.get(unit.id), deadline_of(year, term)) for unit in units]
+
+
+@dataclass
+class Reporting:
+    """Where the units reporting to a city or a district stand with their tables for a term."""
+
+    unit: Unit
+    statuses: list[UnitStatus]
+    today: date
+
+    @property
+    def submitted(self) -> list[UnitStatus]:
+        return [s for s in self.statuses if s.latest is not None]
+
+    @property
+    def late(self) -> list[UnitStatus]:
+        """Past the deadline with nothing submitted: the units 催报 reminds."""
+        return [s for s in self.statuses if s.latest is None and s.is_late(self.today)]
+
+    @property
+    def pending(self) -> list[UnitStatus]:
+        return [s for s in self.statuses if s.latest is None and not s.is_late(self.today)]
+
+
+def reporting(unit: Unit, year: AcademicYear, term: int, today: date) -> Reporting:
+    """The units reporting to `unit` (a district's schools; the city's districts and its own schools)."""
+    units = reporting_units(unit)
+    return Reporting(unit, statuses(units, year, term) if units else [], today)
+
+
+def identified_by_school(school_ids: list[int], year: AcademicYear) -> dict[int, int]:
+    """家庭困难学生总数 of each school for the year (one query)."""
+    return dict(db.session.execute(
+        select(Student.school_id, func.count(Identification.id)).join(Identification)
+        .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
+        .group_by(Student.school_id)).all())
+
+
+@dataclass
+class Reminded:
+    """What a 催报 did: the units told now, and the late units nobody could be told (no aid officer account)."""
+
+    units: list[Unit]
+    unreachable: list[Unit]
+
+
+def remind_late(actor, unit: Unit, year: AcademicYear, term: int, today: date, link_for) -> Reminded:
+    """催报: put a notice in the inbox of the aid officers of every unit reporting to `unit` that is late.
+
+    Once per unit, term and day (the notification key): pressing it twice the same day tells nobody twice.
+    `link_for(unit)` is the path of that unit's screening page. Each unit told now is audited.
+    """
+    from caretrack.notify.services import notify
+    from caretrack.screening.queries import officers_of
+
+    late = reporting(unit, year, term, today).late
+    officers = officers_of([s.unit.id for s in late])
+    result = Reminded([], [s.unit for s in late if not officers.get(s.unit.id)])
+    for state in late:
+        key = f"screening-remind:{state.unit.id}:{year.start_year}-{term}:{today.isoformat()}"
+        subject = _("请尽快报送%(form)s", form=state.form)
+        body = _("%(unit)s %(year)s 学年第 %(term)d 学期的%(form)s已超过报送截止日 %(day)s，尚未报送。"
+                 "请尽快完成排查并报送。", unit=state.unit.name, year=year.label, term=term, form=state.form,
+                 day=format_date(state.deadline))
+        told = [user_id for user_id in officers.get(state.unit.id, [])
+                if notify(user_id, key, subject, body, link_for(state.unit)) is not None]
+        if told:
+            result.units.append(state.unit)
+            record(ScreeningAction.REMINDED, actor=actor, obj=state.unit, unit_id=state.unit.id,
+                   detail=f"{year.label}/{term}: {len(told)} officers")
+    return result

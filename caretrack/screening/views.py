@@ -22,14 +22,14 @@ from caretrack.org.services import academic_year_of, default_term_dates
 from caretrack.screening import bp, queries, services
 from caretrack.screening.forms import NO_OWNER, CaseForm, CloseForm, SubmitForm
 from caretrack.screening.models import CaseStatus, ScreeningCase, TableSubmission
-from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable
+from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable, form_for
 from caretrack.students.models import Student
 
 
 @bp.context_processor
 def form_fields():
-    """The count fields in the form's order, for the tables of these pages."""
-    return {"count_fields": COUNT_FIELDS}
+    """The count fields in the form's order, and which table a unit fills in, for these pages."""
+    return {"count_fields": COUNT_FIELDS, "form_for": form_for}
 
 
 # --- the term asked for, and the unit --------------------------------------------------------------------
@@ -94,8 +94,23 @@ def list_units():
     year, term = _year_and_term()
     units = queries.units_for(current_user)
     statuses = services.statuses(units, year, term) if year and units else []
+    today = local_today()
+    overseen = [_reporting(unit, year, term, today) for unit in queries.overseen_units(current_user)] if year else []
     return render_template("screening/units.html", statuses=statuses, year=year, term=term, years=_years(),
-                           today=local_today(), deadline=services.deadline_of(year, term) if year else None)
+                           today=today, deadline=services.deadline_of(year, term) if year else None,
+                           overseen=overseen)
+
+
+@dataclass
+class ReportingView:
+    """The units reporting to a city or district, and whether the user may 催报 them."""
+
+    reporting: services.Reporting
+    may_remind: bool
+
+
+def _reporting(unit: Unit, year: AcademicYear, term: int, today) -> ReportingView:
+    return ReportingView(services.reporting(unit, year, term, today), can(current_user, Permission.SCREENING_RUN, unit))
 
 
 @dataclass
@@ -149,8 +164,11 @@ def _unit_page(unit: Unit, year: AcademicYear, term: int, kept: dict[int, CaseFo
     except DomainError as error:
         table, notice = None, error.message
     may_run = can(current_user, Permission.SCREENING_RUN, unit)
+    district = UnitKind(unit.kind) is UnitKind.DISTRICT
     return render_template(
         "screening/unit.html", unit=unit, year=year, term=term, years=_years(), table=table, notice=notice,
+        overseen=_reporting(unit, year, term, local_today()) if district else None,
+        identified=services.identified_by_school([s.id for s in services.schools_of(unit)], year) if district else {},
         state=services.statuses([unit], year, term)[0], lines=_case_lines(table, unit, year, term, may_run, kept or {}),
         may_run=may_run, may_reveal=can(current_user, Permission.ID_REVEAL, unit), today=local_today(),
         submissions=services.submissions(unit, year, term), submit_form=SubmitForm()), status
@@ -264,12 +282,19 @@ def create_followups(unit_id: int):
 @login_required
 @permission_required(Permission.SCREENING_RUN)
 def submit_table(unit_id: int):
+    """报送 in two steps: the first POST shows what will be frozen, the cases without a remedy first; only the
+    POST from that page (confirmed=1) submits.
+    """
     unit = _unit_to_run(unit_id)
     year, term = _term_or_404()
     form = SubmitForm()
     try:
         if not form.validate_on_submit():
             raise DomainError(_("更正原因不能超过 500 字。"))
+        run = services.latest_run(unit, year, term)
+        if form.confirmed.data != "1" or form.run_id.data != str(run.id if run else ""):
+            # Not confirmed yet, or confirmed on a page showing an earlier run: show what would be frozen now.
+            return _confirm_submit(unit, year, term, form, rerun=form.confirmed.data == "1")
         submission = services.submit(current_user, unit, year, term, form.correction_reason.data)
     except DomainError as error:
         db.session.rollback()
@@ -278,6 +303,43 @@ def submit_table(unit_id: int):
         db.session.commit()
         flash(_("%(form)s 已报送（第 %(version)d 版）。", form=submission.form, version=submission.version), "success")
     return redirect(_unit_url(unit, year, term, "#submissions"))
+
+
+def _confirm_submit(unit: Unit, year: AcademicYear, term: int, form: SubmitForm, rerun: bool = False):
+    """The confirmation page; refuses at once what the submission would refuse."""
+    table = services.build_table(unit, year, term)
+    earlier = services.submissions(unit, year, term)
+    services.check_correction(earlier, form.correction_reason.data)
+    form.confirmed.data, form.run_id.data = "1", str(services.latest_run(unit, year, term).id)
+    return render_template("screening/submit_confirm.html", unit=unit, year=year, term=term, table=table,
+                           form=form, earlier=earlier, unremedied=services.without_remedy(unit, year, term),
+                           rerun=rerun)
+
+
+@bp.route("/units/<int:unit_id>/remind", methods=["POST"])
+@login_required
+@permission_required(Permission.SCREENING_RUN)
+def remind_late(unit_id: int):
+    """催报: the city reminds its late districts and schools; a district its late schools."""
+    unit = get_or_404(Unit, unit_id, current_user, Permission.SCREENING_VIEW)
+    if UnitKind(unit.kind) not in (UnitKind.CITY, UnitKind.DISTRICT):
+        abort(404)
+    if not can(current_user, Permission.SCREENING_RUN, unit):
+        abort(403)
+    year, term = _term_or_404()
+    done = services.remind_late(current_user, unit, year, term, local_today(),
+                                lambda late: _unit_url(late, year, term))
+    db.session.commit()
+    if done.units:
+        flash(_("已向 %(n)d 个逾期未报送的单位发送催报提醒。", n=len(done.units)), "success")
+    else:
+        flash(_("没有需要催报的单位：逾期未报送的单位今天都已催报过，或没有逾期未报送的单位。"), "info")
+    if done.unreachable:
+        flash(_("%(units)s 没有资助工作人员账号，无法催报，请电话联系。",
+                units=_("、").join(u.name for u in done.unreachable)), "warning")
+    if UnitKind(unit.kind) is UnitKind.CITY:
+        return redirect(url_for("screening.list_units", year=year.start_year, term=term))
+    return redirect(_unit_url(unit, year, term, "#reporting"))
 
 
 # --- downloads and submitted tables ------------------------------------------------------------------------

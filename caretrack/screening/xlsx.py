@@ -210,7 +210,7 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
     form.finish_heights()
     setup_page(sheet, last_row)
     if table.run_at:
-        sheet.oddFooter.left.text = f"排查时间：{table.run_at[:16].replace('T', ' ')}"
+        sheet.oddFooter.left.text = f"排查时间：{table.run_at_local}"
         sheet.oddFooter.left.size = 8
     sheet.oddFooter.right.text = "第 &P 页，共 &N 页"
     sheet.oddFooter.right.size = 8
@@ -220,7 +220,9 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
 
 def case_cells(case: CaseRow) -> list:
     """The twelve cells of a case row, in the form's column order."""
-    reason = f"【{case.kind}】{case.reason}" if case.kind else case.reason
+    # Without a reason written, the cell says what the rule asks for, so the line still tells what is missing.
+    reason = case.reason or (f"应享受：{case.required}" if case.required else "")
+    reason = f"【{case.kind}】{reason}" if case.kind else reason
     return [
         case.number,
         case.name,

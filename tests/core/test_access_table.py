@@ -121,6 +121,7 @@ ENDPOINTS = {
     "screening.close_case": Case("POST", "/screening/cases/1/close", LOGIN, 403, 404),
     "screening.create_followups": Case("POST", "/screening/units/{unit}/followups", LOGIN, 403, None),
     "screening.submit_table": Case("POST", "/screening/units/{unit}/submit", LOGIN, 403, None),
+    "screening.remind_late": Case("POST", "/screening/units/{unit}/remind", LOGIN, 403, None),
     "screening.export_table": Case("GET", "/screening/units/{unit}/table.xlsx", LOGIN, 403, None),
     "screening.export_json": Case("GET", "/screening/units/{unit}/table.json", LOGIN, 403, None),
     "screening.show_submission": Case("GET", "/screening/submissions/1", LOGIN, 403, 404),

@@ -166,7 +166,9 @@ def test_coverage_counts_the_students_the_forms_question_is_about(world, year):
     services.run_screening(None, world.university, year, 1)
     table = services.build_table(world.university, year, 1)
     assert (table.should_cover, table.covered, table.fully_covered) == (2, 1, False)
-    assert "未覆盖（应助未助）" in table.reasons_and_measures
+    assert table.reasons_and_measures == (
+        "应助未助 1 人，原因：未填写原因 1 人；已有整改措施 0 人，尚未填写整改措施 1 人。"
+        "每名学生的原因和整改措施见下方名单。")
 
 
 # --- re-runs keep the work; cases close when paid ------------------------------------------------------------
@@ -341,3 +343,157 @@ def test_a_payment_recorded_on_the_form_closes_the_case_at_once(world, year):
     assert case.status == "open"
     payment = grant(kid, grade=Grade.FIRST, term=1, paid_on=date(2025, 11, 2))
     assert (case.status, case.closed_by_disbursement_id) == ("closed", payment.id)
+
+
+# --- issue 10: the table's name, what a case asks for, the reasons summary, local time, 催报 ------------------
+
+def test_one_function_names_each_units_table(world):
+    from caretrack.screening.tables import form_for
+
+    district_voc = make_unit("3199010101", "东城区职业学校", UnitKind.VOCATIONAL, world.east, [Stage.VOCATIONAL])
+    names = {unit.name: form_for(unit) for unit in (world.city, world.east, world.university, world.vocational,
+                                                   world.primary, world.east_school, district_voc)}
+    assert names == {"示例市": None, "东城区": "附件2", "示例理工大学": "附件1", "示例市交通运输职业学校": "附件1",
+                     "东城区实验小学": "附件2", "东城区第一中学": "附件2", "东城区职业学校": "附件2"}
+    statuses = services.statuses([world.university, world.primary, world.east], ensure_year(), 1)
+    assert [s.form for s in statuses] == ["附件1", "附件2", "附件2"]
+
+
+def ensure_year():
+    from caretrack.org.services import ensure_academic_year
+
+    return ensure_academic_year(2025)
+
+
+def test_every_case_says_what_its_rule_asks_for(world, year):
+    student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER, name="孤儿甲")
+    student(world.primary_class, Category.OTHER, stage=Stage.COMPULSORY, boarder=True, name="寄宿乙")
+    student(world.primary_class, Category.OTHER, stage=Stage.COMPULSORY, name="走读丙")
+    services.run_screening(None, world.university, year, 1)
+    services.run_screening(None, world.primary, year, 1)
+    rows = services.build_table(world.university, year, 1).cases + services.build_table(world.primary, year, 1).cases
+    assert {(r.name, r.required) for r in rows} == {("孤儿甲", "国家助学金（一档）"),
+                                                    ("寄宿乙", "家庭经济困难寄宿生生活补助"), ("走读丙", "任一资助")}
+    data = services.build_table(world.university, year, 1).to_json()
+    assert data["应助未助"][0]["应享受资助项目"] == "国家助学金（一档）"
+
+
+def test_a_rule_asking_for_a_lower_grade_says_or_higher():
+    from caretrack.screening.models import ScreeningRule
+
+    assert ScreeningRule(project_name="国家助学金", min_grade="2").required_aid == "国家助学金（二档及以上）"
+
+
+def test_the_reasons_summary_stays_short_whatever_the_number_of_cases():
+    from caretrack.screening.tables import summarise_reasons
+
+    cases = ([("应助未助", None, False)] * 6000 + [("应助未助", "认定结果录入较晚", True)] * 900
+             + [("应助未助", f"个别原因{i}", True) for i in range(98)] + [("未按最高档", "档次\n评定有误", False)] * 3)
+    text = summarise_reasons(cases)
+    assert text.startswith("应助未助 6998 人，原因：未填写原因 6000 人、认定结果录入较晚 900 人、")
+    assert "其他原因 95 人；已有整改措施 998 人，尚未填写整改措施 6000 人" in text
+    assert "未按最高档 3 人，原因：档次 评定有误 3 人；已有整改措施 0 人，尚未填写整改措施 3 人" in text
+    assert text.endswith("每名学生的原因和整改措施见下方名单。")
+    assert len(text) < 600
+    long_reasons = summarise_reasons([("应助未助", "长" * 5000 + str(i), False) for i in range(7000)])
+    assert len(long_reasons) < 600
+    assert summarise_reasons([]) == ""
+
+
+def test_the_run_time_of_a_table_is_local(world, year, app):
+    import time_machine
+
+    student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER)
+    with time_machine.travel("2025-12-01 08:06:00+00:00", tick=False):
+        services.run_screening(None, world.university, year, 1)
+    table = services.build_table(world.university, year, 1)
+    assert table.run_at_local == "2025-12-01 16:06"  # Asia/Shanghai
+    assert ScreeningTable.from_snapshot(table.snapshot()).run_at_local == "2025-12-01 16:06"
+    app.config["CARETRACK_TIMEZONE"] = "Europe/London"
+    try:
+        assert table.run_at_local == "2025-12-01 08:06"
+    finally:
+        app.config["CARETRACK_TIMEZONE"] = "Asia/Shanghai"
+
+
+def test_the_cases_without_a_remedy_are_the_open_ones_with_nothing_written(world, year):
+    for name in ("措施甲", "时限乙", "空白丙", "关闭丁"):
+        student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER, name=name)
+    services.run_screening(None, world.university, year, 1)
+    case_of = {c.student.name: c for c in db.session.scalars(select(ScreeningCase))}
+    services.update_case(None, case_of["措施甲"], services.CaseWork(None, "补发", None, None))
+    services.update_case(None, case_of["时限乙"], services.CaseWork(None, "  ", date(2025, 12, 10), None))
+    services.update_case(None, case_of["空白丙"], services.CaseWork("原因", "   ", None, None))
+    services.close_case(None, case_of["关闭丁"], "学生已退学")
+    assert [c.student.name for c in services.without_remedy(world.university, year, 1)] == ["空白丙"]
+
+
+@pytest.fixture
+def late_world(world, year):
+    """After the autumn deadline: the university submitted, the vocational school and both districts did not."""
+    from caretrack.core.access import Role
+    from tests.factories import make_user
+
+    world.officers = {name: make_user(Role.SCHOOL_OFFICER, unit) for name, unit in (
+        ("uni", world.university), ("voc", world.vocational), ("east_school", world.east_school),
+        ("primary", world.primary))}
+    world.officers["east"] = make_user(Role.DISTRICT_OFFICER, world.east)
+    world.officers["west"] = make_user(Role.DISTRICT_OFFICER, world.west)
+    world.officers["gone"] = make_user(Role.DISTRICT_OFFICER, world.west)
+    world.officers["gone"].is_active_user = False
+    student(world.uni_class, Category.ORPHAN, stage=Stage.HIGHER)
+    services.run_screening(None, world.university, year, 1)
+    services.submit(None, world.university, year, 1)
+    return world
+
+
+def inbox(user) -> list[str]:
+    from caretrack.notify.models import Notification
+
+    return list(db.session.scalars(select(Notification.subject).where(Notification.user_id == user.id)))
+
+
+def reminders() -> list[str]:
+    from caretrack.audit.models import AuditEvent
+
+    return list(db.session.scalars(select(AuditEvent.detail).where(
+        AuditEvent.action == "screening_late_reminded").order_by(AuditEvent.id)))
+
+
+def test_the_city_reminds_its_late_units_once_a_day(late_world, year):
+    w = late_world
+    link = lambda unit: f"/screening/units/{unit.id}"  # noqa: E731
+    done = services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link)
+    assert sorted(u.name for u in done.units) == ["东城区", "示例市交通运输职业学校", "西城区"]
+    assert done.unreachable == []
+    assert inbox(w.officers["voc"]) == ["请尽快报送附件1"]
+    assert inbox(w.officers["east"]) == inbox(w.officers["west"]) == ["请尽快报送附件2"]
+    for quiet in ("uni", "east_school", "primary", "gone"):  # submitted, or not reporting to the city, or inactive
+        assert inbox(w.officers[quiet]) == []
+    assert len(reminders()) == 3
+    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 16), link).units == []
+    assert len(inbox(w.officers["east"])) == 1
+    assert len(reminders()) == 3
+    assert len(services.remind_late(None, w.city, year, 1, date(2025, 12, 17), link).units) == 3  # a new day
+    assert len(inbox(w.officers["east"])) == 2
+
+
+def test_nobody_is_late_before_the_deadline_and_a_district_reminds_only_its_schools(late_world, year):
+    w = late_world
+    link = lambda unit: "/"  # noqa: E731
+    assert services.remind_late(None, w.city, year, 1, date(2025, 12, 15), link).units == []
+    summary = services.reporting(w.city, year, 1, date(2025, 12, 15))
+    assert (len(summary.submitted), len(summary.late), len(summary.pending)) == (1, 0, 3)
+    assert len(services.remind_late(None, w.east, year, 1, date(2025, 12, 16), link).units) == 2
+    assert inbox(w.officers["east_school"]) == inbox(w.officers["primary"]) == ["请尽快报送附件2"]
+    assert inbox(w.officers["east"]) == inbox(w.officers["voc"]) == []
+
+
+def test_a_late_unit_without_an_aid_officer_is_named_as_unreachable(late_world, year):
+    from caretrack.org.services import get_or_create_class
+
+    lonely = make_unit("2199010199", "东城区无人校", UnitKind.SCHOOL, late_world.east)
+    get_or_create_class(None, lonely, "一年级1班")
+    done = services.remind_late(None, late_world.east, year, 1, date(2025, 12, 16), lambda unit: "/")
+    assert [u.name for u in done.unreachable] == ["东城区无人校"]
+    assert lonely not in done.units

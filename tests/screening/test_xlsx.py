@@ -80,7 +80,9 @@ def test_coverage_not_fully_covered(school):
     assert (school["G5"].value, school["G6"].value) == ("□是", "☑否")
     assert (school["H5"].value, school["H6"].value) == ("覆盖学生数", "具体原因及整改措施")
     assert school["J5"].value == 763
-    assert school["J6"].value == "2名学生国家助学金未按最高档次发放；已核实并于12月15日前补发差额。"
+    assert school["J6"].value == ("应助未助 1 人，原因：未填写原因 1 人；已有整改措施 1 人，尚未填写整改措施 0 人。"
+                                  "未按最高档 1 人，原因：认定等级调整后未重新评定档次 1 人；已有整改措施 1 人，"
+                                  "尚未填写整改措施 0 人。每名学生的原因和整改措施见下方名单。")
     assert {"H5:I5", "J5:L5", "H6:I6", "J6:L6"} <= merged(school)
 
 
@@ -123,7 +125,8 @@ def test_case_rows(school):
     rows = [[c.value for c in school[r]] for r in range(FIRST_CASE_ROW, FIRST_CASE_ROW + 3)]
     first, second, third = rows
     assert first == [1, "张小明", "110101********1234", "机械工程学院", "机械2301", "建档立卡学生", "☑是 □否",
-                     "□是 ☑否", None, None, "【应助未助】", "本学期内补发国家助学金一档，2025年12月31日前"]
+                     "□是 ☑否", None, None, "【应助未助】应享受：国家助学金（一档）",
+                     "本学期内补发国家助学金一档，2025年12月31日前"]
     assert second[:8] == [2, "李芳", "110105200301015678", "外国语学院", "英语2202", "农村低保家庭学生、残疾",
                           "□是 ☑否", "☑是 □否"]
     assert second[8] == "2025年10月20日\n2025年9月1日"
@@ -207,7 +210,9 @@ def test_kind_prefix_with_and_without_reason():
     table.cases[0] = replace(table.cases[0], kind="未按最高档", reason="",
                              received=[ReceivedAid(date(2025, 3, 5), "国家助学金（三档）")])
     sheet = open_sheet(table)
-    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【未按最高档】"
+    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【未按最高档】应享受：国家助学金（一档）"
+    table.cases[0] = replace(table.cases[0], required="")
+    assert open_sheet(table).cell(FIRST_CASE_ROW, 11).value == "【未按最高档】"
     assert sheet.cell(FIRST_CASE_ROW, 9).value == "2025年3月5日"
 
 
@@ -232,3 +237,38 @@ def test_libreoffice_prints_it_on_one_a4_landscape_page(tmp_path):
     assert fields["Pages"].strip() == "1"
     width, height = (float(v) for v in fields["Page size"].split("pts")[0].split("x"))
     assert (round(width), round(height)) == (842, 595)  # A4 landscape
+
+
+def test_thousands_of_cases_stay_within_excels_limits():
+    """A large university (3,001 open cases): no cell over 32,767 characters, no row over 409 points."""
+    from caretrack.screening.tables import summarise_reasons
+
+    table = school_table()
+    sample = table.cases
+    table.cases = [replace(sample[i % 3], number=i + 1) for i in range(3000)]
+    table.cases.append(replace(sample[1], number=3001, reason="原" * 2000, remedy="补" * 2000,
+                               received=[ReceivedAid(date(2025, 9, 1), "国家助学金（二档）")] * 40))
+    table.covered = table.should_cover - len(table.cases)
+    table.reasons_and_measures = summarise_reasons([(c.kind, c.reason, bool(c.remedy)) for c in table.cases])
+    sheet = open_sheet(table)
+    assert sheet["J6"].value == table.reasons_and_measures
+    assert sheet["J6"].value.startswith("应助未助 1000 人，原因：未填写原因 1000 人；")
+    longest = max(len(str(cell.value)) for row in sheet.iter_rows() for cell in row if cell.value is not None)
+    assert longest <= 32767
+    heights = [dim.height for dim in sheet.row_dimensions.values() if dim.height is not None]
+    assert max(heights) <= 409
+    assert sheet.row_dimensions[6].height <= 409
+    assert sheet.cell(FIRST_CASE_ROW + 3000, 1).value == 3001
+    assert sheet.row_dimensions[FIRST_CASE_ROW + 3000].height == 409
+
+
+def test_a_case_without_a_written_reason_says_what_its_rule_asks_for():
+    table = school_table(cases=1)
+    table.cases[0] = replace(table.cases[0], required="国家助学金（一档）")
+    sheet = open_sheet(table)
+    assert sheet.cell(FIRST_CASE_ROW, 11).value == "【应助未助】应享受：国家助学金（一档）"
+
+
+def test_the_footer_shows_the_local_run_time(app):
+    table = replace(school_table(), run_at="2025-12-01T08:06:00+00:00")
+    assert open_sheet(table).oddFooter.left.text == "排查时间：2025-12-01 16:06"
