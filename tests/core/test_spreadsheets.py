@@ -20,7 +20,7 @@ from caretrack.extensions import db
 from caretrack.ledger.models import Grade
 from caretrack.org.models import Stage, UnitKind
 from caretrack.org.services import ensure_academic_year, get_or_create_class, get_or_create_college
-from caretrack.screening.models import ScreeningCase, TableSubmission
+from caretrack.screening.models import ScreeningCase, ScreeningRun, TableSubmission
 from caretrack.screening.rules import seed_rules
 from caretrack.students.models import Category
 from tests.factories import identify, make_id_number, make_student, make_unit, make_user, pay
@@ -152,7 +152,8 @@ def test_the_screening_tables_write_no_formula(hostile, login):
     assert saved.status_code == 302
     expected = (HOSTILE["school"], HOSTILE["college"], HOSTILE["class"], HOSTILE["remedy"])
     assert_safe(cells(client.get(f"{unit}/table.xlsx?year=2025&term=1")), *expected)
-    client.post(f"{unit}/submit?year=2025&term=1")
+    run = db.session.scalar(select(ScreeningRun).order_by(ScreeningRun.id.desc()))
+    client.post(f"{unit}/submit?year=2025&term=1", data={"confirmed": "1", "run_id": str(run.id)})
     submission = db.session.scalar(select(TableSubmission))
     assert_safe(cells(client.get(f"/screening/submissions/{submission.id}/table.xlsx")), *expected)
 
