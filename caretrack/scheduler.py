@@ -131,7 +131,7 @@ class JobRunner:
                 with self.app.app_context():
                     return attempt()
             except TRANSIENT as error:
-                log.warning("%s: database error (%s); trying again in %.0f s", what, type(error).__name__, delay)
+                log.warning("%s: database error (%s); trying again in %.1f s", what, type(error).__name__, delay)
             if until is not None and utcnow() + timedelta(seconds=delay) > until:
                 log.error("%s: gave up, the database stayed unavailable past the misfire grace", what)
                 return None
@@ -223,7 +223,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None, holder: str | N
             try:
                 leading = _acquire(app, holder, duration)
             except SQLAlchemyError as error:
-                log.warning("scheduler %s: lease not renewed, database error (%s); trying again in %.0f s",
+                log.warning("scheduler %s: lease not renewed, database error (%s); trying again in %.1f s",
                             holder, type(error).__name__, delay)
                 if held_until is not None and time.monotonic() > held_until:
                     leadership.stop("lost the lease during the database outage")
