@@ -35,7 +35,8 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from caretrack.core import lease
 from caretrack.core.timeutil import utcnow
@@ -48,8 +49,6 @@ MISFIRE_GRACE = timedelta(hours=6)
 # Waits after a database error, in seconds: the first, doubled after each further failure up to the last.
 RETRY_FIRST = 1.0
 RETRY_MAX = 60.0
-# A lost connection or a locked SQLite file: the database is back later, so the same work is tried again.
-TRANSIENT = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,19 @@ JOBS = [
     Job("notify.retry_digests", "caretrack.notify.tasks:retry_digests", {"minute": "15,45"}),
     Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
 ]
+
+
+def transient(error: SQLAlchemyError) -> bool:
+    """A lost connection, a locked SQLite file, a full pool: the database is back later, so try the work again."""
+    return (isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError))
+            or (isinstance(error, DBAPIError) and error.connection_invalidated))
+
+
+def describe(error: SQLAlchemyError) -> str:
+    """The error's class and the driver's first line; never the statement's parameters, which may be personal."""
+    orig = getattr(error, "orig", None)
+    detail = str(orig).strip().splitlines()[0][:200] if orig is not None and str(orig).strip() else ""
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
 
 
 def latest_fire_time(trigger: CronTrigger, now: datetime, grace: timedelta = MISFIRE_GRACE) -> datetime | None:
@@ -130,8 +142,10 @@ class JobRunner:
             try:
                 with self.app.app_context():
                     return attempt()
-            except TRANSIENT as error:
-                log.warning("%s: database error (%s); trying again in %.1f s", what, type(error).__name__, delay)
+            except SQLAlchemyError as error:
+                if not transient(error):
+                    raise
+                log.warning("%s: database error (%s); trying again in %.1f s", what, describe(error), delay)
             if until is not None and utcnow() + timedelta(seconds=delay) > until:
                 log.error("%s: gave up, the database stayed unavailable past the misfire grace", what)
                 return None
@@ -201,7 +215,7 @@ def _release(app: Flask, holder: str) -> None:
             lease.release(LEASE_NAME, holder)
             db.session.commit()
     except SQLAlchemyError as error:  # the lease then runs out by itself
-        log.warning("scheduler %s could not release the lease (%s)", holder, type(error).__name__)
+        log.warning("scheduler %s could not release the lease (%s)", holder, describe(error))
 
 
 def run_forever(app: Flask, stop: threading.Event | None = None, holder: str | None = None) -> None:
@@ -224,7 +238,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None, holder: str | N
                 leading = _acquire(app, holder, duration)
             except SQLAlchemyError as error:
                 log.warning("scheduler %s: lease not renewed, database error (%s); trying again in %.1f s",
-                            holder, type(error).__name__, delay)
+                            holder, describe(error), delay)
                 if held_until is not None and time.monotonic() > held_until:
                     leadership.stop("lost the lease during the database outage")
                 stop.wait(delay)

@@ -419,7 +419,14 @@ def test_a_job_body_meeting_a_database_error_is_retried_and_runs_to_the_end(app,
     assert runner(app).run_due(job)
     assert RUNS == ["Asia/Shanghai"]
     assert recorded(job.id).finished_at is not None
-    assert caplog.text.count("job test.daily: database error (OperationalError)") == 2
+    assert caplog.text.count("job test.daily: database error (OperationalError: connection refused)") == 2
+
+
+def test_a_database_error_is_logged_without_the_statements_parameters():
+    error = OperationalError("UPDATE students SET name=%(name)s", {"name": "张三"},
+                             ConnectionResetError("reset\nby peer"))
+    assert scheduler.describe(error) == "OperationalError: reset"
+    assert scheduler.transient(error)
 
 
 @pytest.mark.usefixtures("leases")
@@ -492,4 +499,4 @@ def test_a_database_outage_leaves_the_loop_running_and_a_job_due_in_it_runs_once
     assert RUNS == ["Asia/Shanghai"]  # every thread has stopped: it ran once, not twice
     assert recorded("test.daily").fire_time == due.astimezone(UTC)
     assert failed["acquire"] >= 1
-    assert "lease not renewed, database error (OperationalError)" in caplog.text
+    assert "lease not renewed, database error (OperationalError: connection refused)" in caplog.text
