@@ -18,8 +18,10 @@ idempotent, so the next fire time finishes their work. APScheduler's SQLAlchemy 
 stores the next run time, not which run happened, and updates it only after handing the job to an executor, so a
 crash in between reruns a job and nothing tells whether two processes both ran one fire time.
 
-A database error never ends the process: the lease loop logs it and asks again after a backoff; a job whose claim
-or body meets one retries with backoff while the fire time is within its misfire grace and the process leads.
+A database error never ends the process: the lease loop logs it and asks again after a backoff. A job's claim is
+retried while the process leads; a claimed body (they commit per item, so a rerun resumes) is retried until it
+succeeds, its fire time leaves the misfire grace, or the process stops, even if the lease ran out meanwhile: no
+other process will run that fire time.
 """
 
 import importlib
@@ -103,22 +105,30 @@ def latest_fire_time(trigger: CronTrigger, now: datetime, grace: timedelta = MIS
 
 
 class JobRunner:
-    """Runs the due fire time of a job unless a process already claimed it, retrying database errors."""
+    """Runs the due fire time of a job unless a process already claimed it, retrying database errors.
 
-    def __init__(self, app: Flask, holder: str, ended: threading.Event):
-        self.app, self.holder, self.ended = app, holder, ended
+    Until its claim is made, a run gives up when `ended` is set (this process no longer leads: the next leader
+    catches up). A claimed run is this process's alone, so its body is retried until it succeeds, the fire time
+    leaves its misfire grace, or the process stops (`stopping`).
+    """
+
+    def __init__(self, app: Flask, holder: str, ended: threading.Event, stopping: threading.Event):
+        self.app, self.holder, self.ended, self.stopping = app, holder, ended, stopping
         self.zone = app.config["CARETRACK_TIMEZONE"]
 
     def run_due(self, job: Job) -> bool:
         """Claim the job's latest due fire time and run the body; True when this call ran it."""
-        fire_time = self._retrying(f"job {job.id}: claim", lambda: self._claim(job))
+        fire_time = self._retrying(f"job {job.id}: claim", lambda: self._claim(job), self.ended)
         if fire_time is None:
             return False
-        log.info("job %s (due %s) starting", job.id, fire_time.isoformat())
-        if not self._retrying(f"job {job.id}", lambda: _call(job.func), until=fire_time + MISFIRE_GRACE):
+        due = fire_time.isoformat()
+        log.info("job %s (due %s) starting", job.id, due)
+        until = fire_time + MISFIRE_GRACE
+        if not self._retrying(f"job {job.id}", lambda: _call(job.func), self.stopping, until):
+            log.error("job %s (due %s) did not finish; what it left undone waits for its next run", job.id, due)
             return False
-        self._retrying(f"job {job.id}: record", lambda: self._finish(job, fire_time))
-        log.info("job %s (due %s) done", job.id, fire_time.isoformat())
+        self._retrying(f"job {job.id}: record", lambda: self._finish(job, fire_time), self.stopping, until)
+        log.info("job %s (due %s) done", job.id, due)
         return True
 
     def _claim(self, job: Job) -> datetime | None:
@@ -135,7 +145,7 @@ class JobRunner:
         db.session.commit()
         return True
 
-    def _retrying(self, what: str, attempt: Callable, until: datetime | None = None):
+    def _retrying(self, what: str, attempt: Callable, give_up: threading.Event, until: datetime | None = None):
         """`attempt()` in an app context, again after each database error until it succeeds; None on giving up."""
         delay = RETRY_FIRST
         while True:
@@ -149,7 +159,7 @@ class JobRunner:
             if until is not None and utcnow() + timedelta(seconds=delay) > until:
                 log.error("%s: gave up, the database stayed unavailable past the misfire grace", what)
                 return None
-            if self.ended.wait(delay):  # this process no longer leads: the next leader catches up
+            if give_up.wait(delay):
                 return None
             delay = min(delay * 2, RETRY_MAX)
 
@@ -160,11 +170,14 @@ def _call(func_path: str) -> bool:
     return True
 
 
-def build_scheduler(app: Flask, holder: str | None = None, ended: threading.Event | None = None
-                    ) -> BackgroundScheduler:
-    """An APScheduler with every job of JOBS in the configured zone; each first runs at once, to catch up."""
+def build_scheduler(app: Flask, holder: str | None = None, ended: threading.Event | None = None,
+                    stopping: threading.Event | None = None) -> BackgroundScheduler:
+    """An APScheduler with every job of JOBS in the configured zone; each first runs at once, to catch up.
+
+    `ended` is set when this process stops leading, `stopping` when it stops (see JobRunner).
+    """
     zone = app.config["CARETRACK_TIMEZONE"]
-    runner = JobRunner(app, holder or holder_name(), ended or threading.Event())
+    runner = JobRunner(app, holder or holder_name(), ended or threading.Event(), stopping or threading.Event())
     scheduler = BackgroundScheduler(timezone=zone, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
     })
@@ -182,8 +195,8 @@ def holder_name() -> str:
 class _Leadership:
     """The APScheduler running the jobs while this process holds the lease."""
 
-    def __init__(self, app: Flask, holder: str):
-        self.app, self.holder = app, holder
+    def __init__(self, app: Flask, holder: str, stopping: threading.Event):
+        self.app, self.holder, self.stopping = app, holder, stopping
         self.scheduler = None
         self.ended = threading.Event()
 
@@ -191,13 +204,13 @@ class _Leadership:
         if self.scheduler is None:
             log.info("scheduler %s holds the lease; starting jobs", self.holder)
             self.ended = threading.Event()
-            self.scheduler = build_scheduler(self.app, self.holder, self.ended)
+            self.scheduler = build_scheduler(self.app, self.holder, self.ended, self.stopping)
             self.scheduler.start()
 
     def stop(self, why: str) -> None:
         if self.scheduler is not None:
             log.warning("scheduler %s %s; stopping jobs", self.holder, why)
-            self.ended.set()  # jobs waiting to retry give up instead of holding up the shutdown
+            self.ended.set()  # runs not yet claimed give up; a claimed one finishes first (see JobRunner)
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
 
@@ -228,7 +241,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None, holder: str | N
     holder = holder or holder_name()
     duration = timedelta(seconds=app.config["SCHEDULER_LEASE_SECONDS"])
     renew_every = duration.total_seconds() / 3
-    leadership = _Leadership(app, holder)
+    leadership = _Leadership(app, holder, stop)
     held_until = None  # time.monotonic() at which this process's lease runs out
     delay = RETRY_FIRST
     try:

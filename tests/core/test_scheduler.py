@@ -36,13 +36,27 @@ UTC = timezone.utc
 RUNS: list[str] = []
 # Errors the flaky body raises, one per call, before it succeeds.
 FAILURES: list[Exception] = []
+# While set, the database is down for the test bodies (and, with the database_outage fixture, for the loop).
+OUTAGE = threading.Event()
+OUTAGE_BEGAN = threading.Event()
 COUNTED = "tests.core.test_scheduler:counted_body"
 
 
 def counted_body() -> None:
     if FAILURES:
         raise FAILURES.pop(0)
+    if OUTAGE.is_set():
+        raise database_down()
     RUNS.append(current_app.config["CARETRACK_TIMEZONE"])
+
+
+def body_the_outage_interrupts() -> None:
+    """A body during which the database goes down: its first call begins the outage and fails."""
+    if not OUTAGE_BEGAN.is_set():
+        OUTAGE_BEGAN.set()
+        OUTAGE.set()
+        raise database_down()
+    counted_body()
 
 
 def database_down() -> OperationalError:
@@ -60,6 +74,8 @@ def leases(app):
     """An app context with empty leases and job_runs tables, emptied again afterwards."""
     RUNS.clear()
     FAILURES.clear()
+    OUTAGE.clear()
+    OUTAGE_BEGAN.clear()
     with app.app_context():
         _empty_tables()
         try:
@@ -105,8 +121,12 @@ def recorded(job_id: str) -> lease.JobRun | None:
         db.session.rollback()
 
 
-def runner(app, holder: str = "runner") -> scheduler.JobRunner:
-    return scheduler.JobRunner(app, holder, threading.Event())
+def runner(app, holder: str = "runner", ended: bool = False, stopping: bool = False) -> scheduler.JobRunner:
+    events = [threading.Event(), threading.Event()]
+    for event, is_set in zip(events, (ended, stopping), strict=True):
+        if is_set:
+            event.set()
+    return scheduler.JobRunner(app, holder, *events)
 
 
 @contextmanager
@@ -459,44 +479,79 @@ def test_a_new_leader_catches_up_a_missed_fire_time_once_and_a_restart_does_not_
     assert RUNS == ["Asia/Shanghai"]
 
 
-@pytest.mark.usefixtures("leases", "fast_retries")
-@pytest.mark.parametrize(("lease_seconds", "outlasting_the_lease"), [(8, False), (3, True)])
-def test_a_database_outage_leaves_the_loop_running_and_a_job_due_in_it_runs_once_afterwards(
-        app, monkeypatch, caplog, lease_seconds, outlasting_the_lease):
-    monkeypatch.setitem(app.config, "SCHEDULER_LEASE_SECONDS", lease_seconds)
-    # Time enough for the thread to take the lease first, on a busy machine.
-    due = (datetime.now(SHANGHAI) + timedelta(seconds=4)).replace(microsecond=0)
-    monkeypatch.setattr(scheduler, "JOBS", [daily_job(due)])
-    outage = threading.Event()
+@pytest.fixture
+def database_outage(monkeypatch):
+    """While OUTAGE is set, the loop's lease and its job claims fail as with the database down; counts the calls."""
     failed = {"acquire": 0, "claim_run": 0}
 
     def down_while_out(name):
         real = getattr(lease, name)
 
         def call(*args):
-            if outage.is_set():
+            if OUTAGE.is_set():
                 failed[name] += 1
                 raise database_down()
             return real(*args)
-        monkeypatch.setattr(scheduler.lease, name, call)
+        return call
+
+    for name in failed:
+        monkeypatch.setattr(scheduler.lease, name, down_while_out(name))
+    return failed
+
+
+@pytest.mark.usefixtures("leases", "fast_retries")
+@pytest.mark.parametrize(("lease_seconds", "outlasting_the_lease"), [(8, False), (3, True)])
+def test_a_database_outage_leaves_the_loop_running_and_a_job_due_in_it_runs_once_afterwards(
+        app, monkeypatch, caplog, database_outage, lease_seconds, outlasting_the_lease):
+    monkeypatch.setitem(app.config, "SCHEDULER_LEASE_SECONDS", lease_seconds)
+    # Time enough for the thread to take the lease first, on a busy machine.
+    due = (datetime.now(SHANGHAI) + timedelta(seconds=4)).replace(microsecond=0)
+    monkeypatch.setattr(scheduler, "JOBS", [daily_job(due)])
 
     def outage_over() -> bool:
         if not outlasting_the_lease:  # the job fell due, and its claim keeps failing while the lease holds
-            return failed["claim_run"] > 0
+            return database_outage["claim_run"] > 0
         return datetime.now(SHANGHAI) > due + timedelta(seconds=0.5) and "lost the lease" in caplog.text
 
-    down_while_out("acquire")
-    down_while_out("claim_run")
     with running(app, "leader") as thread:
         wait_for(lambda: holder_now() == "leader", what="the lease")
-        outage.set()
+        OUTAGE.set()
         wait_for(outage_over, timeout=20, what="the job to fall due in the outage")
         assert thread.is_alive()
         assert RUNS == []
-        outage.clear()
+        OUTAGE.clear()
         wait_for(lambda: RUNS, what="the job after the outage")
         wait_for(lambda: holder_now() == "leader", what="the lease after the outage")
     assert RUNS == ["Asia/Shanghai"]  # every thread has stopped: it ran once, not twice
     assert recorded("test.daily").fire_time == due.astimezone(UTC)
-    assert failed["acquire"] >= 1
+    assert database_outage["acquire"] >= 1
     assert "lease not renewed, database error (OperationalError: connection refused)" in caplog.text
+
+
+@pytest.mark.usefixtures("leases", "fast_retries")
+def test_a_job_the_outage_interrupts_finishes_once_afterwards_though_the_lease_ran_out(
+        app, monkeypatch, caplog, database_outage):
+    monkeypatch.setitem(app.config, "SCHEDULER_LEASE_SECONDS", 3)
+    due = (datetime.now(SHANGHAI) - MINUTE).replace(microsecond=0)
+    monkeypatch.setattr(scheduler, "JOBS", [daily_job(due, "tests.core.test_scheduler:body_the_outage_interrupts")])
+    with running(app, "leader") as thread:
+        wait_for(lambda: OUTAGE_BEGAN.is_set() and "lost the lease" in caplog.text, timeout=20,
+                 what="the lease to run out in the outage")
+        assert thread.is_alive()
+        OUTAGE.clear()
+        wait_for(lambda: RUNS, what="the job after the outage")
+        wait_for(lambda: holder_now() == "leader", what="the lease after the outage")
+    assert RUNS == ["Asia/Shanghai"]
+    run = recorded("test.daily")
+    assert (run.fire_time, run.holder) == (due.astimezone(UTC), "leader")
+    assert run.finished_at is not None
+
+
+@pytest.mark.usefixtures("leases")
+def test_a_claimed_run_gives_up_only_when_the_process_stops(app):
+    FAILURES.append(database_down())
+    job = daily_job(datetime.now(SHANGHAI) - MINUTE)
+    assert not runner(app, stopping=True).run_due(job)
+    assert RUNS == []
+    assert recorded(job.id).finished_at is None
+    assert not runner(app).run_due(job)  # claimed: the next fire time does the work
