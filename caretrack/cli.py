@@ -223,9 +223,13 @@ def scheduler_command():
     from caretrack.scheduler import holder_name, run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # caretrack.scheduler logs each run it makes; APScheduler's own lines would repeat it for every firing.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_args: stop.set())
-    click.echo(f"scheduler {holder_name()} started ({current_app.config['CARETRACK_TIMEZONE']})")
+    config = current_app.config
+    click.echo(f"scheduler {holder_name()} started ({config['CARETRACK_TIMEZONE']}, "
+               f"lease {config['SCHEDULER_LEASE_SECONDS']} s)")
     run_forever(current_app._get_current_object(), stop)
     click.echo("scheduler stopped")

@@ -1,7 +1,12 @@
-"""A lease row in the database, so that exactly one scheduler process runs the jobs.
+"""A lease row in the database, so that exactly one scheduler process runs the jobs; and a run row per job.
 
 One mechanism serves SQLite and PostgreSQL alike: the holder renews its lease well before it expires; a
 second process finds the lease held and idles, and takes over once the holder has been silent too long.
+
+The lease keeps the standby idle, but it cannot by itself stop a job running twice (a leader that lost its
+lease during an outage may not know it yet). A job run is therefore claimed in `job_runs` for its scheduled fire
+time by one conditional statement: the claim succeeds only where the recorded fire time is older, so of two
+processes claiming the same fire time exactly one sees its row changed.
 """
 
 from datetime import datetime, timedelta
@@ -21,6 +26,18 @@ class Lease(db.Model):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRun(db.Model):
+    """The latest fire time of a scheduled job that some scheduler claimed, and when that run finished."""
+
+    __tablename__ = "job_runs"
+
+    job_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fire_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    holder: Mapped[str] = mapped_column(String(100))
+    # None while the run is in progress, or when it never finished (its process died or gave up).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def acquire(name: str, holder: str, duration: timedelta) -> bool:
@@ -55,3 +72,30 @@ def release(name: str, holder: str) -> None:
 def holder_of(name: str) -> str | None:
     lease = db.session.get(Lease, name)
     return lease.holder if lease and lease.expires_at > utcnow() else None
+
+
+def last_run(job_id: str) -> JobRun | None:
+    return db.session.get(JobRun, job_id)
+
+
+def claim_run(job_id: str, fire_time: datetime, holder: str) -> bool:
+    """Claim the run of `job_id` due at `fire_time`; True for exactly one caller per fire time. Flushes."""
+    claim = (update(JobRun).where(JobRun.job_id == job_id, JobRun.fire_time < fire_time)
+             .values(fire_time=fire_time, holder=holder, finished_at=None)
+             .execution_options(synchronize_session=False))
+    if db.session.execute(claim).rowcount:
+        return True
+    if db.session.scalar(select(JobRun.job_id).where(JobRun.job_id == job_id)):
+        return False  # already claimed for this fire time or a later one
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(JobRun).values(job_id=job_id, fire_time=fire_time, holder=holder))
+    except IntegrityError:  # the job's first run ever, claimed by another process at the same moment
+        return bool(db.session.execute(claim).rowcount)
+    return True
+
+
+def finish_run(job_id: str, fire_time: datetime) -> None:
+    """Record that the run claimed for `fire_time` finished. Flushes."""
+    db.session.execute(update(JobRun).where(JobRun.job_id == job_id, JobRun.fire_time == fire_time)
+                       .values(finished_at=utcnow()).execution_options(synchronize_session=False))
