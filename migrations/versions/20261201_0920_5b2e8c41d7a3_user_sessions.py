@@ -1,7 +1,7 @@
 """user sessions: one row per browser login, ended server-side at logout
 
 Revision ID: 5b2e8c41d7a3
-Revises: 321df773028b
+Revises: b94e6cb5bbd3
 Create Date: 2026-12-01 09:20:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b2e8c41d7a3'
-down_revision = '321df773028b'
+down_revision = 'b94e6cb5bbd3'
 branch_labels = None
 depends_on = None
 
