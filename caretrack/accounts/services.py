@@ -54,6 +54,12 @@ def home_unit_id(user: User | None) -> int | None:
     return None
 
 
+def home_unit(user: User | None) -> Unit | None:
+    """The unit of the user's first grant, whose term dates set the user's default year and term."""
+    unit_id = home_unit_id(user)
+    return db.session.get(Unit, unit_id) if unit_id else None
+
+
 def _recent_failures(column, value: str, since: datetime) -> int:
     return db.session.scalar(
         select(func.count(LoginAttempt.id)).where(

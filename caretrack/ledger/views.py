@@ -19,6 +19,7 @@ from caretrack.ledger import bp, exports, queries, services
 from caretrack.ledger.forms import DisbursementForm, RecordForm, RemoveForm
 from caretrack.ledger.importers import DisbursementImporter
 from caretrack.ledger.models import Attachment, Disbursement, Grade, RecordKind, SupportRecord, Tier
+from caretrack.org import services as org
 from caretrack.org.models import AcademicYear
 from caretrack.students.models import Student
 from caretrack.students.queries import get_student
@@ -93,7 +94,10 @@ def _disbursement_data(form: DisbursementForm, student: Student) -> services.Dis
 @permission_required(Permission.DISBURSE)
 def record_disbursement(student_id: int):
     student = _student_for(Permission.DISBURSE, student_id)
-    form = DisbursementForm(paid_on=local_today())
+    today = local_today()
+    current = org.term_on(student.school, today)
+    form = DisbursementForm(paid_on=today, academic_year_id=current.year.id if current else None,
+                            term=str(current.number) if current else "")
     _prepare_disbursement_form(form, student)
     if form.validate_on_submit():
         try:

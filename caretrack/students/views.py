@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from caretrack.accounts.services import home_unit
 from caretrack.core import idnumber
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
@@ -30,8 +31,10 @@ def _int_arg(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _year(start_year: int | None) -> AcademicYear | None:
-    start_year = start_year or org.academic_year_of(local_today())
+def _year(start_year: int | None, unit: Unit | None) -> AcademicYear | None:
+    """The year asked for, else the one today is in by the unit's own term dates."""
+    if not start_year:
+        return org.current_year(unit, local_today())
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
@@ -52,7 +55,8 @@ def filters_from_request() -> queries.StudentFilters:
     return queries.StudentFilters(
         q=_search_text(), school_id=_int_arg("school"), college_id=_int_arg("college"),
         class_id=_int_arg("class"), stage=args.get("stage", ""), status=args.get("status", "active"),
-        year=_year(_int_arg("year")), identified=args.get("identified", ""), category=args.get("category", ""),
+        year=_year(_int_arg("year"), home_unit(current_user)), identified=args.get("identified", ""),
+        category=args.get("category", ""),
         level=args.get("level", ""))
 
 
@@ -302,7 +306,7 @@ def _identification_data(form: IdentificationForm) -> services.IdentificationDat
 
 def _identification_form(student: Student) -> IdentificationForm:
     years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
-    chosen = _year(_int_arg("year"))
+    chosen = _year(_int_arg("year"), student.school)
     current = services.identification_for(student, chosen) if chosen else None
     if request.method == "GET" and current is not None:
         form = IdentificationForm(obj=current, academic_year=str(chosen.id), version=current.version,
