@@ -227,13 +227,18 @@ def update_student(actor, student: Student, data: StudentData, expected_version:
     return warnings
 
 
-def move_student(actor, student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
-    """Move a student to another class of the same school."""
+def check_move(student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
+    """A move goes to another class of the same school, on the copy of the file the user saw."""
     check_version(student.version, expected_version)
     if new_class.school_id != student.school_id:
         raise DomainError(_("只能调到本校的班级；转学请由新学校登记。"), field="class_id")
     if new_class.id == student.class_id:
-        raise DomainError(_("学生已在该班级。"), field="class_id")
+        raise DomainError(_("学生已在该班级，未作改动。"), field="class_id")
+
+
+def move_student(actor, student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
+    """Move a student to another class of the same school."""
+    check_move(student, new_class, expected_version)
     student.class_id = new_class.id
     student.college_id = new_class.college_id
     db.session.flush()
@@ -241,12 +246,17 @@ def move_student(actor, student: Student, new_class: SchoolClass, expected_versi
            detail=f"class:{new_class.id}")
 
 
+def check_status(student: Student, status: StudentStatus, expected_version: int | None = None) -> None:
+    """A status change changes the status, on the copy of the file the user saw."""
+    check_version(student.version, expected_version)
+    if status.value == student.status:
+        raise DomainError(_("学生状态已是“%(s)s”，未作改动。", s=status.label), field="status")
+
+
 def set_status(actor, student: Student, status: StudentStatus, on: date, note: str | None,
                expected_version: int | None = None) -> None:
     """Mark a student graduated or left (or back in school); the file and its records stay."""
-    check_version(student.version, expected_version)
-    if status.value == student.status:
-        raise DomainError(_("学生状态已是“%(s)s”。", s=status.label), field="status")
+    check_status(student, status, expected_version)
     student.status, student.status_changed_on, student.status_note = status.value, on, (note or None)
     db.session.flush()
     record(StudentAction.STATUS_CHANGED, actor=actor, obj=student, unit_id=student.school_id,

@@ -6,19 +6,21 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from caretrack.accounts.services import home_unit
 from caretrack.core import idnumber
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
-from caretrack.org.models import AcademicYear, SchoolClass, Stage, Unit
+from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
 from caretrack.students.groups import schools_for
@@ -145,11 +147,12 @@ def register_file_section(section) -> None:
 @permission_required(Permission.STUDENTS_VIEW)
 def show_student(student_id: int, revealed_id: str | None = None):
     student = _student_or_404(student_id)
-    move_form = MoveForm(version=student.version)
+    move_form = MoveForm(version=student.version, class_id=student.class_id)
     move_form.class_id.choices = _class_choices(student.school_id)
+    status_form = StatusForm(version=student.version, status=student.status, on=local_today())
     sections = [section for section in (build(current_user, student) for build in FILE_SECTIONS) if section]
     page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
-                           sections=sections, status_form=StatusForm(version=student.version, on=local_today()),
+                           sections=sections, status_form=status_form,
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
     # Sections audit what they showed (confidential records); committing after rendering keeps the loaded
     # rows fresh instead of reloading each one.
@@ -168,10 +171,13 @@ def reveal_id(student_id: int):
     return show_student(student_id, revealed_id=revealed)
 
 
-def _class_choices(school_id: int) -> list[tuple[int, str]]:
-    classes = db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id)
-                                 .order_by(SchoolClass.name)).all()
-    return [(c.id, f"{c.college.name} · {c.name}" if c.college else c.name) for c in classes]
+def _class_choices(school_id: int) -> list[SelectChoice]:
+    """The school's classes in one query, grouped by college (classes outside any college first)."""
+    rows = db.session.execute(select(SchoolClass.id, SchoolClass.name, College.name)
+                              .outerjoin(College, College.id == SchoolClass.college_id)
+                              .where(SchoolClass.school_id == school_id)
+                              .order_by(College.name.is_not(None), College.name, SchoolClass.name))
+    return [SelectChoice(value=class_id, label=name, optgroup=college) for class_id, name, college in rows]
 
 
 def _prepare_student_form(form: StudentForm, school: Unit) -> None:
@@ -262,16 +268,37 @@ def move_student(student_id: int):
     form.class_id.choices = _class_choices(student.school_id)
     if not form.validate_on_submit():
         flash(_("请选择要调入的班级。"), "danger")
-        return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
+    new_class = db.session.get(SchoolClass, form.class_id.data)
     try:
-        services.move_student(current_user, student, db.session.get(SchoolClass, form.class_id.data),
-                              int(form.version.data or 0))
+        services.check_move(student, new_class, int(form.version.data or 0))
+        if form.confirm.data != "1":
+            change = _("将 %(name)s 从“%(old)s”调到“%(new)s”。", name=student.name,
+                       old=_class_label(student.school_class), new=_class_label(new_class))
+            return _confirm_page(student, _("确认调班"), [change],
+                                 url_for("students.move_student", student_id=student.id), _("确认调班"))
+        services.move_student(current_user, student, new_class, int(form.version.data or 0))
     except DomainError as error:
         flash(error.message, "danger")
-        return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
     db.session.commit()
     flash(_("已调整班级。"), "success")
+    return _back_to_file(student)
+
+
+def _back_to_file(student: Student):
     return redirect(url_for("students.show_student", student_id=student.id))
+
+
+def _class_label(school_class: SchoolClass) -> str:
+    return f"{school_class.college.name} · {school_class.name}" if school_class.college else school_class.name
+
+
+def _confirm_page(student: Student, title: str, changes: list[str], action: str, button: str):
+    """Show what a structural change will do; the same fields are posted again with confirm=1 to do it."""
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "confirm")]
+    return render_template("students/confirm.html", student=student, title=title, changes=changes, action=action,
+                           button=button, fields=fields)
 
 
 @bp.route("/<int:student_id>/status", methods=["POST"])
@@ -281,18 +308,24 @@ def set_status(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.STUDENTS_EDIT, student)
     form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            services.set_status(current_user, student, StudentStatus(form.status.data), form.on.data,
-                                form.note.data, int(form.version.data or 0))
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("学生状态已更新为“%(s)s”。", s=StudentStatus(form.status.data).label), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("请填写状态和日期。"), "danger")
-    return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
+    status = StudentStatus(form.status.data)
+    try:
+        services.check_status(student, status, int(form.version.data or 0))
+        if form.confirm.data != "1":
+            change = _("将 %(name)s 的学籍状态从“%(old)s”改为“%(new)s”，日期 %(day)s。", name=student.name,
+                       old=StudentStatus(student.status).label, new=status.label, day=format_date(form.on.data))
+            return _confirm_page(student, _("确认变更学籍状态"), [change],
+                                 url_for("students.set_status", student_id=student.id), _("确认变更"))
+        services.set_status(current_user, student, status, form.on.data, form.note.data, int(form.version.data or 0))
+    except DomainError as error:
+        flash(error.message, "danger")
+        return _back_to_file(student)
+    db.session.commit()
+    flash(_("学生状态已更新为“%(s)s”。", s=status.label), "success")
+    return _back_to_file(student)
 
 
 def _identification_data(form: IdentificationForm) -> services.IdentificationData:
