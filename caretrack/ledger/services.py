@@ -14,6 +14,7 @@ from sqlalchemy import select
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import changed_attributes
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from caretrack.ledger.catalog import SEED_FROM_YEAR, seed_rows
@@ -111,10 +112,15 @@ def save_project(actor, data: ProjectData, project: AidProject | None = None) ->
     project.name, project.stage, project.has_grades = data.name.strip(), data.stage.value, data.has_grades
     project.period, project.valid_from, project.valid_to, project.note = (
         data.period, data.valid_from, data.valid_to, data.note or None)
-    project.standards = [AidStandard(grade=g, variant=v, amount=a) for g, v, a in data.standards]
-    db.session.add(project)
-    db.session.flush()
-    record(LedgerAction.PROJECT_CREATED if created else LedgerAction.PROJECT_UPDATED, actor=actor, obj=project)
+    changed = changed_attributes(project)
+    if [(s.grade, s.variant, s.amount) for s in project.standards] != list(data.standards):
+        project.standards = [AidStandard(grade=g, variant=v, amount=a) for g, v, a in data.standards]
+        changed.append("standards")
+    if created or changed:
+        db.session.add(project)
+        db.session.flush()
+        record(LedgerAction.PROJECT_CREATED if created else LedgerAction.PROJECT_UPDATED, actor=actor, obj=project,
+               fields=None if created else changed)
     return project
 
 

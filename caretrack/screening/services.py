@@ -18,6 +18,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import changed_attributes
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -457,12 +458,15 @@ def save_rule(actor, data: RuleData, rule: ScreeningRule | None = None) -> Scree
                               field="min_grade")
     elif data.min_grade:
         raise DomainError(_("要求档次时须指定资助项目。"), field="min_grade")
+    created = rule is None
     rule = rule or ScreeningRule()
     for name, value in vars(data).items():
         setattr(rule, name, value.strip() if isinstance(value, str) else value)
-    db.session.add(rule)
-    db.session.flush()
-    record(ScreeningAction.RULE_SAVED, actor=actor, obj=rule)
+    changed = changed_attributes(rule)
+    if changed:  # a new rule has every attribute changed; an unchanged form writes nothing
+        db.session.add(rule)
+        db.session.flush()
+        record(ScreeningAction.RULE_SAVED, actor=actor, obj=rule, fields=None if created else changed)
     return rule
 
 

@@ -342,8 +342,9 @@ def _identification_form(student: Student) -> IdentificationForm:
     chosen = _year(_int_arg("year"), student.school)
     current = services.identification_for(student, chosen) if chosen else None
     if request.method == "GET" and current is not None:
-        form = IdentificationForm(obj=current, academic_year=str(chosen.id), version=current.version,
+        form = IdentificationForm(obj=current, version=current.version,
                                   categories=[c.value for c in current.categories])
+        form.academic_year.data = str(chosen.id)  # obj's academic_year is the row, which would win over a keyword
     else:
         form = IdentificationForm(academic_year=str(chosen.id) if chosen else None, decided_on=local_today())
     form.academic_year.choices = [(str(y.id), y.label) for y in years]
