@@ -17,6 +17,7 @@ from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.validation import checked_data
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
@@ -185,14 +186,29 @@ def _prepare_student_form(form: StudentForm, school: Unit) -> None:
     form.stage.choices = [(s.value, s.label) for s in school.stages]
 
 
-def _student_data(form: StudentForm, school: Unit, id_number: idnumber.IdNumber) -> services.StudentData:
-    school_class = db.session.get(SchoolClass, form.class_id.data)
+def _typed(field, convert=None):
+    """A field's value, None when the form refused it (its own message says why) or it is empty."""
+    if field.errors or field.data in (None, ""):
+        return None
+    return convert(field.data) if convert else field.data
+
+
+def _student_data(form: StudentForm, school: Unit, keep: Student | None, errors) -> services.StudentData:
+    """The typed student; a bad ID number goes to `errors` and leaves the ID None."""
+    school_class = _typed(form.class_id, lambda class_id: db.session.get(SchoolClass, class_id))
+    id_number = None if form.id_number.errors else errors.run(_parse_id_field, form, keep)
     return services.StudentData(
         school=school, school_class=school_class, college=school_class.college if school_class else None,
-        student_no=form.student_no.data, name=form.name.data, id_number=id_number, stage=Stage(form.stage.data),
-        gender=Gender(form.gender.data) if form.gender.data else None, enrolment_year=form.enrolment_year.data,
+        student_no=_typed(form.student_no), name=_typed(form.name), id_number=id_number,
+        stage=_typed(form.stage, Stage), gender=_typed(form.gender, Gender), enrolment_year=_typed(form.enrolment_year),
         is_boarder=form.is_boarder.data, hukou=form.hukou.data or None, guardian_name=form.guardian_name.data,
-        guardian_phone=form.guardian_phone.data)
+        guardian_phone=_typed(form.guardian_phone))
+
+
+def _checked_student(form: StudentForm, school: Unit, keep: Student | None) -> services.StudentData | None:
+    """The typed student when the form is right so far, else None with every error of the form shown at once."""
+    return checked_data(form, lambda errors: _student_data(form, school, keep, errors),
+                        lambda data, errors: services.check_student_form(data, keep, errors))
 
 
 def _parse_id_field(form: StudentForm, keep: Student | None) -> idnumber.IdNumber:
@@ -214,10 +230,10 @@ def create_student():
     school = get_or_404(Unit, _int_arg("school") or 0, current_user, Permission.STUDENTS_EDIT)
     form = StudentForm()
     _prepare_student_form(form, school)
-    if form.validate_on_submit():
+    data = _checked_student(form, school, None)
+    if data is not None:
         try:
-            student, warnings = services.create_student(current_user, _student_data(
-                form, school, _parse_id_field(form, None)))
+            student, warnings = services.create_student(current_user, data)
         except DomainError as error:
             form.add_domain_error(error)
         else:
@@ -241,9 +257,9 @@ def edit_student(student_id: int):
         guardian = student.guardians[0] if student.guardians else None
         form.guardian_name.data, form.guardian_phone.data = (guardian.name, guardian.phone) if guardian else ("", "")
     _prepare_student_form(form, student.school)
-    if form.validate_on_submit():
+    data = _checked_student(form, student.school, student)
+    if data is not None:
         try:
-            data = _student_data(form, student.school, _parse_id_field(form, student))
             warnings = services.update_student(current_user, student, data, int(form.version.data or 0))
         except DomainError as error:
             db.session.rollback()
