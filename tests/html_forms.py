@@ -1,5 +1,6 @@
 """Read the forms of a rendered page the way a browser submits them."""
 
+import re
 from html.parser import HTMLParser
 
 from werkzeug.datastructures import MultiDict
@@ -79,3 +80,14 @@ def form_data(html: str, url: str) -> MultiDict:
     path = url.split("?")[0]
     return MultiDict(next(f["fields"] for f in _parse(html).forms
                           if f["method"] == "post" and (f["action"] or path).split("?")[0] == path))
+
+
+def errors_by_field(html: str) -> dict[str, list[str]]:
+    """The error messages shown under each field of a form rendered with the `field` macro, by field name."""
+    found: dict[str, list[str]] = {}
+    for block in html.split('<div class="mb-3">')[1:]:
+        name = re.search(r'name="([^"]+)"', block)
+        messages = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', block)
+        if name and messages:
+            found[name.group(1)] = messages
+    return found

@@ -8,6 +8,13 @@ from caretrack.core.errors import DomainError, ErrorCollector
 Data = TypeVar("Data")
 
 
+def typed(field, convert: Callable | None = None):
+    """A field's value for the service, None when the form refused it (its own message says why) or it is empty."""
+    if field.errors or field.data in (None, ""):
+        return None
+    return convert(field.data) if convert else field.data
+
+
 def checked_data(form, read: Callable[[ErrorCollector], Data], check: Callable[[Data, ErrorCollector], object]) \
         -> Data | None:
     """The service's data when the posted form is right so far; else None, with every error put on the form.

@@ -17,7 +17,7 @@ from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
-from caretrack.core.validation import checked_data
+from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
@@ -186,23 +186,16 @@ def _prepare_student_form(form: StudentForm, school: Unit) -> None:
     form.stage.choices = [(s.value, s.label) for s in school.stages]
 
 
-def _typed(field, convert=None):
-    """A field's value, None when the form refused it (its own message says why) or it is empty."""
-    if field.errors or field.data in (None, ""):
-        return None
-    return convert(field.data) if convert else field.data
-
-
 def _student_data(form: StudentForm, school: Unit, keep: Student | None, errors) -> services.StudentData:
     """The typed student; a bad ID number goes to `errors` and leaves the ID None."""
-    school_class = _typed(form.class_id, lambda class_id: db.session.get(SchoolClass, class_id))
+    school_class = typed(form.class_id, lambda class_id: db.session.get(SchoolClass, class_id))
     id_number = None if form.id_number.errors else errors.run(_parse_id_field, form, keep)
     return services.StudentData(
         school=school, school_class=school_class, college=school_class.college if school_class else None,
-        student_no=_typed(form.student_no), name=_typed(form.name), id_number=id_number,
-        stage=_typed(form.stage, Stage), gender=_typed(form.gender, Gender), enrolment_year=_typed(form.enrolment_year),
+        student_no=typed(form.student_no), name=typed(form.name), id_number=id_number,
+        stage=typed(form.stage, Stage), gender=typed(form.gender, Gender), enrolment_year=typed(form.enrolment_year),
         is_boarder=form.is_boarder.data, hukou=form.hukou.data or None, guardian_name=form.guardian_name.data,
-        guardian_phone=_typed(form.guardian_phone))
+        guardian_phone=typed(form.guardian_phone))
 
 
 def _checked_student(form: StudentForm, school: Unit, keep: Student | None) -> services.StudentData | None:
@@ -345,10 +338,10 @@ def set_status(student_id: int):
 
 
 def _identification_data(form: IdentificationForm) -> services.IdentificationData:
-    year = db.session.get(AcademicYear, int(form.academic_year.data))
     return services.IdentificationData(
-        academic_year=year, categories=[Category(c) for c in form.categories.data or []],
-        level=Level(form.level.data), is_registered_poverty=form.is_registered_poverty.data,
+        academic_year=typed(form.academic_year, lambda year_id: db.session.get(AcademicYear, int(year_id))),
+        categories=[Category(c) for c in form.categories.data or []] if not form.categories.errors else [],
+        level=typed(form.level, Level), is_registered_poverty=form.is_registered_poverty.data,
         is_martyr_child=form.is_martyr_child.data, is_disaster=form.is_disaster.data,
         decided_on=form.decided_on.data, note=form.note.data)
 
@@ -374,9 +367,11 @@ def identify_student(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.STUDENTS_IDENTIFY, student)
     form = _identification_form(student)
-    if form.validate_on_submit():
+    data = checked_data(form, lambda _errors: _identification_data(form),
+                        lambda data, _errors: services.check_identification(data))
+    if data is not None:
         try:
-            services.identify(current_user, student, _identification_data(form),
+            services.identify(current_user, student, data,
                               int(form.version.data) if form.version.data else None)
         except DomainError as error:
             db.session.rollback()
