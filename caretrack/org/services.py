@@ -275,6 +275,9 @@ def set_term_dates(actor, unit: Unit, year: AcademicYear, number: int, starts_on
     window_start, window_end = year_window(year)
     if starts_on < window_start or ends_on > window_end:
         raise DomainError(_("学期日期须在学年 %(year)s 之内。", year=year.label), field="starts_on")
+    applying = term_dates(unit, year, number)
+    if (applying.starts_on, applying.ends_on) == (starts_on, ends_on):
+        return applying  # the dates already apply: an unchanged form writes nothing
     term = db.session.scalar(select(Term).where(
         Term.academic_year_id == year.id, Term.number == number, Term.unit_id == unit.id))
     if term is None:
