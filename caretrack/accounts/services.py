@@ -89,6 +89,12 @@ def _last_successes(username: str, address: str) -> tuple[datetime | None, datet
     return row[0], row[1]
 
 
+def home_unit(user: User | None) -> Unit | None:
+    """The unit of the user's first grant, whose term dates set the user's default year and term."""
+    unit_id = home_unit_id(user)
+    return db.session.get(Unit, unit_id) if unit_id else None
+
+
 def login_wait(username: str, address: str, policy: ThrottlePolicy, now: datetime) -> timedelta:
     """How long the account must wait before a try from this address; zero when it may try now.
 

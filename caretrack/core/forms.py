@@ -13,12 +13,13 @@ class BaseForm(FlaskForm):
         locales = ["zh_CN", "en"]
 
     def add_domain_error(self, error) -> None:
-        """Put a service's DomainError on the field it names, or on the whole form."""
-        field = getattr(self, error.field, None) if error.field else None
-        if field is not None:
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
+        """Put each error of a service's DomainError(s) on the field it names, or on the whole form."""
+        for one in error.errors:
+            field = getattr(self, one.field, None) if one.field else None
+            if field is None:
+                self.form_errors.append(one.message)
+            elif not field.errors:  # a field already refused for its shape needs no second message
+                field.errors = [*field.errors, one.message]
 
 
 def required():

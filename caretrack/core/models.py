@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer
+from sqlalchemy import DateTime, Integer, inspect
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -45,3 +45,8 @@ class VersionedMixin:
     @declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805 - declared_attr receives the class
         return {"version_id_col": cls.version}
+
+
+def changed_attributes(obj) -> list[str]:
+    """The attributes of a loaded row set to a different value since it was loaded (setting the same is no change)."""
+    return [attr.key for attr in inspect(obj).attrs if attr.history.has_changes()]

@@ -42,16 +42,15 @@ class StudentSummary:
 
 def my_students(user, limit: int = 10) -> StudentSummary | None:
     """The students the user may see, counted in two queries; None for roles that see no student files."""
+    from caretrack.accounts.services import home_unit
     from caretrack.core.access import Permission, has_permission
     from caretrack.core.timeutil import local_today
-    from caretrack.org.models import AcademicYear
-    from caretrack.org.services import academic_year_of
+    from caretrack.org.services import current_year
     from caretrack.students import queries
 
     if not has_permission(user, Permission.STUDENTS_VIEW):
         return None
-    year = db.session.scalar(select(AcademicYear).where(
-        AcademicYear.start_year == academic_year_of(local_today())))
+    year = current_year(home_unit(user), local_today())
     everyone = queries.student_query(user, queries.StudentFilters(year=year))
     identified = queries.student_query(user, queries.StudentFilters(year=year, identified="yes"))
     first = db.session.scalars(queries.with_places(everyone).limit(limit)).unique().all()

@@ -107,8 +107,8 @@ def _terms_by_school(school_ids, year: AcademicYear) -> dict[int, dict[int, tupl
 
 
 def _records_by_student(student_ids, year: AcademicYear) -> dict[int, list[tuple[str, date]]]:
-    # A generous window: a school's own term dates never start before July or end after September.
-    starts_on, ends_on = date(year.start_year, 7, 1), date(year.start_year + 1, 9, 30)
+    # A generous window: a school's own term dates never leave the year's window.
+    starts_on, ends_on = org.year_window(year)
     rows = db.session.execute(select(SupportRecord.student_id, SupportRecord.kind, SupportRecord.happened_on).where(
         SupportRecord.student_id.in_(student_ids), SupportRecord.deleted_at.is_(None),
         SupportRecord.happened_on.between(starts_on, ends_on)))

@@ -13,6 +13,7 @@ from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import changed_attributes
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord
@@ -153,12 +154,15 @@ def save_cadence_rule(actor, data: CadenceData, rule: CadenceRule | None = None)
         raise DomainError(_("请填写要求的名称。"), field="name")
     if data.valid_to is not None and data.valid_to < data.valid_from:
         raise DomainError(_("停用学年不能早于启用学年。"), field="valid_to")
+    created = rule is None
     rule = rule or CadenceRule()
     rule.name, rule.record_kind, rule.period = data.name.strip(), data.record_kind.value, data.period.value
     rule.category = data.category.value if data.category else None
     rule.level = data.level.value if data.level else None
     rule.valid_from, rule.valid_to, rule.is_active = data.valid_from, data.valid_to, data.is_active
-    db.session.add(rule)
-    db.session.flush()
-    record(FollowUpAction.CADENCE_SAVED, actor=actor, obj=rule)
+    changed = changed_attributes(rule)
+    if changed:  # a new rule has every attribute changed; an unchanged form writes nothing
+        db.session.add(rule)
+        db.session.flush()
+        record(FollowUpAction.CADENCE_SAVED, actor=actor, obj=rule, fields=None if created else changed)
     return rule

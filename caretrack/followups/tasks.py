@@ -18,6 +18,7 @@ from caretrack.followups import queries
 from caretrack.followups.models import FollowUp
 from caretrack.followups.services import FollowUpAction
 from caretrack.notify.services import notify, notify_unit
+from caretrack.org import services as org
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,6 @@ def _escalate_one(followup: FollowUp, level: int, role: Role) -> None:
         log.warning("follow-up %s overdue with no %s to escalate to", followup.id, role.value)
 
 
-# The official tables are due by 15 June (spring term) and 15 December (autumn term).
-SCREENING_DEADLINES = ((6, 15), (12, 15))
-
-
 def remind_screening_deadlines(today: date | None = None) -> int:
     """On 1 and 10 June and December, remind the officers who owe a screening table of its deadline.
 
@@ -92,8 +89,7 @@ def remind_screening_deadlines(today: date | None = None) -> int:
     officers).
     """
     today = today or local_today()
-    deadline = next((date(today.year, month, day) for month, day in SCREENING_DEADLINES if month == today.month),
-                    None)
+    deadline = next((day for day in org.screening_deadlines_in(today.year) if day.month == today.month), None)
     if deadline is None:
         return 0
     sent = 0

@@ -15,22 +15,17 @@ from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, ser
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind
 from caretrack.ledger.caseload_views import register_caseload_column
-from caretrack.org.models import AcademicYear
-from caretrack.org.services import academic_year_of
+from caretrack.org import services as org
 from caretrack.students.queries import get_student
 from caretrack.students.views import register_file_section
-
-
-def _current_year() -> AcademicYear | None:
-    return db.session.scalar(select(AcademicYear).where(
-        AcademicYear.start_year == academic_year_of(local_today())))
 
 
 def followups_section(user, student) -> dict | None:
     """The student's follow-ups and what the visit cadence asks for this year, on the file page."""
     if not can(user, Permission.LEDGER_VIEW, student):
         return None
-    year, today = _current_year(), local_today()
+    today = local_today()
+    year = org.current_year(student.school, today)
     owed = cadence.obligations([student], year, today).get(student.id, []) if year else []
     return {"template": "followups/_section.html", "student": student, "followups": queries.for_student(student),
             "obligations": owed, "today": today, "may_schedule": can(user, Permission.CARE_RECORD, student)}

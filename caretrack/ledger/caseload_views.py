@@ -2,14 +2,12 @@
 
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
+from caretrack.accounts.services import home_unit
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.timeutil import local_today
-from caretrack.extensions import db
 from caretrack.ledger import bp, queries
-from caretrack.org.models import AcademicYear
-from caretrack.org.services import academic_year_of
+from caretrack.org import services as org
 
 # Domains above the ledger add what they know about each student here (follow-ups: the visit cadence):
 # each is a function(rows, year, today) returning (column title, {student id: list of (label, css class)}).
@@ -25,7 +23,7 @@ def register_caseload_column(column) -> None:
 @permission_required(Permission.LEDGER_VIEW)
 def my_caseload():
     today = local_today()
-    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == academic_year_of(today)))
+    year = org.current_year(home_unit(current_user), today)
     raw_days = request.args.get("days", "")
     stale_days = int(raw_days) if raw_days.isdigit() and 0 < int(raw_days) < 1000 else \
         current_app.config["CARE_STALE_DAYS"]

@@ -106,7 +106,8 @@ class DisbursementImporter(Importer):
             try:
                 self._complete(row, students)
             except DomainError as error:
-                yield RowError(line, FIELD_COLUMNS.get(error.field, "身份证号"), error.message)
+                for one in error.errors:
+                    yield RowError(line, FIELD_COLUMNS.get(one.field, "身份证号"), one.message)
                 continue
             identity = self._identity(row)
             if identity in seen:

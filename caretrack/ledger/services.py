@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
-from caretrack.core.errors import DomainError
+from caretrack.core.errors import DomainError, ErrorCollector
+from caretrack.core.models import changed_attributes
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from caretrack.ledger.catalog import SEED_FROM_YEAR, seed_rows
@@ -111,10 +112,15 @@ def save_project(actor, data: ProjectData, project: AidProject | None = None) ->
     project.name, project.stage, project.has_grades = data.name.strip(), data.stage.value, data.has_grades
     project.period, project.valid_from, project.valid_to, project.note = (
         data.period, data.valid_from, data.valid_to, data.note or None)
-    project.standards = [AidStandard(grade=g, variant=v, amount=a) for g, v, a in data.standards]
-    db.session.add(project)
-    db.session.flush()
-    record(LedgerAction.PROJECT_CREATED if created else LedgerAction.PROJECT_UPDATED, actor=actor, obj=project)
+    changed = changed_attributes(project)
+    if [(s.grade, s.variant, s.amount) for s in project.standards] != list(data.standards):
+        project.standards = [AidStandard(grade=g, variant=v, amount=a) for g, v, a in data.standards]
+        changed.append("standards")
+    if created or changed:
+        db.session.add(project)
+        db.session.flush()
+        record(LedgerAction.PROJECT_CREATED if created else LedgerAction.PROJECT_UPDATED, actor=actor, obj=project,
+               fields=None if created else changed)
     return project
 
 
@@ -163,28 +169,42 @@ def academic_year_bounds(student: Student, year: AcademicYear) -> tuple[date, da
 
 
 def check_disbursement(data: DisbursementData, bounds: tuple[date, date] | None = None) -> None:
-    """Every rule of a payment, shared by the form and the import (which passes the year's bounds it cached)."""
-    project, student = data.project, data.student
-    if project.stage != student.stage:
-        raise DomainError(_("“%(project)s”不是%(stage)s的资助项目。", project=project.name,
-                            stage=Stage(student.stage).label), field="project_id")
-    if not project.is_valid_in(data.academic_year.start_year):
-        raise DomainError(_("“%(project)s”在 %(year)s 学年不在资助项目目录中。", project=project.name,
-                            year=data.academic_year.label), field="project_id")
-    if project.has_grades and data.grade is None:
-        raise DomainError(_("“%(project)s”须填写档次。", project=project.name), field="grade")
-    if not project.has_grades and data.grade is not None:
-        raise DomainError(_("“%(project)s”不分档次，请不要填写档次。", project=project.name), field="grade")
+    """Every rule of a payment at once, shared by the form and the import (which passes the year's cached bounds).
+
+    A part the form could not read (None) is left to the form's own message.
+    """
+    errors = ErrorCollector()
+    if data.project is not None:
+        errors.run(_check_project, data)
     if data.term not in (None, 1, 2):
-        raise DomainError(_("学期只能是 1、2 或留空。"), field="term")
-    starts_on, ends_on = bounds or academic_year_bounds(student, data.academic_year)
-    if not starts_on <= data.paid_on <= ends_on:
-        raise DomainError(_("发放日期不在 %(year)s 学年内（%(start)s 至 %(end)s）。", year=data.academic_year.label,
-                            start=starts_on.isoformat(), end=ends_on.isoformat()), field="paid_on")
+        errors.add(_("学期只能是 1、2 或留空。"), field="term")
+    if data.academic_year is not None and data.paid_on is not None:
+        starts_on, ends_on = bounds or academic_year_bounds(data.student, data.academic_year)
+        if not starts_on <= data.paid_on <= ends_on:
+            errors.add(_("发放日期不在 %(year)s 学年内（%(start)s 至 %(end)s）。", year=data.academic_year.label,
+                         start=starts_on.isoformat(), end=ends_on.isoformat()), field="paid_on")
+    errors.raise_if_any()
+
+
+def _check_project(data: DisbursementData) -> None:
+    """The project fits the student's stage and the year, and the grade fits the project."""
+    project, student = data.project, data.student
+    errors = ErrorCollector()
+    if project.stage != student.stage:
+        errors.add(_("“%(project)s”不是%(stage)s的资助项目。", project=project.name,
+                     stage=Stage(student.stage).label), field="project_id")
+    elif data.academic_year is not None and not project.is_valid_in(data.academic_year.start_year):
+        errors.add(_("“%(project)s”在 %(year)s 学年不在资助项目目录中。", project=project.name,
+                     year=data.academic_year.label), field="project_id")
+    if project.has_grades and data.grade is None:
+        errors.add(_("“%(project)s”须填写档次。", project=project.name), field="grade")
+    if not project.has_grades and data.grade is not None:
+        errors.add(_("“%(project)s”不分档次，请不要填写档次。", project=project.name), field="grade")
+    errors.raise_if_any()
 
 
 def _check_voucher_free(data: DisbursementData, current: Disbursement | None) -> None:
-    if not data.voucher:
+    if not data.voucher or data.project is None:
         return
     clash = db.session.scalar(select(Disbursement).where(
         Disbursement.student_id == data.student.id, Disbursement.project_id == data.project.id,
@@ -192,6 +212,15 @@ def _check_voucher_free(data: DisbursementData, current: Disbursement | None) ->
     if clash is not None and clash is not current:
         raise DomainError(_("该学生的“%(project)s”已有凭证号 %(voucher)s 的发放记录。", project=data.project.name,
                             voucher=data.voucher), field="voucher")
+
+
+def check_disbursement_form(data: DisbursementData, current: Disbursement | None = None,
+                            errors: ErrorCollector | None = None) -> None:
+    """Every rule of a typed payment at once, the voucher's uniqueness included, with earlier errors."""
+    errors = errors or ErrorCollector()
+    errors.run(check_disbursement, data)
+    errors.run(_check_voucher_free, data, current)
+    errors.raise_if_any()
 
 
 def disbursement_values(data: DisbursementData) -> dict:
@@ -202,8 +231,7 @@ def disbursement_values(data: DisbursementData) -> dict:
 
 def record_disbursement(actor, data: DisbursementData) -> Disbursement:
     """Record one payment after checking every rule."""
-    check_disbursement(data)
-    _check_voucher_free(data, None)
+    check_disbursement_form(data, None)
     disbursement = Disbursement(**disbursement_values(data), recorded_by_id=getattr(actor, "id", None))
     db.session.add(disbursement)
     db.session.flush()
@@ -215,8 +243,7 @@ def record_disbursement(actor, data: DisbursementData) -> Disbursement:
 def update_disbursement(actor, disbursement: Disbursement, data: DisbursementData,
                         expected_version: int | None = None) -> list[str]:
     check_version(disbursement.version, expected_version)
-    check_disbursement(data)
-    _check_voucher_free(data, disbursement)
+    check_disbursement_form(data, disbursement)
     changed = [k for k, v in disbursement_values(data).items() if getattr(disbursement, k) != v]
     for name in changed:
         setattr(disbursement, name, disbursement_values(data)[name])
@@ -251,22 +278,32 @@ class RecordData:
         return Tier.RESTRICTED if self.kind is RecordKind.PSYCH_CARE else Tier.NORMAL
 
 
-def check_record(data: RecordData, today: date) -> None:
-    if not data.summary or not data.summary.strip():
-        raise DomainError(_("请填写记录内容。"), field="summary")
-    if data.happened_on > today:
-        raise DomainError(_("记录的日期不能晚于今天。"), field="happened_on")
+def check_record(data: RecordData, today: date, errors: ErrorCollector | None = None) -> None:
+    """Every rule of a care record at once, with earlier errors; a part the form could not read (None) is skipped."""
+    errors = errors or ErrorCollector()
+    if data.summary is not None and not data.summary.strip():
+        errors.add(_("请填写记录内容。"), field="summary")
+    if data.happened_on is not None and data.happened_on > today:
+        errors.add(_("记录的日期不能晚于今天。"), field="happened_on")
     if data.next_step_due and not data.next_step:
-        raise DomainError(_("填写了下一步的期限，请同时写明下一步做什么。"), field="next_step")
+        errors.add(_("填写了下一步的期限，请同时写明下一步做什么。"), field="next_step")
     if data.kind is RecordKind.WORK_STUDY:
-        if not data.post:
-            raise DomainError(_("勤工助学须填写岗位。"), field="post")
-        if data.hours is not None and data.hours <= 0:
-            raise DomainError(_("工时须大于 0。"), field="hours")
-        if data.pay is not None:
-            parse_amount(str(data.pay))
+        _check_work_study(data, errors)
     elif data.post or data.hours or data.pay:
-        raise DomainError(_("岗位、工时和报酬只用于勤工助学记录。"), field="post")
+        errors.add(_("岗位、工时和报酬只用于勤工助学记录。"), field="post")
+    errors.raise_if_any()
+
+
+def _check_work_study(data: RecordData, errors: ErrorCollector) -> None:
+    if not data.post:
+        errors.add(_("勤工助学须填写岗位。"), field="post")
+    if data.hours is not None and data.hours <= 0:
+        errors.add(_("工时须大于 0。"), field="hours")
+    if data.pay is not None:
+        try:
+            parse_amount(str(data.pay))
+        except DomainError as error:
+            errors.add(error.message, field="pay")
 
 
 def _record_values(data: RecordData) -> dict:

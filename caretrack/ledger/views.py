@@ -13,12 +13,14 @@ from caretrack.core.errors import DomainError
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.ledger import bp, exports, queries, services
 from caretrack.ledger.forms import DisbursementForm, RecordForm, RemoveForm
 from caretrack.ledger.importers import DisbursementImporter
 from caretrack.ledger.models import Attachment, Disbursement, Grade, RecordKind, SupportRecord, Tier
+from caretrack.org import services as org
 from caretrack.org.models import AcademicYear
 from caretrack.students.models import Student
 from caretrack.students.queries import get_student
@@ -78,14 +80,22 @@ def _prepare_disbursement_form(form: DisbursementForm, student: Student) -> None
         select(AcademicYear).order_by(AcademicYear.start_year.desc()))]
 
 
-def _disbursement_data(form: DisbursementForm, student: Student) -> services.DisbursementData:
+def _disbursement_data(form: DisbursementForm, student: Student, errors) -> services.DisbursementData:
+    """The typed payment; a bad amount goes to `errors` and leaves the amount None."""
     from caretrack.ledger.models import AidProject
 
     return services.DisbursementData(
-        student=student, project=db.session.get(AidProject, form.project_id.data),
-        grade=Grade(form.grade.data) if form.grade.data else None, amount=services.parse_amount(form.amount.data),
-        paid_on=form.paid_on.data, academic_year=db.session.get(AcademicYear, form.academic_year_id.data),
-        term=int(form.term.data) if form.term.data else None, voucher=(form.voucher.data or "").strip() or None)
+        student=student, project=typed(form.project_id, lambda project_id: db.session.get(AidProject, project_id)),
+        grade=typed(form.grade, Grade),
+        amount=typed(form.amount, lambda text: errors.run(services.parse_amount, text)),
+        paid_on=typed(form.paid_on), academic_year=typed(form.academic_year_id, lambda year_id: db.session.get(
+            AcademicYear, year_id)), term=typed(form.term, int), voucher=(form.voucher.data or "").strip() or None)
+
+
+def _checked_disbursement(form: DisbursementForm, student: Student, current: Disbursement | None):
+    """The typed payment when the form is right so far, else None with every error of the form shown at once."""
+    return checked_data(form, lambda errors: _disbursement_data(form, student, errors),
+                        lambda data, errors: services.check_disbursement_form(data, current, errors))
 
 
 @bp.route("/students/<int:student_id>/disbursements/new", methods=["GET", "POST"])
@@ -93,11 +103,15 @@ def _disbursement_data(form: DisbursementForm, student: Student) -> services.Dis
 @permission_required(Permission.DISBURSE)
 def record_disbursement(student_id: int):
     student = _student_for(Permission.DISBURSE, student_id)
-    form = DisbursementForm(paid_on=local_today())
+    today = local_today()
+    current = org.term_on(student.school, today)
+    form = DisbursementForm(paid_on=today, academic_year_id=current.year.id if current else None,
+                            term=str(current.number) if current else "")
     _prepare_disbursement_form(form, student)
-    if form.validate_on_submit():
+    data = _checked_disbursement(form, student, None)
+    if data is not None:
         try:
-            services.record_disbursement(current_user, _disbursement_data(form, student))
+            services.record_disbursement(current_user, data)
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
@@ -128,10 +142,10 @@ def edit_disbursement(disbursement_id: int):
         form.grade.data = disbursement.grade or ""
         form.amount.data = f"{disbursement.amount:.2f}"
     _prepare_disbursement_form(form, student)
-    if form.validate_on_submit():
+    data = _checked_disbursement(form, student, disbursement)
+    if data is not None:
         try:
-            services.update_disbursement(current_user, disbursement, _disbursement_data(form, student),
-                                         int(form.version.data or 0))
+            services.update_disbursement(current_user, disbursement, data, int(form.version.data or 0))
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
@@ -147,10 +161,16 @@ def edit_disbursement(disbursement_id: int):
 
 def _record_data(form: RecordForm, student: Student) -> services.RecordData:
     return services.RecordData(
-        student=student, kind=RecordKind(form.kind.data), happened_on=form.happened_on.data,
-        summary=form.summary.data, outcome=form.outcome.data, next_step=form.next_step.data,
-        next_step_due=form.next_step_due.data, tier=Tier(form.tier.data) if form.tier.data else None,
-        post=form.post.data, hours=form.hours.data, pay=form.pay.data)
+        student=student, kind=typed(form.kind, RecordKind), happened_on=typed(form.happened_on),
+        summary=typed(form.summary), outcome=form.outcome.data, next_step=form.next_step.data,
+        next_step_due=typed(form.next_step_due), tier=typed(form.tier, Tier),
+        post=form.post.data, hours=typed(form.hours), pay=typed(form.pay))
+
+
+def _checked_record(form: RecordForm, student: Student) -> services.RecordData | None:
+    """The typed record when the form is right so far, else None with every error of the form shown at once."""
+    return checked_data(form, lambda _errors: _record_data(form, student),
+                        lambda data, errors: services.check_record(data, local_today(), errors))
 
 
 def _save_attachment(form: RecordForm, support: SupportRecord) -> None:
@@ -170,9 +190,10 @@ def _attachment_folder() -> Path:
 def create_record(student_id: int):
     student = _student_for(Permission.CARE_RECORD, student_id)
     form = RecordForm()
-    if form.validate_on_submit():
+    data = _checked_record(form, student)
+    if data is not None:
         try:
-            support = services.create_record(current_user, _record_data(form, student), local_today())
+            support = services.create_record(current_user, data, local_today())
             _save_attachment(form, support)
         except DomainError as error:
             db.session.rollback()
@@ -198,10 +219,10 @@ def _readable_record(record_id: int, permission: Permission) -> SupportRecord:
 def edit_record(record_id: int):
     support = _readable_record(record_id, Permission.CARE_RECORD)
     form = RecordForm(obj=support) if request.method == "GET" else RecordForm()
-    if form.validate_on_submit():
+    data = _checked_record(form, support.student)
+    if data is not None:
         try:
-            services.update_record(current_user, support, _record_data(form, support.student), local_today(),
-                                   int(form.version.data or 0))
+            services.update_record(current_user, support, data, local_today(), int(form.version.data or 0))
             _save_attachment(form, support)
         except DomainError as error:
             db.session.rollback()

@@ -180,23 +180,90 @@ def ensure_academic_year(start_year: int) -> AcademicYear:
 
 
 def academic_year_of(day: date) -> int:
-    """The start year of the academic year containing `day` by the default calendar."""
-    return day.year if day.month >= 9 else day.year - 1
+    """The start year of the academic year containing `day` by the default calendar, to seed years.
+
+    Pages and jobs ask `term_on` instead, which knows a unit's own dates.
+    """
+    return day.year if day >= default_term_dates(day.year, 1)[0] else day.year - 1
+
+
+def _own_or_inherited(unit: Unit | None, by_unit: dict[int | None, Term]) -> Term | None:
+    """The term row that applies to the unit: its own, else the nearest parent's, else the default."""
+    node = unit
+    while node is not None:
+        if node.id in by_unit:
+            return by_unit[node.id]
+        node = node.parent
+    return by_unit.get(None)
 
 
 def term_dates(unit: Unit, year: AcademicYear, number: int) -> Term:
     """The term as it applies to the unit: its own dates, else the nearest parent's, else the default."""
     candidates = db.session.scalars(select(Term).where(
         Term.academic_year_id == year.id, Term.number == number)).all()
-    by_unit = {term.unit_id: term for term in candidates}
-    node = unit
-    while node is not None:
-        if node.id in by_unit:
-            return by_unit[node.id]
-        node = node.parent
-    if None not in by_unit:
+    term = _own_or_inherited(unit, {term.unit_id: term for term in candidates})
+    if term is None:
         raise DomainError(_("学年 %(year)s 尚未设置学期。", year=year.label))
-    return by_unit[None]
+    return term
+
+
+@dataclass(frozen=True)
+class CurrentTerm:
+    """An academic year and one of its terms, with the dates that apply to the unit asked about."""
+
+    year: AcademicYear
+    number: int
+    starts_on: date
+    ends_on: date
+
+
+def term_on(unit: Unit | None, day: date) -> CurrentTerm | None:
+    """The academic year and term `day` is in for the unit (None: the city-wide dates).
+
+    Of overlapping terms the latest to start wins; a day in a break belongs to the term that follows it; a day
+    after the last term set up, to that last term; None when no academic year has been set up. Every default
+    year and term of a page or a job comes from here.
+    """
+    years = db.session.scalars(select(AcademicYear).where(AcademicYear.start_year <= day.year)
+                               .order_by(AcademicYear.start_year.desc()).limit(2)).all()
+    if not years:
+        return None
+    rows: dict[tuple[int, int], dict[int | None, Term]] = {}
+    for row in db.session.scalars(select(Term).where(Term.academic_year_id.in_([y.id for y in years]))):
+        rows.setdefault((row.academic_year_id, row.number), {})[row.unit_id] = row
+    terms = sorted((CurrentTerm(year, number, term.starts_on, term.ends_on)
+                    for year in years for number in (1, 2)
+                    for term in [_own_or_inherited(unit, rows.get((year.id, number), {}))] if term is not None),
+                   key=lambda t: t.starts_on)
+    if not terms:
+        return None
+    # Terms may overlap (a school starting in August while the default spring term runs to 31 August): the
+    # latest to have started wins.
+    started = [t for t in terms if t.starts_on <= day <= t.ends_on]
+    if started:
+        return started[-1]
+    return next((t for t in terms if day < t.starts_on), terms[-1])
+
+
+def current_year(unit: Unit | None, day: date) -> AcademicYear | None:
+    """The academic year `day` is in for the unit (see `term_on`)."""
+    found = term_on(unit, day)
+    return found.year if found else None
+
+
+def screening_deadline(start_year: int, number: int) -> date:
+    """排查 results are due by 15 December for the autumn term and by 15 June for the spring term."""
+    return date(start_year, 12, 15) if number == 1 else date(start_year + 1, 6, 15)
+
+
+def screening_deadlines_in(calendar_year: int) -> list[date]:
+    """The screening deadlines that fall in a calendar year, in order (June's, then December's)."""
+    return [screening_deadline(calendar_year - 1, 2), screening_deadline(calendar_year, 1)]
+
+
+def year_window(year: AcademicYear) -> tuple[date, date]:
+    """The widest dates a unit's terms of the year may take: 1 July to 30 September of the next year."""
+    return date(year.start_year, 7, 1), date(year.start_year + 1, 9, 30)
 
 
 def set_term_dates(actor, unit: Unit, year: AcademicYear, number: int, starts_on: date, ends_on: date) -> Term:
@@ -205,9 +272,12 @@ def set_term_dates(actor, unit: Unit, year: AcademicYear, number: int, starts_on
         raise DomainError(_("学期只能是 1 或 2。"), field="number")
     if starts_on >= ends_on:
         raise DomainError(_("学期开始日期须早于结束日期。"), field="ends_on")
-    window_start, window_end = date(year.start_year, 7, 1), date(year.start_year + 1, 9, 30)
+    window_start, window_end = year_window(year)
     if starts_on < window_start or ends_on > window_end:
         raise DomainError(_("学期日期须在学年 %(year)s 之内。", year=year.label), field="starts_on")
+    applying = term_dates(unit, year, number)
+    if (applying.starts_on, applying.ends_on) == (starts_on, ends_on):
+        return applying  # the dates already apply: an unchanged form writes nothing
     term = db.session.scalar(select(Term).where(
         Term.academic_year_id == year.id, Term.number == number, Term.unit_id == unit.id))
     if term is None:

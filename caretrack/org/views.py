@@ -10,6 +10,7 @@ from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
+from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org import bp, queries, services
 from caretrack.org.forms import ClassForm, NamedForm, TermDatesForm, UnitForm
@@ -33,6 +34,15 @@ def _manageable_unit_or_error(unit_id: int) -> Unit:
     return unit
 
 
+def _term_form(unit: Unit) -> TermDatesForm:
+    """The term-dates form opened on the term today is in, with the dates that apply to the unit now."""
+    current = services.term_on(unit, local_today())
+    if current is None:
+        return TermDatesForm()
+    return TermDatesForm(academic_year=current.year.label, number=str(current.number),
+                         starts_on=current.starts_on, ends_on=current.ends_on)
+
+
 @bp.route("/<int:unit_id>")
 @login_required
 @permission_required(Permission.ORG_VIEW)
@@ -43,7 +53,7 @@ def show_unit(unit_id: int):
     class_form.college_id.choices = [(0, _("（不属于学院）"))] + [(c.id, c.name) for c in colleges]
     return render_template(
         "org/unit.html", unit=unit, colleges=colleges, classes=classes, class_counts=class_counts,
-        college_form=NamedForm(), class_form=class_form, term_form=TermDatesForm(),
+        college_form=NamedForm(), class_form=class_form, term_form=_term_form(unit),
         own_terms=queries.own_term_rows(unit), years=queries.recent_years(),
         term_dates=services.term_dates, may_manage=can(current_user, Permission.ORG_MANAGE, unit),
     )

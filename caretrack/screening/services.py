@@ -19,10 +19,12 @@ from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
+from caretrack.core.models import changed_attributes
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
 from caretrack.ledger.services import disbursement_recorded
+from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Unit, UnitKind
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
@@ -332,7 +334,7 @@ def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool
         select(Identification).where(Identification.student_id.in_(student_ids),
                                      Identification.academic_year_id == year.id)
         .options(selectinload(Identification.category_rows)))}
-    received = _received(student_ids, year, term)
+    received = _received(cases, year, term)
     rows = []
     for number, case in enumerate(cases, start=1):
         student, identification = case.student, identifications.get(case.student_id)
@@ -348,25 +350,28 @@ def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool
     return rows
 
 
-def _received(student_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
-    """Every payment since enrolment up to the end of the term (the form's note 2), per student (one query)."""
-    last_day = date(year.start_year + 1, 1, 31) if term == 1 else date(year.start_year + 1, 8, 31)
+def _received(cases, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
+    """Every payment since enrolment up to the end of the term at the student's school (the form's note 2)."""
+    schools = {case.student.school for case in cases}
+    last_days = {school.id: org.term_dates(school, year, term).ends_on for school in schools}
+    school_of = {case.student_id: case.student.school_id for case in cases}
     rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
                               .join(AidProject, AidProject.id == Disbursement.project_id)
-                              .where(Disbursement.student_id.in_(student_ids), Disbursement.deleted_at.is_(None),
-                                     Disbursement.paid_on <= last_day)
+                              .where(Disbursement.student_id.in_(school_of), Disbursement.deleted_at.is_(None),
+                                     Disbursement.paid_on <= max(last_days.values()))
                               .order_by(Disbursement.paid_on))
     received: dict[int, list[ReceivedAid]] = {}
     for student_id, paid_on, name in rows:
-        received.setdefault(student_id, []).append(ReceivedAid(paid_on, name))
+        if paid_on <= last_days[school_of[student_id]]:
+            received.setdefault(student_id, []).append(ReceivedAid(paid_on, name))
     return received
 
 
 # --- submission --------------------------------------------------------------------------------------------
 
 def deadline_of(year: AcademicYear, term: int) -> date:
-    """15 December for the autumn term, 15 June for the spring term (the notice)."""
-    return date(year.start_year, 12, 15) if term == 1 else date(year.start_year + 1, 6, 15)
+    """The day the unit's table of that term is due (`org.screening_deadline`)."""
+    return org.screening_deadline(year.start_year, term)
 
 
 def submissions(unit: Unit, year: AcademicYear, term: int) -> list[TableSubmission]:
@@ -464,12 +469,15 @@ def save_rule(actor, data: RuleData, rule: ScreeningRule | None = None) -> Scree
                               field="min_grade")
     elif data.min_grade:
         raise DomainError(_("要求档次时须指定资助项目。"), field="min_grade")
+    created = rule is None
     rule = rule or ScreeningRule()
     for name, value in vars(data).items():
         setattr(rule, name, value.strip() if isinstance(value, str) else value)
-    db.session.add(rule)
-    db.session.flush()
-    record(ScreeningAction.RULE_SAVED, actor=actor, obj=rule)
+    changed = changed_attributes(rule)
+    if changed:  # a new rule has every attribute changed; an unchanged form writes nothing
+        db.session.add(rule)
+        db.session.flush()
+        record(ScreeningAction.RULE_SAVED, actor=actor, obj=rule, fields=None if created else changed)
     return rule
 
 

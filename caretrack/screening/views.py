@@ -17,8 +17,8 @@ from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
+from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Unit, UnitKind
-from caretrack.org.services import academic_year_of, default_term_dates
 from caretrack.screening import bp, queries, services
 from caretrack.screening.forms import NO_OWNER, CaseForm, CloseForm, SubmitForm
 from caretrack.screening.models import CaseStatus, ScreeningCase, TableSubmission
@@ -34,25 +34,18 @@ def form_fields():
 
 # --- the term asked for, and the unit --------------------------------------------------------------------
 
-def _current_term(today) -> int:
-    first_starts, first_ends = default_term_dates(academic_year_of(today), 1)
-    return 1 if first_starts <= today <= first_ends else 2
-
-
-def _year_and_term() -> tuple[AcademicYear | None, int]:
-    """?year=2025&term=1, by default the current academic year and term (the default calendar)."""
-    today = local_today()
+def _year_and_term(unit: Unit | None = None) -> tuple[AcademicYear | None, int]:
+    """?year=2025&term=1, by default the year and term today is in by the unit's own term dates."""
     term = request.args.get("term", type=int)
-    term = term if term in (1, 2) else _current_term(today)
     asked = request.args.get("year", type=int)
+    current = org.term_on(unit, local_today())
+    term = term if term in (1, 2) else (current.number if current else 1)
     if asked:
         year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == asked))
         if year is None:
             abort(404)
         return year, term
-    # The current year, or the last one set up before it on an instance not initialised for this year yet.
-    return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year <= academic_year_of(today))
-                             .order_by(AcademicYear.start_year.desc()).limit(1)), term
+    return (current.year if current else None), term
 
 
 def _years() -> list[AcademicYear]:
@@ -74,8 +67,8 @@ def _unit_to_run(unit_id: int) -> Unit:
     return unit
 
 
-def _term_or_404() -> tuple[AcademicYear, int]:
-    year, term = _year_and_term()
+def _term_or_404(unit: Unit) -> tuple[AcademicYear, int]:
+    year, term = _year_and_term(unit)
     if year is None:
         abort(404)
     return year, term
@@ -91,8 +84,9 @@ def _unit_url(unit: Unit, year: AcademicYear, term: int, anchor: str = "") -> st
 @login_required
 @permission_required(Permission.SCREENING_VIEW)
 def list_units():
-    year, term = _year_and_term()
     units = queries.units_for(current_user)
+    # One unit in view (a school's own officer): its own term dates; several: the city-wide ones.
+    year, term = _year_and_term(units[0] if len(units) == 1 else None)
     statuses = services.statuses(units, year, term) if year and units else []
     today = local_today()
     overseen = [_reporting(unit, year, term, today) for unit in queries.overseen_units(current_user)] if year else []
@@ -179,7 +173,7 @@ def _unit_page(unit: Unit, year: AcademicYear, term: int, kept: dict[int, CaseFo
 @permission_required(Permission.SCREENING_VIEW)
 def show_unit(unit_id: int):
     unit = _unit_or_404(unit_id)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     return _unit_page(unit, year, term)
 
 
@@ -190,7 +184,7 @@ def show_unit(unit_id: int):
 @permission_required(Permission.SCREENING_RUN)
 def run_screening(unit_id: int):
     unit = _unit_to_run(unit_id)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     try:
         with services.exclusive_run(unit, year, term):
             found = services.run_screening(current_user, unit, year, term).cases_found
@@ -259,7 +253,7 @@ def close_case(case_id: int):
 @permission_required(Permission.SCREENING_RUN)
 def create_followups(unit_id: int):
     unit = _unit_to_run(unit_id)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     chosen = request.form.getlist("case_ids", type=int)
     cases = db.session.scalars(scoped(select(ScreeningCase), current_user, Permission.SCREENING_RUN).where(
         ScreeningCase.id.in_(chosen), ScreeningCase.school_id.in_([s.id for s in services.schools_of(unit)]),
@@ -286,7 +280,7 @@ def submit_table(unit_id: int):
     POST from that page (confirmed=1) submits.
     """
     unit = _unit_to_run(unit_id)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     form = SubmitForm()
     try:
         if not form.validate_on_submit():
@@ -365,7 +359,7 @@ def _send(table: ScreeningTable, obj, unit_id: int, kind: str, full_ids: bool = 
 
 def _unit_download(unit_id: int, kind: str):
     unit = _unit_or_404(unit_id)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     full_ids = kind == "xlsx" and _wants_full_ids(unit)
     try:
         table = services.build_table(unit, year, term, reveal_ids=full_ids)

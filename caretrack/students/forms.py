@@ -43,6 +43,8 @@ class StudentForm(BaseForm):
 class MoveForm(BaseForm):
     class_id = SelectField(_l("调入班级"), coerce=int, validators=[required()])
     version = HiddenField()
+    # Set by the confirmation page: the server moves nobody until the user has seen what will change.
+    confirm = HiddenField()
 
 
 class StatusForm(BaseForm):
@@ -50,6 +52,7 @@ class StatusForm(BaseForm):
     on = DateField(_l("日期"), [required()])
     note = StringField(_l("说明"), [validators.Optional(), length(200)])
     version = HiddenField()
+    confirm = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

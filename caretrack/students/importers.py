@@ -111,7 +111,7 @@ class StudentImporter(Importer):
             except RowInvalid as invalid:
                 errors.extend(invalid.errors)
             except DomainError as error:
-                errors.append((FIELD_COLUMNS.get(error.field, column), error.message))
+                errors.extend((FIELD_COLUMNS.get(one.field, column), one.message) for one in error.errors)
             return None
 
         school = attempt("单位代码", lambda: self._school(row.get("单位代码", "")))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, idnumber
 from caretrack.core.choices import N_
-from caretrack.core.errors import DomainError
+from caretrack.core.errors import DomainError, ErrorCollector
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
@@ -110,19 +110,24 @@ def check_phone(phone: str | None) -> None:
 
 
 def check_student(data: StudentData) -> list[str]:
-    """The rules of a student's place; returns warnings (not errors) for a person to look at."""
-    if not data.name.strip():
-        raise DomainError(_("姓名不能为空。"), field="name")
-    if data.stage not in data.school.stages:
-        raise DomainError(_("学段“%(stage)s”不是%(school)s的学段。", stage=data.stage.label, school=data.school.name),
-                          field="stage")
-    if data.school_class.school_id != data.school.id:
-        raise DomainError(_("班级不属于该学校。"), field="class_id")
+    """The rules of a student's place, every broken one at once; returns warnings for a person to look at.
+
+    A part the form could not read (None) is left to the form's own message.
+    """
+    errors = ErrorCollector()
+    if data.name is not None and not data.name.strip():
+        errors.add(_("姓名不能为空。"), field="name")
+    if data.stage is not None and data.stage not in data.school.stages:
+        errors.add(_("学段“%(stage)s”不是%(school)s的学段。", stage=data.stage.label, school=data.school.name),
+                   field="stage")
+    if data.school_class is not None and data.school_class.school_id != data.school.id:
+        errors.add(_("班级不属于该学校。"), field="class_id")
     if data.enrolment_year and not (1990 <= data.enrolment_year <= local_today().year + 1):
-        raise DomainError(_("入学年份不正确。"), field="enrolment_year")
-    check_phone(data.guardian_phone)
+        errors.add(_("入学年份不正确。"), field="enrolment_year")
+    errors.run(check_phone, data.guardian_phone)
+    errors.raise_if_any()
     warnings = []
-    if data.gender and data.gender.value != data.id_number.gender:
+    if data.gender and data.id_number and data.gender.value != data.id_number.gender:
         warnings.append(_("性别与身份证号不一致（身份证号显示为%(g)s）。", g=Gender(data.id_number.gender).label))
     return warnings
 
@@ -141,16 +146,29 @@ def registered_elsewhere_message() -> str:
 
 
 def _find_conflicts(data: StudentData, student: Student | None) -> None:
-    index = id_lookup(data.id_number.value)
-    other = db.session.scalar(select(Student).where(Student.id_index == index))
-    if other is not None and other is not student:
-        if other.school_id == data.school.id:
-            raise DomainError(_("该身份证号在本校已登记（学号 %(no)s）。", no=other.student_no), field="id_number")
-        raise DomainError(registered_elsewhere_message(), field="id_number")
+    errors = ErrorCollector()
+    if data.id_number is not None:
+        other = db.session.scalar(select(Student).where(Student.id_index == id_lookup(data.id_number.value)))
+        if other is not None and other is not student:
+            if other.school_id == data.school.id:
+                errors.add(_("该身份证号在本校已登记（学号 %(no)s）。", no=other.student_no), field="id_number")
+            else:
+                errors.add(registered_elsewhere_message(), field="id_number")
     same_no = db.session.scalar(select(Student).where(
         Student.school_id == data.school.id, Student.student_no == data.student_no))
     if same_no is not None and same_no is not student:
-        raise DomainError(_("学号 %(no)s 在本校已被使用。", no=data.student_no), field="student_no")
+        errors.add(_("学号 %(no)s 在本校已被使用。", no=data.student_no), field="student_no")
+    errors.raise_if_any()
+
+
+def check_student_form(data: StudentData, student: Student | None = None, errors: ErrorCollector | None = None) \
+        -> list[str]:
+    """Every rule of a typed student at once (its place and clashes with other students), with earlier errors."""
+    errors = errors or ErrorCollector()
+    warnings = errors.run(check_student, data)
+    errors.run(_find_conflicts, data, student)
+    errors.raise_if_any()
+    return warnings
 
 
 def identity_values(data: StudentData) -> dict:
@@ -204,8 +222,7 @@ def apply_student(student: Student, data: StudentData) -> list[str]:
 
 def create_student(actor, data: StudentData) -> tuple[Student, list[str]]:
     """Register a student; return it with any warnings for the person entering it."""
-    warnings = check_student(data)
-    _find_conflicts(data, None)
+    warnings = check_student_form(data)
     student = Student(**identity_values(data), **id_columns(data.id_number), status=StudentStatus.ACTIVE)
     _set_guardian(student, data.guardian_name, data.guardian_phone)
     db.session.add(student)
@@ -224,8 +241,7 @@ def check_version(record_version: int, expected: int | None) -> None:
 def update_student(actor, student: Student, data: StudentData, expected_version: int | None = None) -> list[str]:
     """Change a student's identity or place; returns warnings."""
     check_version(student.version, expected_version)
-    warnings = check_student(data)
-    _find_conflicts(data, student)
+    warnings = check_student_form(data, student)
     changed = apply_student(student, data)
     if changed:
         db.session.flush()
@@ -233,13 +249,18 @@ def update_student(actor, student: Student, data: StudentData, expected_version:
     return warnings
 
 
-def move_student(actor, student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
-    """Move a student to another class of the same school."""
+def check_move(student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
+    """A move goes to another class of the same school, on the copy of the file the user saw."""
     check_version(student.version, expected_version)
     if new_class.school_id != student.school_id:
         raise DomainError(_("只能调到本校的班级；转学请由新学校登记。"), field="class_id")
     if new_class.id == student.class_id:
-        raise DomainError(_("学生已在该班级。"), field="class_id")
+        raise DomainError(_("学生已在该班级，未作改动。"), field="class_id")
+
+
+def move_student(actor, student: Student, new_class: SchoolClass, expected_version: int | None = None) -> None:
+    """Move a student to another class of the same school."""
+    check_move(student, new_class, expected_version)
     student.class_id = new_class.id
     student.college_id = new_class.college_id
     db.session.flush()
@@ -247,12 +268,17 @@ def move_student(actor, student: Student, new_class: SchoolClass, expected_versi
            detail=f"class:{new_class.id}")
 
 
+def check_status(student: Student, status: StudentStatus, expected_version: int | None = None) -> None:
+    """A status change changes the status, on the copy of the file the user saw."""
+    check_version(student.version, expected_version)
+    if status.value == student.status:
+        raise DomainError(_("学生状态已是“%(s)s”，未作改动。", s=status.label), field="status")
+
+
 def set_status(actor, student: Student, status: StudentStatus, on: date, note: str | None,
                expected_version: int | None = None) -> None:
     """Mark a student graduated or left (or back in school); the file and its records stay."""
-    check_version(student.version, expected_version)
-    if status.value == student.status:
-        raise DomainError(_("学生状态已是“%(s)s”。", s=status.label), field="status")
+    check_status(student, status, expected_version)
     student.status, student.status_changed_on, student.status_note = status.value, on, (note or None)
     db.session.flush()
     record(StudentAction.STATUS_CHANGED, actor=actor, obj=student, unit_id=student.school_id,

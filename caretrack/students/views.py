@@ -6,18 +6,22 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
+from caretrack.accounts.services import home_unit
 from caretrack.core import idnumber
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
-from caretrack.org.models import AcademicYear, SchoolClass, Stage, Unit
+from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
 from caretrack.students.groups import schools_for
@@ -30,8 +34,10 @@ def _int_arg(name: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def _year(start_year: int | None) -> AcademicYear | None:
-    start_year = start_year or org.academic_year_of(local_today())
+def _year(start_year: int | None, unit: Unit | None) -> AcademicYear | None:
+    """The year asked for, else the one today is in by the unit's own term dates."""
+    if not start_year:
+        return org.current_year(unit, local_today())
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
@@ -52,7 +58,8 @@ def filters_from_request() -> queries.StudentFilters:
     return queries.StudentFilters(
         q=_search_text(), school_id=_int_arg("school"), college_id=_int_arg("college"),
         class_id=_int_arg("class"), stage=args.get("stage", ""), status=args.get("status", "active"),
-        year=_year(_int_arg("year")), identified=args.get("identified", ""), category=args.get("category", ""),
+        year=_year(_int_arg("year"), home_unit(current_user)), identified=args.get("identified", ""),
+        category=args.get("category", ""),
         level=args.get("level", ""))
 
 
@@ -141,11 +148,12 @@ def register_file_section(section) -> None:
 @permission_required(Permission.STUDENTS_VIEW)
 def show_student(student_id: int, revealed_id: str | None = None):
     student = _student_or_404(student_id)
-    move_form = MoveForm(version=student.version)
+    move_form = MoveForm(version=student.version, class_id=student.class_id)
     move_form.class_id.choices = _class_choices(student.school_id)
+    status_form = StatusForm(version=student.version, status=student.status, on=local_today())
     sections = [section for section in (build(current_user, student) for build in FILE_SECTIONS) if section]
     page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
-                           sections=sections, status_form=StatusForm(version=student.version, on=local_today()),
+                           sections=sections, status_form=status_form,
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
     # Sections audit what they showed (confidential records); committing after rendering keeps the loaded
     # rows fresh instead of reloading each one.
@@ -164,10 +172,13 @@ def reveal_id(student_id: int):
     return show_student(student_id, revealed_id=revealed)
 
 
-def _class_choices(school_id: int) -> list[tuple[int, str]]:
-    classes = db.session.scalars(select(SchoolClass).where(SchoolClass.school_id == school_id)
-                                 .order_by(SchoolClass.name)).all()
-    return [(c.id, f"{c.college.name} · {c.name}" if c.college else c.name) for c in classes]
+def _class_choices(school_id: int) -> list[SelectChoice]:
+    """The school's classes in one query, grouped by college (classes outside any college first)."""
+    rows = db.session.execute(select(SchoolClass.id, SchoolClass.name, College.name)
+                              .outerjoin(College, College.id == SchoolClass.college_id)
+                              .where(SchoolClass.school_id == school_id)
+                              .order_by(College.name.is_not(None), College.name, SchoolClass.name))
+    return [SelectChoice(value=class_id, label=name, optgroup=college) for class_id, name, college in rows]
 
 
 def _prepare_student_form(form: StudentForm, school: Unit) -> None:
@@ -175,14 +186,22 @@ def _prepare_student_form(form: StudentForm, school: Unit) -> None:
     form.stage.choices = [(s.value, s.label) for s in school.stages]
 
 
-def _student_data(form: StudentForm, school: Unit, id_number: idnumber.IdNumber) -> services.StudentData:
-    school_class = db.session.get(SchoolClass, form.class_id.data)
+def _student_data(form: StudentForm, school: Unit, keep: Student | None, errors) -> services.StudentData:
+    """The typed student; a bad ID number goes to `errors` and leaves the ID None."""
+    school_class = typed(form.class_id, lambda class_id: db.session.get(SchoolClass, class_id))
+    id_number = None if form.id_number.errors else errors.run(_parse_id_field, form, keep)
     return services.StudentData(
         school=school, school_class=school_class, college=school_class.college if school_class else None,
-        student_no=form.student_no.data, name=form.name.data, id_number=id_number, stage=Stage(form.stage.data),
-        gender=Gender(form.gender.data) if form.gender.data else None, enrolment_year=form.enrolment_year.data,
+        student_no=typed(form.student_no), name=typed(form.name), id_number=id_number,
+        stage=typed(form.stage, Stage), gender=typed(form.gender, Gender), enrolment_year=typed(form.enrolment_year),
         is_boarder=form.is_boarder.data, hukou=form.hukou.data or None, guardian_name=form.guardian_name.data,
-        guardian_phone=form.guardian_phone.data)
+        guardian_phone=typed(form.guardian_phone))
+
+
+def _checked_student(form: StudentForm, school: Unit, keep: Student | None) -> services.StudentData | None:
+    """The typed student when the form is right so far, else None with every error of the form shown at once."""
+    return checked_data(form, lambda errors: _student_data(form, school, keep, errors),
+                        lambda data, errors: services.check_student_form(data, keep, errors))
 
 
 def _parse_id_field(form: StudentForm, keep: Student | None) -> idnumber.IdNumber:
@@ -204,10 +223,10 @@ def create_student():
     school = get_or_404(Unit, _int_arg("school") or 0, current_user, Permission.STUDENTS_EDIT)
     form = StudentForm()
     _prepare_student_form(form, school)
-    if form.validate_on_submit():
+    data = _checked_student(form, school, None)
+    if data is not None:
         try:
-            student, warnings = services.create_student(current_user, _student_data(
-                form, school, _parse_id_field(form, None)))
+            student, warnings = services.create_student(current_user, data)
         except DomainError as error:
             form.add_domain_error(error)
         else:
@@ -231,9 +250,9 @@ def edit_student(student_id: int):
         guardian = student.guardians[0] if student.guardians else None
         form.guardian_name.data, form.guardian_phone.data = (guardian.name, guardian.phone) if guardian else ("", "")
     _prepare_student_form(form, student.school)
-    if form.validate_on_submit():
+    data = _checked_student(form, student.school, student)
+    if data is not None:
         try:
-            data = _student_data(form, student.school, _parse_id_field(form, student))
             warnings = services.update_student(current_user, student, data, int(form.version.data or 0))
         except DomainError as error:
             db.session.rollback()
@@ -258,16 +277,37 @@ def move_student(student_id: int):
     form.class_id.choices = _class_choices(student.school_id)
     if not form.validate_on_submit():
         flash(_("请选择要调入的班级。"), "danger")
-        return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
+    new_class = db.session.get(SchoolClass, form.class_id.data)
     try:
-        services.move_student(current_user, student, db.session.get(SchoolClass, form.class_id.data),
-                              int(form.version.data or 0))
+        services.check_move(student, new_class, int(form.version.data or 0))
+        if form.confirm.data != "1":
+            change = _("将 %(name)s 从“%(old)s”调到“%(new)s”。", name=student.name,
+                       old=_class_label(student.school_class), new=_class_label(new_class))
+            return _confirm_page(student, _("确认调班"), [change],
+                                 url_for("students.move_student", student_id=student.id), _("确认调班"))
+        services.move_student(current_user, student, new_class, int(form.version.data or 0))
     except DomainError as error:
         flash(error.message, "danger")
-        return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
     db.session.commit()
     flash(_("已调整班级。"), "success")
+    return _back_to_file(student)
+
+
+def _back_to_file(student: Student):
     return redirect(url_for("students.show_student", student_id=student.id))
+
+
+def _class_label(school_class: SchoolClass) -> str:
+    return f"{school_class.college.name} · {school_class.name}" if school_class.college else school_class.name
+
+
+def _confirm_page(student: Student, title: str, changes: list[str], action: str, button: str):
+    """Show what a structural change will do; the same fields are posted again with confirm=1 to do it."""
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "confirm")]
+    return render_template("students/confirm.html", student=student, title=title, changes=changes, action=action,
+                           button=button, fields=fields)
 
 
 @bp.route("/<int:student_id>/status", methods=["POST"])
@@ -277,36 +317,43 @@ def set_status(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.STUDENTS_EDIT, student)
     form = StatusForm()
-    if form.validate_on_submit():
-        try:
-            services.set_status(current_user, student, StudentStatus(form.status.data), form.on.data,
-                                form.note.data, int(form.version.data or 0))
-        except DomainError as error:
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("学生状态已更新为“%(s)s”。", s=StudentStatus(form.status.data).label), "success")
-    else:
+    if not form.validate_on_submit():
         flash(_("请填写状态和日期。"), "danger")
-    return redirect(url_for("students.show_student", student_id=student.id))
+        return _back_to_file(student)
+    status = StudentStatus(form.status.data)
+    try:
+        services.check_status(student, status, int(form.version.data or 0))
+        if form.confirm.data != "1":
+            change = _("将 %(name)s 的学籍状态从“%(old)s”改为“%(new)s”，日期 %(day)s。", name=student.name,
+                       old=StudentStatus(student.status).label, new=status.label, day=format_date(form.on.data))
+            return _confirm_page(student, _("确认变更学籍状态"), [change],
+                                 url_for("students.set_status", student_id=student.id), _("确认变更"))
+        services.set_status(current_user, student, status, form.on.data, form.note.data, int(form.version.data or 0))
+    except DomainError as error:
+        flash(error.message, "danger")
+        return _back_to_file(student)
+    db.session.commit()
+    flash(_("学生状态已更新为“%(s)s”。", s=status.label), "success")
+    return _back_to_file(student)
 
 
 def _identification_data(form: IdentificationForm) -> services.IdentificationData:
-    year = db.session.get(AcademicYear, int(form.academic_year.data))
     return services.IdentificationData(
-        academic_year=year, categories=[Category(c) for c in form.categories.data or []],
-        level=Level(form.level.data), is_registered_poverty=form.is_registered_poverty.data,
+        academic_year=typed(form.academic_year, lambda year_id: db.session.get(AcademicYear, int(year_id))),
+        categories=[Category(c) for c in form.categories.data or []] if not form.categories.errors else [],
+        level=typed(form.level, Level), is_registered_poverty=form.is_registered_poverty.data,
         is_martyr_child=form.is_martyr_child.data, is_disaster=form.is_disaster.data,
         decided_on=form.decided_on.data, note=form.note.data)
 
 
 def _identification_form(student: Student) -> IdentificationForm:
     years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
-    chosen = _year(_int_arg("year"))
+    chosen = _year(_int_arg("year"), student.school)
     current = services.identification_for(student, chosen) if chosen else None
     if request.method == "GET" and current is not None:
-        form = IdentificationForm(obj=current, academic_year=str(chosen.id), version=current.version,
+        form = IdentificationForm(obj=current, version=current.version,
                                   categories=[c.value for c in current.categories])
+        form.academic_year.data = str(chosen.id)  # obj's academic_year is the row, which would win over a keyword
     else:
         form = IdentificationForm(academic_year=str(chosen.id) if chosen else None, decided_on=local_today())
     form.academic_year.choices = [(str(y.id), y.label) for y in years]
@@ -320,9 +367,11 @@ def identify_student(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.STUDENTS_IDENTIFY, student)
     form = _identification_form(student)
-    if form.validate_on_submit():
+    data = checked_data(form, lambda _errors: _identification_data(form),
+                        lambda data, _errors: services.check_identification(data))
+    if data is not None:
         try:
-            services.identify(current_user, student, _identification_data(form),
+            services.identify(current_user, student, data,
                               int(form.version.data) if form.version.data else None)
         except DomainError as error:
             db.session.rollback()

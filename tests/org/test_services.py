@@ -221,3 +221,48 @@ def test_make_unit_factory_builds_a_kindergarten_under_a_district(city):
     kindergarten = make_unit("1199010101", "东城区第二幼儿园", UnitKind.KINDERGARTEN, city.east, [Stage.PRESCHOOL])
     assert kindergarten.is_school
     assert kindergarten in city.east.children
+
+
+# --- Which year and term a day is in, for a unit -----------------------------------------------------------
+
+def _years(*start_years):
+    return [services.ensure_academic_year(y) for y in start_years]
+
+
+def test_on_1_december_the_current_term_is_this_year_s_first_even_when_next_year_is_set_up(city):
+    this_year, _next = _years(2026, 2027)
+    current = services.term_on(city.east_school, date(2026, 12, 1))
+    assert (current.year, current.number) == (this_year, 1)
+    assert services.current_year(None, date(2026, 12, 1)) is this_year
+
+
+def test_on_20_january_a_school_whose_term_ended_on_15_january_is_in_term_2(city):
+    year, = _years(2025)
+    services.set_term_dates(None, city.east_school, year, 1, date(2025, 9, 1), date(2026, 1, 15))
+    services.set_term_dates(None, city.west_school, year, 1, date(2025, 9, 1), date(2026, 1, 31))
+    early, late = (services.term_on(school, date(2026, 1, 20)) for school in (city.east_school, city.west_school))
+    assert (early.year, early.number, early.starts_on) == (year, 2, date(2026, 2, 1))
+    assert (late.year, late.number, late.ends_on) == (year, 1, date(2026, 1, 31))
+
+
+def test_a_day_in_august_is_in_the_spring_term_unless_the_school_has_started_the_new_year(city):
+    last_year, this_year = _years(2025, 2026)
+    services.set_term_dates(None, city.east, this_year, 1, date(2026, 8, 25), date(2027, 1, 20))
+    default = services.term_on(city.west_school, date(2026, 8, 26))
+    started = services.term_on(city.east_school, date(2026, 8, 26))
+    assert (default.year, default.number) == (last_year, 2)
+    assert (started.year, started.number) == (this_year, 1)
+    assert services.term_on(city.east_school, date(2026, 8, 24)).year is last_year
+
+
+def test_a_day_after_the_last_year_set_up_stays_in_its_last_term_and_none_without_years(city):
+    assert services.term_on(city.east_school, date(2026, 12, 1)) is None
+    year, = _years(2024)
+    current = services.term_on(city.east_school, date(2026, 12, 1))
+    assert (current.year, current.number) == (year, 2)
+
+
+def test_the_screening_deadlines_are_15_december_and_15_june():
+    assert services.screening_deadline(2025, 1) == date(2025, 12, 15)
+    assert services.screening_deadline(2025, 2) == date(2026, 6, 15)
+    assert services.screening_deadlines_in(2026) == [date(2026, 6, 15), date(2026, 12, 15)]
