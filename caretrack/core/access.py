@@ -57,6 +57,7 @@ class Permission(StrEnum):
     CATALOG_MANAGE = "ledger.catalog"
     CARE_RECORD = "ledger.care"
     CARE_RESTRICTED = "ledger.care_restricted"
+    CARE_MANAGE = "ledger.care_manage"  # edit or remove care records others wrote
     LEDGER_RESTORE = "ledger.restore"
     WEBHOOKS_MANAGE = "notify.webhooks"
     SCREENING_VIEW = "screening.view"
@@ -73,8 +74,9 @@ _OFFICER = {
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
     Permission.CLUBS_MANAGE,
 }
-# Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
-_SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
+# Confidential care (psychological care by default) stays inside the school: its counselors and aid officer, who
+# also answer for the care records others wrote (anyone else changes only their own).
+_SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED, Permission.CARE_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),

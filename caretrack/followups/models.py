@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -9,7 +10,7 @@ from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
 from caretrack.core.models import TimestampMixin, VersionedMixin
 from caretrack.extensions import db
-from caretrack.ledger.models import RecordKind, SupportRecord
+from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.students.models import Student, access_via_student
 
 
@@ -70,10 +71,13 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # A follow-up made from a record's next step carries the record's tier: its note is the record's text.
+    tier: Mapped[str] = mapped_column(String(10), default=Tier.NORMAL, server_default=Tier.NORMAL.value)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("support_records.id"), index=True)
 
     student: Mapped[Student] = relationship()
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
-    closed_record: Mapped[SupportRecord | None] = relationship()
+    closed_record: Mapped[SupportRecord | None] = relationship(foreign_keys=[closed_record_id])
 
     @property
     def kind_enum(self) -> FollowUpKind:
@@ -82,6 +86,18 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     @property
     def status_enum(self) -> FollowUpStatus:
         return FollowUpStatus(self.status)
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.tier == Tier.RESTRICTED
+
+    @property
+    def shareable_label(self) -> str:
+        """What the follow-up is called where it leaves the app (emails, group chats, phone calendars).
+
+        Those reach people the app cannot ask, so a confidential follow-up never shows its kind there.
+        """
+        return _("保密跟进") if self.is_restricted else self.kind_enum.label
 
     def is_overdue(self, today: date) -> bool:
         return self.status == FollowUpStatus.OPEN and self.due_on < today

@@ -15,8 +15,8 @@ from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
-from caretrack.ledger.models import RecordKind, SupportRecord
-from caretrack.ledger.services import record_created
+from caretrack.ledger.models import RecordKind, SupportRecord, Tier
+from caretrack.ledger.services import record_created, record_updated
 from caretrack.students.models import Category, Level, Student
 from caretrack.students.services import check_version
 
@@ -50,6 +50,8 @@ class FollowUpData:
     due_on: date
     note: str | None = None
     source: str = "manual"
+    tier: Tier = Tier.NORMAL
+    source_record: SupportRecord | None = None
 
 
 def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False) -> FollowUp:
@@ -61,7 +63,8 @@ def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False)
         raise DomainError(_("负责人的账号已停用。"), field="assignee_id")
     followup = FollowUp(student_id=data.student.id, school_id=data.student.school_id, kind=data.kind.value,
                         assignee_id=data.assignee.id, due_on=data.due_on, note=(data.note or "").strip() or None,
-                        source=data.source, created_by_id=getattr(actor, "id", None), status=FollowUpStatus.OPEN)
+                        source=data.source, created_by_id=getattr(actor, "id", None), status=FollowUpStatus.OPEN,
+                        tier=data.tier.value, source_record_id=data.source_record.id if data.source_record else None)
     db.session.add(followup)
     db.session.flush()
     record(FollowUpAction.SCHEDULED, actor=actor, obj=followup, unit_id=followup.school_id, detail=followup.kind)
@@ -105,11 +108,22 @@ def _on_record_created(support: SupportRecord, actor=None) -> None:
     assignee = actor if actor is not None else (db.session.get(User, support.staff_id) if support.staff_id else None)
     if support.next_step and support.next_step_due and assignee is not None:
         schedule(actor, FollowUpData(student=support.student, kind=FollowUpKind.for_record(kind), assignee=assignee,
-                                     due_on=support.next_step_due, note=support.next_step, source="next_step"),
+                                     due_on=support.next_step_due, note=support.next_step, source="next_step",
+                                     tier=Tier(support.tier), source_record=support),
                  today=support.happened_on, confirm_past=True)
 
 
+def _on_record_updated(support: SupportRecord, actor=None, changed=()) -> None:
+    """A record made confidential (or open again) takes the follow-ups made from its next step along."""
+    if "tier" not in changed:
+        return
+    for followup in db.session.scalars(select(FollowUp).where(FollowUp.source_record_id == support.id)):
+        followup.tier = support.tier
+    db.session.flush()
+
+
 record_created.connect(_on_record_created)
+record_updated.connect(_on_record_updated)
 
 
 # --- the cadence -------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, ser
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind
 from caretrack.ledger.caseload_views import register_caseload_column
+from caretrack.ledger.queries import may_read
 from caretrack.org.models import AcademicYear
 from caretrack.org.services import academic_year_of
 from caretrack.students.queries import get_student
@@ -102,7 +103,12 @@ def schedule_followup():
 def show_followup(followup_id: int):
     followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
     return render_template("followups/show.html", followup=followup, cancel_form=CancelForm(version=followup.version),
-                           today=local_today(), may_act=can(current_user, Permission.CARE_RECORD, followup))
+                           today=local_today(), may_act=_may_act(followup))
+
+
+def _may_act(followup: FollowUp) -> bool:
+    """Closing or cancelling a follow-up takes care work on its student, and reading it when it is confidential."""
+    return can(current_user, Permission.CARE_RECORD, followup) and may_read(current_user, followup)
 
 
 @bp.route("/<int:followup_id>/cancel", methods=["POST"])
@@ -110,7 +116,7 @@ def show_followup(followup_id: int):
 @permission_required(Permission.CARE_RECORD)
 def cancel_followup(followup_id: int):
     followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
-    if not can(current_user, Permission.CARE_RECORD, followup):
+    if not _may_act(followup):
         abort(403)
     form = CancelForm()
     try:

@@ -26,6 +26,8 @@ from caretrack.students.services import check_version
 # Sent after a care record is written, so domains above the ledger can react (follow-ups close or open).
 _signals = Namespace()
 record_created = _signals.signal("record-created")
+# Sent after a care record changed, with the names of the fields that did (what was derived from it follows).
+record_updated = _signals.signal("record-updated")
 # Sent after a payment is recorded through the form (imports are picked up by the next screening run).
 disbursement_recorded = _signals.signal("disbursement-recorded")
 
@@ -300,6 +302,7 @@ def update_record(actor, support: SupportRecord, data: RecordData, today: date,
     if changed:
         db.session.flush()
         record(LedgerAction.RECORD_UPDATED, actor=actor, obj=support, unit_id=support.school_id, fields=changed)
+        record_updated.send(support, actor=actor, changed=changed)
     return changed
 
 

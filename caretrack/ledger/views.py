@@ -187,16 +187,31 @@ def create_record(student_id: int):
 def _readable_record(record_id: int, permission: Permission) -> SupportRecord:
     """A record in the user's scope; a confidential one needs the confidential-care permission too."""
     support = _entry_or_404(SupportRecord, record_id, permission)
-    if support.is_restricted and not can(current_user, Permission.CARE_RESTRICTED, support.student):
+    if not queries.may_read(current_user, support):
         abort(403)
     return support
+
+
+def _changeable_record(record_id: int) -> SupportRecord:
+    """A record in the user's scope (404 otherwise) that they may edit or remove (403 otherwise)."""
+    support = _entry_or_404(SupportRecord, record_id, Permission.CARE_RECORD)
+    if not queries.may_change_record(current_user, support):
+        abort(403)
+    return support
+
+
+@bp.app_context_processor
+def confidential_helpers():
+    """`may_read(entry)` and `may_change_record(record)` for every template: the ledger's rules, asked once."""
+    return {"may_read": lambda entry: queries.may_read(current_user, entry),
+            "may_change_record": lambda support: queries.may_change_record(current_user, support)}
 
 
 @bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.CARE_RECORD)
 def edit_record(record_id: int):
-    support = _readable_record(record_id, Permission.CARE_RECORD)
+    support = _changeable_record(record_id)
     form = RecordForm(obj=support) if request.method == "GET" else RecordForm()
     if form.validate_on_submit():
         try:
@@ -242,7 +257,7 @@ def _removable(kind: str, entry_id: int):
         abort(404)
     model, permission = ENTRY_MODELS[kind]
     if model is SupportRecord:
-        return _readable_record(entry_id, permission)
+        return _changeable_record(entry_id)
     return _entry_or_404(model, entry_id, permission)
 
 

@@ -73,9 +73,11 @@ def test_district_and_city_officers_never_read_confidential_records(story, login
 
 
 def test_a_class_teacher_cannot_open_the_confidential_record_directly(story, login):
-    client = login(make_user(Role.CLASS_TEACHER, story.class_a))
+    teacher = make_user(Role.CLASS_TEACHER, story.class_a)
+    own = care(story.ann, RecordKind.TALK, summary="班主任谈话", actor=teacher)
+    client = login(teacher)
     assert client.get(f"/ledger/records/{story.psych.id}/edit").status_code == 403
-    assert client.get(f"/ledger/records/{story.talk.id}/edit").status_code == 200
+    assert client.get(f"/ledger/records/{own.id}/edit").status_code == 200
 
 
 def test_a_teacher_of_another_class_gets_404_everywhere(story, login):
