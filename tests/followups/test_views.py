@@ -113,3 +113,27 @@ def test_only_the_city_admin_edits_the_cadence(setting, login, client):
         "valid_to": "2025", "is_active": "y"})
     assert bad.status_code == 400
     assert "停用学年不能早于启用学年" in bad.get_data(as_text=True)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_student_who_left_the_class_leaves_the_teachers_lists_and_calendar(setting, login, client):
+    from caretrack.students.services import move_student
+
+    login(setting.teacher)
+    schedule(client, setting.ann, "2026-11-29", assignee_id=setting.teacher.id)
+    followup = db.session.scalar(select(FollowUp))
+    client.post("/followups/calendar", data={"action": "new"})
+    feed = f"/calendar/{setting.teacher.calendar_token}.ics"
+    assert "王小明" in client.get("/followups/?mine=1").get_data(as_text=True)
+    assert len(Calendar.from_ical(client.get(feed).data).walk("VEVENT")) == 1
+
+    move_student(None, setting.ann, setting.class_b)
+    for path in ("/followups/?mine=1", "/followups/?mine=0", "/followups/?mine=1&status=open"):
+        assert "王小明" not in client.get(path).get_data(as_text=True), path
+    assert Calendar.from_ical(client.get(feed).data).walk("VEVENT") == []
+    assert client.get(f"/followups/{followup.id}").status_code == 404
+    # Their new class teacher sees it in the school's list, though it stays assigned to the old one.
+    client.post("/logout")
+    login(make_user(Role.CLASS_TEACHER, setting.class_b))
+    assert "王小明" in client.get("/followups/?mine=0").get_data(as_text=True)
+    assert "王小明" not in client.get("/followups/?mine=1").get_data(as_text=True)

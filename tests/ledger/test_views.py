@@ -205,3 +205,67 @@ def test_the_caseload_puts_students_not_contacted_first(city, login):
     html = client.get("/ledger/caseload").get_data(as_text=True)
     assert html.index("未联系") < html.index("常联系")
     assert "从未联系" in html
+
+
+# --- who may change a care record: its author, the school's counselors and aid officers ---------------------
+
+CHANGERS = {
+    "author": 200, "another counselor of the school": 200, "school officer": 200,
+    "class teacher of the class": 403, "inspector": 403, "district officer": 403, "city admin": 403,
+    "class teacher of another class": 404,
+}
+
+
+def person(city, who: str):
+    return {
+        "another counselor of the school": lambda: make_user(Role.COUNSELOR, city.east_school),
+        "school officer": lambda: make_user(Role.SCHOOL_OFFICER, city.east_school),
+        "class teacher of the class": lambda: make_user(Role.CLASS_TEACHER, city.class_a),
+        "inspector": lambda: make_user(Role.INSPECTOR, city.east_school),
+        "district officer": lambda: make_user(Role.DISTRICT_OFFICER, city.east),
+        "city admin": lambda: make_user(Role.CITY_ADMIN, city.city),
+        "class teacher of another class": lambda: make_user(Role.CLASS_TEACHER, city.class_b),
+    }[who]()
+
+
+@pytest.fixture
+def counselors_talk(story):
+    story.counselor = make_user(Role.COUNSELOR, story.class_a)
+    story.record = care(story.ann, RecordKind.TALK, summary="辅导员的谈话记录", actor=story.counselor)
+    return story
+
+
+@pytest.mark.parametrize("who", sorted(CHANGERS))
+def test_only_the_author_and_the_schools_counselors_and_officers_edit_a_record(counselors_talk, login, who):
+    story = counselors_talk
+    client = login(story.counselor if who == "author" else person(story, who))
+    edit = f"/ledger/records/{story.record.id}/edit"
+    assert client.get(edit).status_code == CHANGERS[who]
+    changed = client.post(edit, data={"kind": "talk", "happened_on": "2025-10-01", "summary": "改过的内容", "tier": "",
+                                      "version": story.record.version})
+    assert changed.status_code == (302 if CHANGERS[who] == 200 else CHANGERS[who])
+    assert (story.record.summary == "改过的内容") is (CHANGERS[who] == 200)
+
+
+@pytest.mark.parametrize("who", sorted(CHANGERS))
+def test_only_the_author_and_the_schools_counselors_and_officers_remove_a_record(counselors_talk, login, who):
+    story = counselors_talk
+    client = login(story.counselor if who == "author" else person(story, who))
+    response = client.post(f"/ledger/records/{story.record.id}/remove", data={"reason": "重复记录"})
+    assert response.status_code == (302 if CHANGERS[who] == 200 else CHANGERS[who])
+    assert story.record.is_deleted is (CHANGERS[who] == 200)
+
+
+def test_the_file_page_offers_the_edit_link_only_to_who_may_change_the_record(counselors_talk, login, client):
+    story = counselors_talk
+    edit = f'href="/ledger/records/{story.record.id}/edit"'
+    login(story.counselor)
+    assert edit in file_page(client, story.ann)
+    client.post("/logout")
+    teacher = make_user(Role.CLASS_TEACHER, story.class_a)
+    own = care(story.ann, RecordKind.TALK, summary="班主任自己的谈话", actor=teacher)
+    login(teacher)
+    html = file_page(client, story.ann)
+    assert "辅导员的谈话记录" in html
+    assert edit not in html
+    assert f'href="/ledger/records/{own.id}/edit"' in html
