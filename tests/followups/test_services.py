@@ -80,3 +80,25 @@ def test_a_deactivated_assignee_is_refused(city, teacher):
     set_active(None, teacher, False)
     with pytest.raises(DomainError, match="已停用"):
         plan(make_student(city.class_a), teacher)
+
+
+def test_a_follow_up_from_a_confidential_record_is_confidential_and_follows_its_tier(city, teacher):
+    from caretrack.ledger import services as ledger
+    from caretrack.ledger.models import Tier
+
+    student = make_student(city.class_a)
+    counselor = make_user(Role.COUNSELOR, city.class_a)
+    psych = care(student, RecordKind.PSYCH_CARE, actor=counselor, next_step="约家长面谈",
+                 next_step_due=date(2026, 12, 2))
+    talk = care(student, RecordKind.TALK, actor=teacher, next_step="下周再谈", next_step_due=date(2026, 12, 3))
+    derived = {f.source_record_id: f for f in db.session.scalars(select(FollowUp).where(
+        FollowUp.student_id == student.id))}
+    assert (derived[psych.id].tier, derived[talk.id].tier) == ("restricted", "normal")
+    assert derived[psych.id].shareable_label == "保密跟进"
+    assert derived[talk.id].shareable_label == "谈心谈话"
+
+    data = ledger.RecordData(student=student, kind=RecordKind.TALK, happened_on=talk.happened_on,
+                             summary=talk.summary, next_step=talk.next_step, next_step_due=talk.next_step_due,
+                             tier=Tier.RESTRICTED)
+    ledger.update_record(teacher, talk, data, TODAY)
+    assert derived[talk.id].tier == "restricted"
