@@ -24,11 +24,11 @@ class FollowUpKind(LabelledEnum):
 
     @property
     def closing_record_kinds(self) -> tuple[RecordKind, ...]:
-        """The ledger records that fulfil a follow-up of this kind (logging one closes it)."""
+        """The ledger records that fulfil a follow-up of this kind (the record form ticks it for them)."""
         return {
             FollowUpKind.VISIT: (RecordKind.HOME_VISIT,),
             FollowUpKind.TALK: (RecordKind.TALK, RecordKind.PSYCH_CARE),
-            FollowUpKind.CALL: (RecordKind.TALK,),
+            FollowUpKind.CALL: (RecordKind.CALL,),
             FollowUpKind.PARENT_MEETING: (RecordKind.PARENT_MEETING,),
             FollowUpKind.TUTORING_CHECK: (RecordKind.TUTORING,),
             FollowUpKind.OTHER: (),
@@ -38,8 +38,8 @@ class FollowUpKind(LabelledEnum):
     def for_record(cls, kind: RecordKind) -> "FollowUpKind":
         """The follow-up a record's next step becomes: a visit after a visit, a talk after a talk…"""
         return {RecordKind.HOME_VISIT: cls.VISIT, RecordKind.TALK: cls.TALK, RecordKind.PSYCH_CARE: cls.TALK,
-                RecordKind.PARENT_MEETING: cls.PARENT_MEETING, RecordKind.TUTORING: cls.TUTORING_CHECK}.get(
-            kind, cls.OTHER)
+                RecordKind.CALL: cls.CALL, RecordKind.PARENT_MEETING: cls.PARENT_MEETING,
+                RecordKind.TUTORING: cls.TUTORING_CHECK}.get(kind, cls.OTHER)
 
 
 class FollowUpStatus(LabelledEnum):

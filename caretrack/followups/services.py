@@ -6,6 +6,8 @@ Services take the acting user, flush and never commit.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,10 +15,12 @@ from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.ledger.services import record_created, record_updated
+from caretrack.notify.services import notify
 from caretrack.students.models import Category, Level, Student
 from caretrack.students.services import check_version
 
@@ -68,7 +72,23 @@ def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False)
     db.session.add(followup)
     db.session.flush()
     record(FollowUpAction.SCHEDULED, actor=actor, obj=followup, unit_id=followup.school_id, detail=followup.kind)
+    if actor is not None and data.assignee.id != actor.id:
+        _tell_assignee(actor, followup)
     return followup
+
+
+def _tell_assignee(actor, followup: FollowUp) -> None:
+    """Someone else put a follow-up on the assignee's list: they hear of it now, not at the next morning's job.
+
+    In the app's language, as the reminders: the digest mails it on, and the assignee's choice is not known here.
+    Never the note, which may hold what only the writer's role may read.
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        what = followup.shareable_label
+        notify(followup.assignee_id, f"followup:{followup.id}:assigned",
+               _("%(who)s给您安排了%(what)s", who=actor.display_name, what=what),
+               _("%(student)s 的%(what)s，期限 %(day)s。", student=followup.student.name, what=what,
+                 day=format_date(followup.due_on)), f"/followups/{followup.id}")
 
 
 def close(actor, followup: FollowUp, support: SupportRecord) -> None:
@@ -96,15 +116,17 @@ def cancel(actor, followup: FollowUp, reason: str, expected_version: int | None 
     record(FollowUpAction.CANCELLED, actor=actor, obj=followup, unit_id=followup.school_id)
 
 
-def _on_record_created(support: SupportRecord, actor=None) -> None:
-    """A logged visit closes the oldest open follow-up it fulfils; a record's next step becomes a follow-up."""
+def _on_record_created(support: SupportRecord, actor=None, closes=()) -> None:
+    """A record closes the follow-ups its writer ticked, and no other; its next step becomes a follow-up.
+
+    Closing by kind and date alone let a psychological-care session close an unrelated call to a class teacher.
+    """
+    ticked = db.session.scalars(select(FollowUp).where(FollowUp.id.in_(closes)).order_by(FollowUp.id)).all()
+    if len(ticked) != len(set(closes)):
+        raise DomainError(_("勾选的跟进已不存在，请刷新页面后重新勾选。"), field="closes")
+    for followup in ticked:
+        close(actor, followup, support)
     kind = RecordKind(support.kind)
-    matching = [k.value for k in FollowUpKind if kind in k.closing_record_kinds]
-    pending = db.session.scalar(select(FollowUp).where(
-        FollowUp.student_id == support.student_id, FollowUp.status == FollowUpStatus.OPEN,
-        FollowUp.kind.in_(matching)).order_by(FollowUp.due_on, FollowUp.id).limit(1)) if matching else None
-    if pending is not None:
-        close(actor, pending, support)
     assignee = actor if actor is not None else (db.session.get(User, support.staff_id) if support.staff_id else None)
     if support.next_step and support.next_step_due and assignee is not None:
         schedule(actor, FollowUpData(student=support.student, kind=FollowUpKind.for_record(kind), assignee=assignee,

@@ -8,14 +8,16 @@ from sqlalchemy import select
 from caretrack.accounts.models import User
 from caretrack.core.access import Permission, Role, can, get_or_404, permission_required
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
-from caretrack.followups.models import FollowUp, FollowUpKind
+from caretrack.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.caseload_views import register_caseload_column
 from caretrack.ledger.queries import may_read
+from caretrack.ledger.views import Closable, register_closable_source
 from caretrack.org.models import AcademicYear
 from caretrack.org.services import academic_year_of
 from caretrack.students.queries import get_student
@@ -38,6 +40,23 @@ def followups_section(user, student) -> dict | None:
 
 
 register_file_section(followups_section)
+
+
+def closable_followups(user, student) -> list[Closable]:
+    """The student's open follow-ups the user may read, for the record form to tick the ones a record completes."""
+    closables = []
+    for followup in sorted(queries.for_student(student), key=lambda f: (f.due_on, f.id)):
+        if followup.status != FollowUpStatus.OPEN or not may_read(user, followup):
+            continue
+        label = _("%(what)s · 期限 %(day)s · %(who)s", what=followup.kind_enum.label,
+                  day=format_date(followup.due_on), who=followup.assignee.display_name)
+        if followup.note:
+            label += f" · {followup.note[:40]}"
+        closables.append(Closable(followup.id, label, tuple(k.value for k in followup.kind_enum.closing_record_kinds)))
+    return closables
+
+
+register_closable_source(closable_followups)
 
 
 def cadence_column(rows, year, today) -> tuple[str, dict]:

@@ -1,5 +1,6 @@
 """Ledger pages: the timeline on a student's file, recording aid and care, removal, the payment list."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -31,6 +32,39 @@ def _year_by_start(start_year: int | None) -> AcademicYear | None:
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
+@dataclass(frozen=True)
+class Closable:
+    """An open follow-up of the student that a new record may complete, as the record form lists it."""
+
+    id: int
+    label: str
+    record_kinds: tuple[str, ...]  # the kinds of record that fulfil it: ticked in advance for those
+
+
+# Follow-ups sit above the ledger: they say here which of a student's follow-ups a new record may close. Each is
+# a function(user, student) returning a list of Closable.
+CLOSABLE_SOURCES: list = []
+
+
+def register_closable_source(source) -> None:
+    CLOSABLE_SOURCES.append(source)
+
+
+def _prepare_record_form(form: RecordForm, student: Student, fresh: bool) -> list[Closable]:
+    """List the follow-ups the record may close; on a fresh form, tick those its kind fulfils.
+
+    `?close=<id>` (the follow-up page's link) ticks that one and picks the kind of record that fulfils it.
+    """
+    closables = [c for source in CLOSABLE_SOURCES for c in source(current_user, student)]
+    form.closes.choices = [(c.id, c.label) for c in closables]
+    if fresh:
+        wanted = next((c for c in closables if str(c.id) == request.args.get("close")), None)
+        if wanted is not None and wanted.record_kinds:
+            form.kind.data = wanted.record_kinds[0]
+        form.closes.data = [c.id for c in closables if c is wanted or form.kind.data in c.record_kinds]
+    return closables
+
+
 def timeline_section(user, student: Student) -> dict | None:
     """The student's aid and care, for the file page; confidential records shown open are audited."""
     if not can(user, Permission.LEDGER_VIEW, student):
@@ -42,11 +76,14 @@ def timeline_section(user, student: Student) -> dict | None:
     entries = queries.timeline(user, student, filters)
     services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
     may_record = can(user, Permission.CARE_RECORD, student)
+    form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
             "years": db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all(),
             "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
-            "record_form": RecordForm(happened_on=local_today()) if may_record else None}
+            "record_form": form, "closables": _prepare_record_form(form, student, fresh=True) if form else [],
+            "open_record_form": bool(request.args.get("close")),
+            "may_read_restricted": can(user, Permission.CARE_RESTRICTED, student)}
 
 
 register_file_section(timeline_section)
@@ -150,7 +187,7 @@ def _record_data(form: RecordForm, student: Student) -> services.RecordData:
         student=student, kind=RecordKind(form.kind.data), happened_on=form.happened_on.data,
         summary=form.summary.data, outcome=form.outcome.data, next_step=form.next_step.data,
         next_step_due=form.next_step_due.data, tier=Tier(form.tier.data) if form.tier.data else None,
-        post=form.post.data, hours=form.hours.data, pay=form.pay.data)
+        post=form.post.data, hours=form.hours.data, pay=form.pay.data, closes=tuple(form.closes.data or ()))
 
 
 def _save_attachment(form: RecordForm, support: SupportRecord) -> None:
@@ -170,6 +207,7 @@ def _attachment_folder() -> Path:
 def create_record(student_id: int):
     student = _student_for(Permission.CARE_RECORD, student_id)
     form = RecordForm()
+    closables = _prepare_record_form(form, student, fresh=False)
     if form.validate_on_submit():
         try:
             support = services.create_record(current_user, _record_data(form, student), local_today())
@@ -181,7 +219,9 @@ def create_record(student_id: int):
             db.session.commit()
             flash(_("%(kind)s记录已保存。", kind=RecordKind(form.kind.data).label), "success")
             return _back_to_file(student)
-    return render_template("ledger/record_form.html", form=form, student=student, support=None), 400
+    return render_template("ledger/record_form.html", form=form, student=student, support=None,
+                           closables=closables, may_read_restricted=can(current_user, Permission.CARE_RESTRICTED,
+                                                                        student)), 400
 
 
 def _readable_record(record_id: int, permission: Permission) -> SupportRecord:
@@ -227,8 +267,9 @@ def edit_record(record_id: int):
             return _back_to_file(support.student)
     services.audit_reads(current_user, [support])
     db.session.commit()
-    return render_template("ledger/record_form.html", form=form, student=support.student, support=support), \
-        400 if form.errors else 200
+    return render_template("ledger/record_form.html", form=form, student=support.student, support=support,
+                           closables=[], may_read_restricted=can(current_user, Permission.CARE_RESTRICTED,
+                                                                 support.student)), 400 if form.errors else 200
 
 
 @bp.route("/attachments/<int:attachment_id>")

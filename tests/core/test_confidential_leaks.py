@@ -87,7 +87,7 @@ def world(city, app):
     city.record = ledger.create_record(counselor, ledger.RecordData(
         student=city.ann, kind=RecordKind.PSYCH_CARE, happened_on=TODAY, summary=f"考试焦虑 {MARKERS['summary']}",
         outcome=f"情绪好转 {MARKERS['outcome']}", next_step=f"下周再谈 {MARKERS['next_step']}",
-        next_step_due=date(2026, 11, 29)), TODAY)
+        next_step_due=date(2026, 11, 29), closes=(city.teachers_talk.id,)), TODAY)
     city.attachment = ledger.add_attachment(counselor, city.record, f"{MARKERS['attachment']}.pdf", b"%PDF-1.4 x",
                                             Path(app.instance_path) / "attachments", 1024 * 1024)
     city.derived = db.session.scalar(select(FollowUp).where(FollowUp.source_record_id == city.record.id))

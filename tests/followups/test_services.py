@@ -39,21 +39,41 @@ def test_a_past_due_date_needs_confirmation(city, teacher):
     assert plan(student, teacher, due_on=date(2026, 11, 1), confirm_past=True).due_on == date(2026, 11, 1)
 
 
-def test_logging_the_visit_closes_the_oldest_matching_follow_up(city, teacher):
+def test_a_record_closes_the_follow_ups_ticked_on_it_and_no_other(city, teacher):
     student = make_student(city.class_a)
     later = plan(student, teacher, due_on=date(2026, 12, 10))
     first = plan(student, teacher, due_on=date(2026, 11, 30))
-    talk = plan(student, teacher, kind=FollowUpKind.TALK)
-    visit = care(student, RecordKind.HOME_VISIT, happened_on=date(2026, 11, 27), actor=teacher)
+    call = plan(student, teacher, kind=FollowUpKind.CALL)
+    visit = care(student, RecordKind.HOME_VISIT, happened_on=date(2026, 11, 27), actor=teacher,
+                 closes=(first.id, call.id))
     assert (first.status, first.closed_record_id, first.closed_on) == ("done", visit.id, date(2026, 11, 27))
+    assert (call.status, call.closed_record_id) == ("done", visit.id)
     assert later.status == "open"
+
+
+def test_a_record_ticked_for_nothing_closes_nothing_even_of_its_kind_that_day(city, teacher):
+    student = make_student(city.class_a)
+    talk = plan(student, teacher, kind=FollowUpKind.TALK, due_on=TODAY)
+    care(student, RecordKind.PSYCH_CARE, happened_on=TODAY, actor=make_user(Role.COUNSELOR, city.class_a))
     assert talk.status == "open"
 
 
-def test_a_record_of_another_student_closes_nothing(city, teacher):
+def test_a_record_cannot_close_a_follow_up_of_another_student_or_one_already_done(city, teacher):
     followup = plan(make_student(city.class_a), teacher)
-    care(make_student(city.class_a), RecordKind.HOME_VISIT, actor=teacher)
-    assert followup.status == "open"
+    other = make_student(city.class_a)
+    with pytest.raises(DomainError, match="不是同一名学生"):
+        care(other, RecordKind.HOME_VISIT, actor=teacher, closes=(followup.id,))
+    care(followup.student, RecordKind.HOME_VISIT, actor=teacher, closes=(followup.id,))
+    with pytest.raises(DomainError, match="状态已是“已完成”"):
+        care(followup.student, RecordKind.HOME_VISIT, actor=teacher, closes=(followup.id,))
+    with pytest.raises(DomainError, match="已不存在"):
+        care(followup.student, RecordKind.HOME_VISIT, actor=teacher, closes=(followup.id + 1000,))
+
+
+def test_a_call_is_a_kind_of_record_and_closes_a_call(city):
+    assert RecordKind.CALL.label == "电话联系"
+    assert FollowUpKind.CALL.closing_record_kinds == (RecordKind.CALL,)
+    assert FollowUpKind.for_record(RecordKind.CALL) is FollowUpKind.CALL
 
 
 def test_a_next_step_with_a_date_becomes_a_follow_up(city, teacher):

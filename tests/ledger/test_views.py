@@ -269,3 +269,48 @@ def test_the_file_page_offers_the_edit_link_only_to_who_may_change_the_record(co
     assert "辅导员的谈话记录" in html
     assert edit not in html
     assert f'href="/ledger/records/{own.id}/edit"' in html
+
+
+# --- the record form: safe defaults ---------------------------------------------------------------------------
+
+def selected_kind(html: str) -> str:
+    import re
+
+    form = html[html.index('name="kind" required'):]
+    return re.search(r'<option selected value="([a-z_]+)"', form[:form.index("</select>")]).group(1)
+
+
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR, Role.SCHOOL_OFFICER])
+def test_the_record_form_starts_as_a_talk_never_as_confidential_care(story, login, role):
+    client = login(make_user(role, story.class_a if role is not Role.SCHOOL_OFFICER else story.east_school))
+    html = file_page(client, story.ann)
+    assert selected_kind(html) == "talk"
+    assert '<option value="call">电话联系</option>' in html
+    # Saved as the form comes, with only the content typed, the record stays readable to the teacher who wrote it.
+    response = client.post(f"/ledger/students/{story.ann.id}/records", data={
+        "kind": selected_kind(html), "happened_on": "2026-11-20", "summary": "课间谈话", "tier": ""})
+    assert response.status_code == 302
+    assert "课间谈话" in file_page(client, story.ann)
+
+
+def test_a_teacher_is_told_a_confidential_record_would_close_to_them(story, login, client):
+    warning = "保存后您也将无法再打开"
+    login(make_user(Role.CLASS_TEACHER, story.class_a))
+    assert warning in file_page(client, story.ann)
+    client.post("/logout")
+    login(make_user(Role.COUNSELOR, story.class_a))
+    assert warning not in file_page(client, story.ann)
+
+
+def test_the_work_study_fields_are_marked_for_the_script_and_still_checked_by_the_server(story, login):
+    client = login(make_user(Role.COUNSELOR, story.class_a))
+    html = file_page(client, story.ann)
+    block = html[html.index("data-work-study"):html.index('name="attachment"')]
+    assert all(f'name="{name}"' in block for name in ("post", "hours", "pay"))
+    assert 'name="summary"' not in block
+    assert "js/record-form.js" in html
+    refused = client.post(f"/ledger/students/{story.ann.id}/records", data={
+        "kind": "talk", "happened_on": "2026-11-20", "summary": "谈话", "tier": "", "post": "图书馆"})
+    assert refused.status_code == 400
+    assert "只用于勤工助学" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(SupportRecord.summary == "谈话")) == 0
