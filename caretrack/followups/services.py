@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
+from caretrack.core.access import Permission, can
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
@@ -65,6 +66,9 @@ def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False)
                             day=data.due_on.isoformat()), field="due_on")
     if not data.assignee.is_active_user:
         raise DomainError(_("负责人的账号已停用。"), field="assignee_id")
+    if not can(data.assignee, Permission.LEDGER_VIEW, data.student):
+        # They would be told of a student they may not see, and never find the follow-up in their lists.
+        raise DomainError(_("负责人看不到这名学生的档案，请另选负责人。"), field="assignee_id")
     followup = FollowUp(student_id=data.student.id, school_id=data.student.school_id, kind=data.kind.value,
                         assignee_id=data.assignee.id, due_on=data.due_on, note=(data.note or "").strip() or None,
                         source=data.source, created_by_id=getattr(actor, "id", None), status=FollowUpStatus.OPEN,

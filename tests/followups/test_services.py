@@ -122,3 +122,12 @@ def test_a_follow_up_from_a_confidential_record_is_confidential_and_follows_its_
                              tier=Tier.RESTRICTED)
     ledger.update_record(teacher, talk, data, TODAY)
     assert derived[talk.id].tier == "restricted"
+
+
+def test_a_follow_up_cannot_go_to_someone_who_may_not_see_the_student(city, teacher):
+    student = make_student(city.class_a)
+    other_class = make_user(Role.CLASS_TEACHER, city.class_b)
+    with pytest.raises(DomainError, match="看不到这名学生"):
+        services.schedule(teacher, services.FollowUpData(student=student, kind=FollowUpKind.VISIT,
+                                                         assignee=other_class, due_on=date(2026, 12, 1)), TODAY)
+    assert db.session.scalar(select(FollowUp)) is None
