@@ -16,7 +16,7 @@ from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, ser
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.caseload_views import register_caseload_column
-from caretrack.ledger.queries import may_read
+from caretrack.ledger.queries import may_read, prime_may_read
 from caretrack.ledger.views import Closable, register_closable_source
 from caretrack.org.models import AcademicYear
 from caretrack.org.services import academic_year_of
@@ -77,6 +77,7 @@ def list_followups():
     status = request.args.get("status", "open")
     mine = request.args.get("mine", "1") == "1"
     page = paginate(queries.followup_query(current_user, status, mine_only=mine))
+    prime_may_read(current_user, page.items)
     return render_template("followups/list.html", page=page, status=status, mine=mine, today=local_today())
 
 

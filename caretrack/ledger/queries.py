@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, literal, or_, select
 
-from caretrack.core.access import Permission, can, scoped
+from caretrack.core.access import Permission, can, prime_can, scoped
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement, SupportRecord, Tier
 from caretrack.ledger.services import academic_year_bounds
@@ -23,6 +23,12 @@ def may_read(user, entry) -> bool:
     holding the student: the student's counselors and the school aid officer; to everyone else it is 保密.
     """
     return entry.tier != Tier.RESTRICTED or can(user, Permission.CARE_RESTRICTED, entry.student)
+
+
+def prime_may_read(user, entries) -> None:
+    """Ask `may_read` of a whole page of entries in one query (a list of follow-ups of many students)."""
+    prime_can(user, Permission.CARE_RESTRICTED, {e.student_id: e.student for e in entries if e.tier == Tier.RESTRICTED}
+              .values())
 
 
 def may_change_record(user, support: SupportRecord) -> bool:

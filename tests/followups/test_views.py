@@ -208,3 +208,56 @@ def test_a_follow_up_scheduled_for_someone_else_reaches_their_inbox_at_once(sett
     assert "刘老师给您安排了家访" in inbox
     assert "王小明 的家访，期限 2026年12月1日。" in inbox
     assert "了解寒假安排" not in inbox  # the note stays on the follow-up's page
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR])
+def test_the_file_page_runs_the_same_queries_whatever_the_number_of_follow_ups(setting, login, count_queries, role):
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a)
+    client = login(setting.teacher if role is Role.CLASS_TEACHER else counselor)
+    path = f"/students/{setting.ann.id}"
+
+    def queries() -> int:
+        db.session.flush()  # the test's own writes are not the page's
+        with count_queries() as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    care(setting.ann, RecordKind.PSYCH_CARE, actor=counselor, next_step="面谈", next_step_due=date(2026, 12, 1))
+    schedule(client, setting.ann, "2026-12-01", assignee_id=setting.teacher.id if role is Role.CLASS_TEACHER
+             else counselor.id)
+    few = queries()
+    for day in range(2, 12):
+        care(setting.ann, RecordKind.PSYCH_CARE if day % 2 else RecordKind.TALK, actor=counselor,
+             happened_on=date(2026, 11, day), next_step=f"第{day}次", next_step_due=date(2026, 12, day))
+    assert queries() == few
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR])
+def test_the_list_runs_the_same_queries_whatever_the_number_of_students(setting, login, count_queries, role):
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a)
+    client = login(setting.teacher if role is Role.CLASS_TEACHER else counselor)
+
+    def queries() -> int:
+        db.session.flush()  # the test's own writes are not the page's
+        with count_queries() as counter:
+            assert client.get("/followups/?mine=0").status_code == 200
+        return counter.count
+
+    def confidential_follow_up() -> None:
+        care(make_student(setting.class_a), RecordKind.PSYCH_CARE, actor=counselor, next_step="面谈",
+             next_step_due=date(2026, 12, 1))
+        schedule(client, make_student(setting.class_a), "2026-12-01", assignee_id=setting.teacher.id)
+
+    confidential_follow_up()
+    few = queries()
+    for _ in range(8):
+        confidential_follow_up()
+    assert queries() == few
