@@ -57,6 +57,7 @@ class Permission(StrEnum):
     CATALOG_MANAGE = "ledger.catalog"
     CARE_RECORD = "ledger.care"
     CARE_RESTRICTED = "ledger.care_restricted"
+    CARE_MANAGE = "ledger.care_manage"  # edit or remove care records others wrote
     LEDGER_RESTORE = "ledger.restore"
     WEBHOOKS_MANAGE = "notify.webhooks"
     SCREENING_VIEW = "screening.view"
@@ -73,8 +74,9 @@ _OFFICER = {
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
     Permission.CLUBS_MANAGE,
 }
-# Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
-_SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
+# Confidential care (psychological care by default) stays inside the school: its counselors and aid officer, who
+# also answer for the care records others wrote (anyone else changes only their own).
+_SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED, Permission.CARE_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),
@@ -240,6 +242,19 @@ def can(user, permission: Permission, obj=None) -> bool:
         query = select(model.id).where(model.id == obj.id)
         cache[key] = db.session.scalar(scoped(query, user, permission, model)) is not None
     return cache[key]
+
+
+def prime_can(user, permission: Permission, objs) -> None:
+    """Answer `can` for many rows of one model in one query, so that a page asking it row by row runs none."""
+    objs = [obj for obj in objs if obj is not None]
+    if not objs or not has_permission(user, permission):
+        return
+    model = type(objs[0])
+    cache = g.setdefault("_access_can", {})
+    ids = {obj.id for obj in objs}
+    allowed = set(db.session.scalars(scoped(select(model.id).where(model.id.in_(ids)), user, permission, model)))
+    for object_id in ids:
+        cache[(getattr(user, "id", None), permission, model.__name__, object_id)] = object_id in allowed
 
 
 def permission_required(permission: Permission):

@@ -22,7 +22,7 @@ def masked_name(name: str) -> str:
 
 
 def feed(followups, base_url: str, title: str) -> bytes:
-    """A VCALENDAR with one all-day event per follow-up on its due date."""
+    """A VCALENDAR with one all-day event per follow-up on its due date; never a note, which may be confidential."""
     calendar = Calendar()
     calendar.add("prodid", "-//caretrack//followups//ZH")
     calendar.add("version", "2.0")
@@ -34,7 +34,7 @@ def feed(followups, base_url: str, title: str) -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", followup.due_on)
         event.add("dtend", followup.due_on + timedelta(days=1))
-        event.add("summary", f"{followup.kind_enum.label}：{masked_name(followup.student.name)}")
+        event.add("summary", f"{followup.shareable_label}：{masked_name(followup.student.name)}")
         event.add("url", f"{base_url}/followups/{followup.id}")
         calendar.add_component(event)
     return calendar.to_ical()

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -9,7 +10,7 @@ from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
 from caretrack.core.models import TimestampMixin, VersionedMixin
 from caretrack.extensions import db
-from caretrack.ledger.models import RecordKind, SupportRecord
+from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.students.models import Student, access_via_student
 
 
@@ -23,11 +24,11 @@ class FollowUpKind(LabelledEnum):
 
     @property
     def closing_record_kinds(self) -> tuple[RecordKind, ...]:
-        """The ledger records that fulfil a follow-up of this kind (logging one closes it)."""
+        """The ledger records that fulfil a follow-up of this kind (the record form ticks it for them)."""
         return {
             FollowUpKind.VISIT: (RecordKind.HOME_VISIT,),
             FollowUpKind.TALK: (RecordKind.TALK, RecordKind.PSYCH_CARE),
-            FollowUpKind.CALL: (RecordKind.TALK,),
+            FollowUpKind.CALL: (RecordKind.CALL,),
             FollowUpKind.PARENT_MEETING: (RecordKind.PARENT_MEETING,),
             FollowUpKind.TUTORING_CHECK: (RecordKind.TUTORING,),
             FollowUpKind.OTHER: (),
@@ -37,8 +38,8 @@ class FollowUpKind(LabelledEnum):
     def for_record(cls, kind: RecordKind) -> "FollowUpKind":
         """The follow-up a record's next step becomes: a visit after a visit, a talk after a talk…"""
         return {RecordKind.HOME_VISIT: cls.VISIT, RecordKind.TALK: cls.TALK, RecordKind.PSYCH_CARE: cls.TALK,
-                RecordKind.PARENT_MEETING: cls.PARENT_MEETING, RecordKind.TUTORING: cls.TUTORING_CHECK}.get(
-            kind, cls.OTHER)
+                RecordKind.CALL: cls.CALL, RecordKind.PARENT_MEETING: cls.PARENT_MEETING,
+                RecordKind.TUTORING: cls.TUTORING_CHECK}.get(kind, cls.OTHER)
 
 
 class FollowUpStatus(LabelledEnum):
@@ -70,10 +71,13 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # A follow-up made from a record's next step carries the record's tier: its note is the record's text.
+    tier: Mapped[str] = mapped_column(String(10), default=Tier.NORMAL, server_default=Tier.NORMAL.value)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("support_records.id"), index=True)
 
     student: Mapped[Student] = relationship()
     assignee: Mapped[User] = relationship(foreign_keys=[assignee_id])
-    closed_record: Mapped[SupportRecord | None] = relationship()
+    closed_record: Mapped[SupportRecord | None] = relationship(foreign_keys=[closed_record_id])
 
     @property
     def kind_enum(self) -> FollowUpKind:
@@ -82,6 +86,18 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     @property
     def status_enum(self) -> FollowUpStatus:
         return FollowUpStatus(self.status)
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.tier == Tier.RESTRICTED
+
+    @property
+    def shareable_label(self) -> str:
+        """What the follow-up is called where it leaves the app (emails, group chats, phone calendars).
+
+        Those reach people the app cannot ask, so a confidential follow-up never shows its kind there.
+        """
+        return _("保密跟进") if self.is_restricted else self.kind_enum.label
 
     def is_overdue(self, today: date) -> bool:
         return self.status == FollowUpStatus.OPEN and self.due_on < today

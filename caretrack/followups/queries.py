@@ -6,17 +6,20 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from caretrack.accounts.models import RoleAssignment, User
-from caretrack.core.access import Permission, Role, ScopeType, scoped
+from caretrack.core.access import Permission, Role, ScopeType, can, scoped
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.students.models import Student, caseload_members
 
 
 def followup_query(user, status: str = "open", mine_only: bool = False):
-    """Follow-ups in the user's scope (or assigned to them), soonest due first."""
+    """Follow-ups in the user's scope (of those, the ones assigned to them), soonest due first.
+
+    "Mine" narrows the scope, never replaces it: a teacher whose class changed no longer sees its students.
+    """
     statement = scoped(select(FollowUp), user, Permission.LEDGER_VIEW)
     if mine_only:
-        statement = select(FollowUp).where(FollowUp.assignee_id == user.id)
+        statement = statement.where(FollowUp.assignee_id == user.id)
     if status:
         statement = statement.where(FollowUp.status == status)
     return statement.options(joinedload(FollowUp.student).joinedload(Student.school_class),
@@ -30,9 +33,13 @@ def for_student(student: Student) -> list[FollowUp]:
 
 
 def open_for_calendar(user) -> list[FollowUp]:
-    return db.session.scalars(select(FollowUp).where(FollowUp.assignee_id == user.id,
-                                                     FollowUp.status == FollowUpStatus.OPEN)
-                              .options(joinedload(FollowUp.student)).order_by(FollowUp.due_on)).all()
+    """The user's open follow-ups for their phone calendar: the same list as "mine", open ones only."""
+    return db.session.scalars(followup_query(user, FollowUpStatus.OPEN, mine_only=True)).unique().all()
+
+
+def still_in_scope(user, followup: FollowUp) -> bool:
+    """Whether the user may still see the follow-up's student (a class or caseload may have changed since)."""
+    return can(user, Permission.LEDGER_VIEW, followup)
 
 
 def responsible_users(student: Student, role: Role) -> list[User]:

@@ -6,18 +6,23 @@ Services take the acting user, flush and never commit.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
+from caretrack.core.access import Permission, can
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.models import changed_attributes
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
-from caretrack.ledger.models import RecordKind, SupportRecord
-from caretrack.ledger.services import record_created
+from caretrack.ledger.models import RecordKind, SupportRecord, Tier
+from caretrack.ledger.services import record_created, record_updated
+from caretrack.notify.services import notify
 from caretrack.students.models import Category, Level, Student
 from caretrack.students.services import check_version
 
@@ -51,6 +56,8 @@ class FollowUpData:
     due_on: date
     note: str | None = None
     source: str = "manual"
+    tier: Tier = Tier.NORMAL
+    source_record: SupportRecord | None = None
 
 
 def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False) -> FollowUp:
@@ -60,13 +67,33 @@ def schedule(actor, data: FollowUpData, today: date, confirm_past: bool = False)
                             day=data.due_on.isoformat()), field="due_on")
     if not data.assignee.is_active_user:
         raise DomainError(_("负责人的账号已停用。"), field="assignee_id")
+    if not can(data.assignee, Permission.LEDGER_VIEW, data.student):
+        # They would be told of a student they may not see, and never find the follow-up in their lists.
+        raise DomainError(_("负责人看不到这名学生的档案，请另选负责人。"), field="assignee_id")
     followup = FollowUp(student_id=data.student.id, school_id=data.student.school_id, kind=data.kind.value,
                         assignee_id=data.assignee.id, due_on=data.due_on, note=(data.note or "").strip() or None,
-                        source=data.source, created_by_id=getattr(actor, "id", None), status=FollowUpStatus.OPEN)
+                        source=data.source, created_by_id=getattr(actor, "id", None), status=FollowUpStatus.OPEN,
+                        tier=data.tier.value, source_record_id=data.source_record.id if data.source_record else None)
     db.session.add(followup)
     db.session.flush()
     record(FollowUpAction.SCHEDULED, actor=actor, obj=followup, unit_id=followup.school_id, detail=followup.kind)
+    if actor is not None and data.assignee.id != actor.id:
+        _tell_assignee(actor, followup)
     return followup
+
+
+def _tell_assignee(actor, followup: FollowUp) -> None:
+    """Someone else put a follow-up on the assignee's list: they hear of it now, not at the next morning's job.
+
+    In the app's language, as the reminders: the digest mails it on, and the assignee's choice is not known here.
+    Never the note, which may hold what only the writer's role may read.
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        what = followup.shareable_label
+        notify(followup.assignee_id, f"followup:{followup.id}:assigned",
+               _("%(who)s给您安排了%(what)s", who=actor.display_name, what=what),
+               _("%(student)s 的%(what)s，期限 %(day)s。", student=followup.student.name, what=what,
+                 day=format_date(followup.due_on)), f"/followups/{followup.id}")
 
 
 def close(actor, followup: FollowUp, support: SupportRecord) -> None:
@@ -94,23 +121,36 @@ def cancel(actor, followup: FollowUp, reason: str, expected_version: int | None 
     record(FollowUpAction.CANCELLED, actor=actor, obj=followup, unit_id=followup.school_id)
 
 
-def _on_record_created(support: SupportRecord, actor=None) -> None:
-    """A logged visit closes the oldest open follow-up it fulfils; a record's next step becomes a follow-up."""
+def _on_record_created(support: SupportRecord, actor=None, closes=()) -> None:
+    """A record closes the follow-ups its writer ticked, and no other; its next step becomes a follow-up.
+
+    Closing by kind and date alone let a psychological-care session close an unrelated call to a class teacher.
+    """
+    ticked = db.session.scalars(select(FollowUp).where(FollowUp.id.in_(closes)).order_by(FollowUp.id)).all()
+    if len(ticked) != len(set(closes)):
+        raise DomainError(_("勾选的跟进已不存在，请刷新页面后重新勾选。"), field="closes")
+    for followup in ticked:
+        close(actor, followup, support)
     kind = RecordKind(support.kind)
-    matching = [k.value for k in FollowUpKind if kind in k.closing_record_kinds]
-    pending = db.session.scalar(select(FollowUp).where(
-        FollowUp.student_id == support.student_id, FollowUp.status == FollowUpStatus.OPEN,
-        FollowUp.kind.in_(matching)).order_by(FollowUp.due_on, FollowUp.id).limit(1)) if matching else None
-    if pending is not None:
-        close(actor, pending, support)
     assignee = actor if actor is not None else (db.session.get(User, support.staff_id) if support.staff_id else None)
     if support.next_step and support.next_step_due and assignee is not None:
         schedule(actor, FollowUpData(student=support.student, kind=FollowUpKind.for_record(kind), assignee=assignee,
-                                     due_on=support.next_step_due, note=support.next_step, source="next_step"),
+                                     due_on=support.next_step_due, note=support.next_step, source="next_step",
+                                     tier=Tier(support.tier), source_record=support),
                  today=support.happened_on, confirm_past=True)
 
 
+def _on_record_updated(support: SupportRecord, actor=None, changed=()) -> None:
+    """A record made confidential (or open again) takes the follow-ups made from its next step along."""
+    if "tier" not in changed:
+        return
+    for followup in db.session.scalars(select(FollowUp).where(FollowUp.source_record_id == support.id)):
+        followup.tier = support.tier
+    db.session.flush()
+
+
 record_created.connect(_on_record_created)
+record_updated.connect(_on_record_updated)
 
 
 # --- the cadence -------------------------------------------------------------------------------------------

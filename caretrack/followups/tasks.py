@@ -28,8 +28,9 @@ def _link(followup: FollowUp) -> str:
 
 
 def _what(followup: FollowUp) -> str:
-    # Names stay out of the subject line (it shows on lock screens); the body names the student.
-    return followup.kind_enum.label
+    # Names stay out of the subject line (it shows on lock screens); the body names the student. Notifications
+    # go on by email, so a confidential follow-up says only that it is one.
+    return followup.shareable_label
 
 
 def remind_due(today: date | None = None) -> int:
@@ -38,6 +39,10 @@ def remind_due(today: date | None = None) -> int:
     sent = 0
     for followup_id in queries.due_between(today, today + timedelta(days=1)):
         followup = db.session.get(FollowUp, followup_id)
+        if not queries.still_in_scope(followup.assignee, followup):
+            # The assignee's class or caseload changed: the student is no longer theirs to hear about. Left
+            # undone, the follow-up escalates to those who answer for the student now.
+            continue
         when = _("今天") if followup.due_on == today else _("明天")
         created = notify(followup.assignee_id, f"followup:{followup.id}:due:{followup.due_on.isoformat()}",
                          _("%(what)s将于%(when)s到期", what=_what(followup), when=when),

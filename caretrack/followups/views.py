@@ -8,13 +8,16 @@ from sqlalchemy import select
 from caretrack.accounts.models import User
 from caretrack.core.access import Permission, Role, can, get_or_404, permission_required
 from caretrack.core.errors import DomainError
+from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
-from caretrack.followups.models import FollowUp, FollowUpKind
+from caretrack.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.caseload_views import register_caseload_column
+from caretrack.ledger.queries import may_read, prime_may_read
+from caretrack.ledger.views import Closable, register_closable_source
 from caretrack.org import services as org
 from caretrack.students.queries import get_student
 from caretrack.students.views import register_file_section
@@ -32,6 +35,23 @@ def followups_section(user, student) -> dict | None:
 
 
 register_file_section(followups_section)
+
+
+def closable_followups(user, student) -> list[Closable]:
+    """The student's open follow-ups the user may read, for the record form to tick the ones a record completes."""
+    closables = []
+    for followup in sorted(queries.for_student(student), key=lambda f: (f.due_on, f.id)):
+        if followup.status != FollowUpStatus.OPEN or not may_read(user, followup):
+            continue
+        label = _("%(what)s · 期限 %(day)s · %(who)s", what=followup.kind_enum.label,
+                  day=format_date(followup.due_on), who=followup.assignee.display_name)
+        if followup.note:
+            label += f" · {followup.note[:40]}"
+        closables.append(Closable(followup.id, label, tuple(k.value for k in followup.kind_enum.closing_record_kinds)))
+    return closables
+
+
+register_closable_source(closable_followups)
 
 
 def cadence_column(rows, year, today) -> tuple[str, dict]:
@@ -52,6 +72,7 @@ def list_followups():
     status = request.args.get("status", "open")
     mine = request.args.get("mine", "1") == "1"
     page = paginate(queries.followup_query(current_user, status, mine_only=mine))
+    prime_may_read(current_user, page.items)
     return render_template("followups/list.html", page=page, status=status, mine=mine, today=local_today())
 
 
@@ -97,7 +118,12 @@ def schedule_followup():
 def show_followup(followup_id: int):
     followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
     return render_template("followups/show.html", followup=followup, cancel_form=CancelForm(version=followup.version),
-                           today=local_today(), may_act=can(current_user, Permission.CARE_RECORD, followup))
+                           today=local_today(), may_act=_may_act(followup))
+
+
+def _may_act(followup: FollowUp) -> bool:
+    """Closing or cancelling a follow-up takes care work on its student, and reading it when it is confidential."""
+    return can(current_user, Permission.CARE_RECORD, followup) and may_read(current_user, followup)
 
 
 @bp.route("/<int:followup_id>/cancel", methods=["POST"])
@@ -105,7 +131,7 @@ def show_followup(followup_id: int):
 @permission_required(Permission.CARE_RECORD)
 def cancel_followup(followup_id: int):
     followup = get_or_404(FollowUp, followup_id, current_user, Permission.LEDGER_VIEW)
-    if not can(current_user, Permission.CARE_RECORD, followup):
+    if not _may_act(followup):
         abort(403)
     form = CancelForm()
     try:

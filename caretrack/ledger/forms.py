@@ -7,13 +7,14 @@ from wtforms import (
     DecimalField,
     HiddenField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     validators,
 )
 
 from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
-from caretrack.ledger.models import Grade, Period, RecordKind, Tier
+from caretrack.ledger.models import DEFAULT_RECORD_KIND, Grade, Period, RecordKind, Tier
 
 
 class DisbursementForm(BaseForm):
@@ -33,7 +34,7 @@ class DisbursementForm(BaseForm):
 
 
 class RecordForm(BaseForm):
-    kind = SelectField(_l("类型"), choices=[], validators=[required()])
+    kind = SelectField(_l("类型"), choices=[], validators=[required()], default=DEFAULT_RECORD_KIND.value)
     happened_on = DateField(_l("日期"), [required()])
     summary = TextAreaField(_l("内容"), [required(), length(5000)])
     outcome = TextAreaField(_l("结果"), [validators.Optional(), length(2000)])
@@ -44,6 +45,8 @@ class RecordForm(BaseForm):
     hours = DecimalField(_l("工时"), [validators.Optional()], places=1)
     pay = DecimalField(_l("报酬（元）"), [validators.Optional()], places=2)
     attachment = FileField(_l("附件（照片或扫描件）"))
+    # The student's open follow-ups this record completes: only the ones ticked (the view lists them).
+    closes = SelectMultipleField(_l("这条记录完成的跟进"), coerce=int, choices=[])
     version = HiddenField()
 
     def __init__(self, *args, **kwargs):

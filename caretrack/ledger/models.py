@@ -27,15 +27,23 @@ class Period(LabelledEnum):
 
 
 class RecordKind(LabelledEnum):
-    """The kinds of care the ledger keeps besides money."""
+    """The kinds of care the ledger keeps besides money, in the order forms offer them: the everyday contacts
+    first, confidential psychological care last, so that no one writes one by accident.
+    """
 
-    PSYCH_CARE = "psych_care", N_("心理关爱")
+    TALK = "talk", N_("谈心谈话")
+    CALL = "call", N_("电话联系")
+    HOME_VISIT = "home_visit", N_("家访")
+    PARENT_MEETING = "parent_meeting", N_("家长会")
     TUTORING = "tutoring", N_("学业帮扶")
     WORK_STUDY = "work_study", N_("勤工助学")
-    HOME_VISIT = "home_visit", N_("家访")
-    TALK = "talk", N_("谈心谈话")
-    PARENT_MEETING = "parent_meeting", N_("家长会")
     CAREER = "career", N_("就业指导")
+    PSYCH_CARE = "psych_care", N_("心理关爱")
+
+
+# What a new record is unless the user picks another kind: the talk, the contact class teachers and counselors
+# log most, and never a confidential kind, which its writer might not be allowed to read back.
+DEFAULT_RECORD_KIND = RecordKind.TALK
 
 
 class Tier(LabelledEnum):

@@ -6,14 +6,41 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, literal, or_, select
 
-from caretrack.core.access import Permission, can, scoped
+from caretrack.core.access import Permission, can, prime_can, scoped
 from caretrack.extensions import db
-from caretrack.ledger.models import AidProject, Disbursement, SupportRecord
+from caretrack.ledger.models import AidProject, Disbursement, SupportRecord, Tier
 from caretrack.ledger.services import academic_year_bounds
 from caretrack.org.models import AcademicYear
 from caretrack.students.models import Identification, Student
 
 AID = "aid"
+
+
+def may_read(user, entry) -> bool:
+    """The one rule of confidential care, for a record and for whatever was derived from it (a follow-up).
+
+    `entry` has a `tier` and a `student`. Restricted text is read only by those holding CARE_RESTRICTED on a scope
+    holding the student: the student's counselors and the school aid officer; to everyone else it is 保密.
+    """
+    return entry.tier != Tier.RESTRICTED or can(user, Permission.CARE_RESTRICTED, entry.student)
+
+
+def prime_may_read(user, entries) -> None:
+    """Ask `may_read` of a whole page of entries in one query (a list of follow-ups of many students)."""
+    prime_can(user, Permission.CARE_RESTRICTED, {e.student_id: e.student for e in entries if e.tier == Tier.RESTRICTED}
+              .values())
+
+
+def may_change_record(user, support: SupportRecord) -> bool:
+    """Whether the user may edit or remove a care record: its author, or the school's counselors and aid officers.
+
+    Either way only a record of a student inside the user's care scope, that they may read. Asked of the student,
+    as the timeline asks it of every record on the page: one answer per student and request.
+    """
+    student = support.student
+    if not can(user, Permission.CARE_RECORD, student) or not may_read(user, support):
+        return False
+    return support.staff_id == getattr(user, "id", None) or can(user, Permission.CARE_MANAGE, student)
 
 
 @dataclass
@@ -64,8 +91,7 @@ def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineE
     if filters.kind in ("", AID):
         entries += [TimelineEntry(d.paid_on, AID, d) for d in _disbursements(student, filters)]
     if filters.kind != AID:
-        may_read = can(user, Permission.CARE_RESTRICTED, student)
-        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read or not r.is_restricted)
+        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read(user, r))
                     for r in _records(student, filters)]
     entries.sort(key=lambda e: (e.day, e.entry.created_at), reverse=True)
     return entries

@@ -24,9 +24,12 @@ from caretrack.org.models import AcademicYear, Stage
 from caretrack.students.models import Student
 from caretrack.students.services import check_version
 
-# Sent after a care record is written, so domains above the ledger can react (follow-ups close or open).
+# Sent after a care record is written, so domains above the ledger can react (the follow-ups it was ticked to
+# close are closed, its next step becomes one).
 _signals = Namespace()
 record_created = _signals.signal("record-created")
+# Sent after a care record changed, with the names of the fields that did (what was derived from it follows).
+record_updated = _signals.signal("record-updated")
 # Sent after a payment is recorded through the form (imports are picked up by the next screening run).
 disbursement_recorded = _signals.signal("disbursement-recorded")
 
@@ -269,6 +272,8 @@ class RecordData:
     post: str | None = None
     hours: Decimal | None = None
     pay: Decimal | None = None
+    # Ids of the student's open follow-ups the writer ticked as done by this record (a new record only).
+    closes: tuple[int, ...] = ()
 
     @property
     def effective_tier(self) -> Tier:
@@ -322,7 +327,7 @@ def create_record(actor, data: RecordData, today: date) -> SupportRecord:
     # Only which kind and tier: the summary of a confidential record never goes into the log.
     record(LedgerAction.RECORD_CREATED, actor=actor, obj=support, unit_id=support.school_id,
            detail=f"{support.kind}/{support.tier}")
-    record_created.send(support, actor=actor)
+    record_created.send(support, actor=actor, closes=tuple(data.closes))
     return support
 
 
@@ -337,6 +342,7 @@ def update_record(actor, support: SupportRecord, data: RecordData, today: date,
     if changed:
         db.session.flush()
         record(LedgerAction.RECORD_UPDATED, actor=actor, obj=support, unit_id=support.school_id, fields=changed)
+        record_updated.send(support, actor=actor, changed=changed)
     return changed
 
 

@@ -1,5 +1,6 @@
 """Ledger pages: the timeline on a student's file, recording aid and care, removal, the payment list."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -33,6 +34,39 @@ def _year_by_start(start_year: int | None) -> AcademicYear | None:
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
+@dataclass(frozen=True)
+class Closable:
+    """An open follow-up of the student that a new record may complete, as the record form lists it."""
+
+    id: int
+    label: str
+    record_kinds: tuple[str, ...]  # the kinds of record that fulfil it: ticked in advance for those
+
+
+# Follow-ups sit above the ledger: they say here which of a student's follow-ups a new record may close. Each is
+# a function(user, student) returning a list of Closable.
+CLOSABLE_SOURCES: list = []
+
+
+def register_closable_source(source) -> None:
+    CLOSABLE_SOURCES.append(source)
+
+
+def _prepare_record_form(form: RecordForm, student: Student, fresh: bool) -> list[Closable]:
+    """List the follow-ups the record may close; on a fresh form, tick those its kind fulfils.
+
+    `?close=<id>` (the follow-up page's link) ticks that one and picks the kind of record that fulfils it.
+    """
+    closables = [c for source in CLOSABLE_SOURCES for c in source(current_user, student)]
+    form.closes.choices = [(c.id, c.label) for c in closables]
+    if fresh:
+        wanted = next((c for c in closables if str(c.id) == request.args.get("close")), None)
+        if wanted is not None and wanted.record_kinds:
+            form.kind.data = wanted.record_kinds[0]
+        form.closes.data = [c.id for c in closables if c is wanted or form.kind.data in c.record_kinds]
+    return closables
+
+
 def timeline_section(user, student: Student) -> dict | None:
     """The student's aid and care, for the file page; confidential records shown open are audited."""
     if not can(user, Permission.LEDGER_VIEW, student):
@@ -44,11 +78,14 @@ def timeline_section(user, student: Student) -> dict | None:
     entries = queries.timeline(user, student, filters)
     services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
     may_record = can(user, Permission.CARE_RECORD, student)
+    form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
             "years": db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all(),
             "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
-            "record_form": RecordForm(happened_on=local_today()) if may_record else None}
+            "record_form": form, "closables": _prepare_record_form(form, student, fresh=True) if form else [],
+            "open_record_form": bool(request.args.get("close")),
+            "may_read_restricted": can(user, Permission.CARE_RESTRICTED, student)}
 
 
 register_file_section(timeline_section)
@@ -164,7 +201,8 @@ def _record_data(form: RecordForm, student: Student) -> services.RecordData:
         student=student, kind=typed(form.kind, RecordKind), happened_on=typed(form.happened_on),
         summary=typed(form.summary), outcome=form.outcome.data, next_step=form.next_step.data,
         next_step_due=typed(form.next_step_due), tier=typed(form.tier, Tier),
-        post=form.post.data, hours=typed(form.hours), pay=typed(form.pay))
+        post=form.post.data, hours=typed(form.hours), pay=typed(form.pay),
+        closes=tuple(form.closes.data or ()))
 
 
 def _checked_record(form: RecordForm, student: Student) -> services.RecordData | None:
@@ -190,6 +228,7 @@ def _attachment_folder() -> Path:
 def create_record(student_id: int):
     student = _student_for(Permission.CARE_RECORD, student_id)
     form = RecordForm()
+    closables = _prepare_record_form(form, student, fresh=False)
     data = _checked_record(form, student)
     if data is not None:
         try:
@@ -202,22 +241,39 @@ def create_record(student_id: int):
             db.session.commit()
             flash(_("%(kind)s记录已保存。", kind=RecordKind(form.kind.data).label), "success")
             return _back_to_file(student)
-    return render_template("ledger/record_form.html", form=form, student=student, support=None), 400
+    return render_template("ledger/record_form.html", form=form, student=student, support=None,
+                           closables=closables, may_read_restricted=can(current_user, Permission.CARE_RESTRICTED,
+                                                                        student)), 400
 
 
 def _readable_record(record_id: int, permission: Permission) -> SupportRecord:
     """A record in the user's scope; a confidential one needs the confidential-care permission too."""
     support = _entry_or_404(SupportRecord, record_id, permission)
-    if support.is_restricted and not can(current_user, Permission.CARE_RESTRICTED, support.student):
+    if not queries.may_read(current_user, support):
         abort(403)
     return support
+
+
+def _changeable_record(record_id: int) -> SupportRecord:
+    """A record in the user's scope (404 otherwise) that they may edit or remove (403 otherwise)."""
+    support = _entry_or_404(SupportRecord, record_id, Permission.CARE_RECORD)
+    if not queries.may_change_record(current_user, support):
+        abort(403)
+    return support
+
+
+@bp.app_context_processor
+def confidential_helpers():
+    """`may_read(entry)` and `may_change_record(record)` for every template: the ledger's rules, asked once."""
+    return {"may_read": lambda entry: queries.may_read(current_user, entry),
+            "may_change_record": lambda support: queries.may_change_record(current_user, support)}
 
 
 @bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.CARE_RECORD)
 def edit_record(record_id: int):
-    support = _readable_record(record_id, Permission.CARE_RECORD)
+    support = _changeable_record(record_id)
     form = RecordForm(obj=support) if request.method == "GET" else RecordForm()
     data = _checked_record(form, support.student)
     if data is not None:
@@ -233,8 +289,9 @@ def edit_record(record_id: int):
             return _back_to_file(support.student)
     services.audit_reads(current_user, [support])
     db.session.commit()
-    return render_template("ledger/record_form.html", form=form, student=support.student, support=support), \
-        400 if form.errors else 200
+    return render_template("ledger/record_form.html", form=form, student=support.student, support=support,
+                           closables=[], may_read_restricted=can(current_user, Permission.CARE_RESTRICTED,
+                                                                 support.student)), 400 if form.errors else 200
 
 
 @bp.route("/attachments/<int:attachment_id>")
@@ -263,7 +320,7 @@ def _removable(kind: str, entry_id: int):
         abort(404)
     model, permission = ENTRY_MODELS[kind]
     if model is SupportRecord:
-        return _readable_record(entry_id, permission)
+        return _changeable_record(entry_id)
     return _entry_or_404(model, entry_id, permission)
 
 

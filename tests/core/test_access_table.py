@@ -29,7 +29,8 @@ class Case:
     """How one endpoint answers each kind of visitor: a status code, LOGIN or HOME."""
 
     method: str
-    path: str  # {unit}, {user}, {grant}, {student}, {caseload}, {club}, {unit_job}, {student_job}: the test data
+    path: str  # {unit}, {user}, {grant}, {student}, {caseload}, {club}, {unit_job}, {student_job}, {record},
+    # {attachment}, {followup}: the test data
     anonymous: object
     no_role: object
     city_admin: object  # None: left to the domain's own view tests
@@ -88,8 +89,8 @@ ENDPOINTS = {
     "ledger.record_disbursement": Case("GET", "/ledger/students/{student}/disbursements/new", LOGIN, 403, None),
     "ledger.edit_disbursement": Case("GET", "/ledger/disbursements/1/edit", LOGIN, 403, None),
     "ledger.create_record": Case("POST", "/ledger/students/{student}/records", LOGIN, 403, None),
-    "ledger.edit_record": Case("GET", "/ledger/records/1/edit", LOGIN, 403, None),
-    "ledger.download_attachment": Case("GET", "/ledger/attachments/1", LOGIN, 403, None),
+    "ledger.edit_record": Case("GET", "/ledger/records/{record}/edit", LOGIN, 403, None),
+    "ledger.download_attachment": Case("GET", "/ledger/attachments/{attachment}", LOGIN, 403, None),
     "ledger.remove_entry": Case("POST", "/ledger/disbursements/1/remove", LOGIN, 403, None),
     "ledger.restore_entry": Case("POST", "/ledger/disbursements/1/restore", LOGIN, 403, None),
     "ledger.removed_entries": Case("GET", "/ledger/students/{student}/removed", LOGIN, 403, None),
@@ -104,8 +105,8 @@ ENDPOINTS = {
     "ledger.list_projects": Case("GET", "/ledger/catalog", LOGIN, 403, 200),
     "ledger.edit_project": Case("GET", "/ledger/catalog/new", LOGIN, 403, 200),
     "followups.list_followups": Case("GET", "/followups/", LOGIN, 403, 200),
-    "followups.schedule_followup": Case("GET", "/followups/new", LOGIN, 403, None),
-    "followups.show_followup": Case("GET", "/followups/1", LOGIN, 403, None),
+    "followups.schedule_followup": Case("GET", "/followups/new?student={student}", LOGIN, 403, None),
+    "followups.show_followup": Case("GET", "/followups/{followup}", LOGIN, 403, None),
     "followups.cancel_followup": Case("POST", "/followups/1/cancel", LOGIN, 403, None),
     "followups.calendar_settings": Case("GET", "/followups/calendar", LOGIN, 403, 200),
     "followups.list_cadence": Case("GET", "/followups/cadence", LOGIN, 403, 200),
@@ -137,7 +138,8 @@ ENDPOINTS = {
     "notify.manage_webhooks": Case("GET", "/inbox/webhooks/units/{unit}", LOGIN, 403, 200),
     "notify.disable_webhook": Case("POST", "/inbox/webhooks/1/disable", LOGIN, 403, 404),
 }
-PLACEHOLDERS = ("unit", "user", "grant", "student", "caseload", "club", "unit_job", "student_job")
+PLACEHOLDERS = ("unit", "user", "grant", "student", "caseload", "club", "unit_job", "student_job", "record",
+                "attachment", "followup")
 
 
 def test_every_endpoint_is_in_the_access_table(app):
@@ -166,7 +168,7 @@ def request(browser, city, case: Case, owner: User | None = None):
     """Request the case's path, filled in with the city's objects (and import jobs of `owner`, if given)."""
     ids = {"unit": city.east_school.id, "user": city.teacher.id, "grant": city.teacher.role_assignments[0].id,
            "student": city.student.id, "caseload": city.caseload.id, "club": city.club.id, "unit_job": 1,
-           "student_job": 1}
+           "student_job": 1, "record": 1, "attachment": 1, "followup": 1}
     if owner is not None:
         ids["unit_job"], ids["student_job"] = (import_job(owner, kind).id for kind in ("units", "students"))
     return browser.open(case.path.format(**ids), method=case.method)

@@ -43,10 +43,19 @@ def test_a_class_teacher_schedules_a_visit_and_closes_it_by_logging_the_visit(pa
     expect(page.locator("main table")).to_contain_text(note)
     page.go_back()
 
-    # Logging the home visit on the timeline closes the follow-up.
+    # Logging the home visit on the timeline, with the follow-up ticked, closes the follow-up. The form starts as
+    # a talk, with no work-study fields; choosing a kind ticks the follow-ups it fulfils.
     page.locator("#timeline summary").click()
     form = page.locator("#timeline form[enctype]")
+    ticked = form.get_by_role("checkbox", name=note)
+    expect(form.get_by_label("类型")).to_have_value("talk")
+    expect(form.get_by_label("岗位")).to_be_hidden()
+    expect(ticked).not_to_be_checked()
+    form.get_by_label("类型").select_option(label="勤工助学")
+    expect(form.get_by_label("岗位")).to_be_visible()
     form.get_by_label("类型").select_option(label="家访")
+    expect(form.get_by_label("岗位")).to_be_hidden()
+    expect(ticked).to_be_checked()
     form.get_by_label("日期", exact=True).fill(today.isoformat())
     form.get_by_label("内容").fill(f"家访：{note}")
     form.get_by_role("button", name="保存记录").click()

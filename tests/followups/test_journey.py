@@ -58,7 +58,8 @@ def test_a_visit_due_tomorrow_is_reminded_escalated_and_closed(city, mail, clien
 
         browser = client_for(teacher)
         browser.post(f"/ledger/students/{student.id}/records", data={
-            "kind": "home_visit", "happened_on": "2026-12-03", "summary": "家访：与家长商量寒假安排", "tier": ""})
+            "kind": "home_visit", "happened_on": "2026-12-03", "summary": "家访：与家长商量寒假安排", "tier": "",
+            "closes": followup.id})
         db.session.refresh(followup)
         assert followup.status == "done"
         assert calendar_events(browser, teacher.calendar_token) == []

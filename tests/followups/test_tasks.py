@@ -95,3 +95,13 @@ def test_deadline_reminders_reach_the_officers_who_owe_a_table(people):
     assert inbox(people.officer) == []  # a district school reports through its district
     assert tasks.remind_screening_deadlines(date(2026, 6, 10)) == 2
     assert tasks.remind_screening_deadlines(date(2026, 7, 1)) == 0
+
+
+def test_no_reminder_reaches_an_assignee_who_no_longer_has_the_student(people):
+    from caretrack.accounts.services import revoke_role
+
+    plan(people, date(2026, 11, 29))
+    revoke_role(None, people.teacher.role_assignments[0])
+    db.session.flush()
+    assert tasks.remind_due(date(2026, 11, 28)) == 0
+    assert inbox(people.teacher) == []

@@ -113,3 +113,151 @@ def test_only_the_city_admin_edits_the_cadence(setting, login, client):
         "valid_to": "2025", "is_active": "y"})
     assert bad.status_code == 400
     assert "停用学年不能早于启用学年" in bad.get_data(as_text=True)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_student_who_left_the_class_leaves_the_teachers_lists_and_calendar(setting, login, client):
+    from caretrack.students.services import move_student
+
+    login(setting.teacher)
+    schedule(client, setting.ann, "2026-11-29", assignee_id=setting.teacher.id)
+    followup = db.session.scalar(select(FollowUp))
+    client.post("/followups/calendar", data={"action": "new"})
+    feed = f"/calendar/{setting.teacher.calendar_token}.ics"
+    assert "王小明" in client.get("/followups/?mine=1").get_data(as_text=True)
+    assert len(Calendar.from_ical(client.get(feed).data).walk("VEVENT")) == 1
+
+    move_student(None, setting.ann, setting.class_b)
+    for path in ("/followups/?mine=1", "/followups/?mine=0", "/followups/?mine=1&status=open"):
+        assert "王小明" not in client.get(path).get_data(as_text=True), path
+    assert Calendar.from_ical(client.get(feed).data).walk("VEVENT") == []
+    assert client.get(f"/followups/{followup.id}").status_code == 404
+    # Their new class teacher sees it in the school's list, though it stays assigned to the old one.
+    client.post("/logout")
+    login(make_user(Role.CLASS_TEACHER, setting.class_b))
+    assert "王小明" in client.get("/followups/?mine=0").get_data(as_text=True)
+    assert "王小明" not in client.get("/followups/?mine=1").get_data(as_text=True)
+
+
+# --- a record closes the follow-ups ticked on it; the follow-up says which ------------------------------------
+
+@time_machine.travel(NOW, tick=False)
+def test_the_record_form_lists_the_open_follow_ups_with_those_of_its_kind_ticked(setting, login, client):
+    login(setting.teacher)
+    for kind, day in (("talk", "2026-11-29"), ("call", "2026-11-30")):
+        schedule(client, setting.ann, day, assignee_id=setting.teacher.id, kind=kind)
+    talk, call = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+    html = client.get(f"/students/{setting.ann.id}").get_data(as_text=True)
+    assert f'value="{talk.id}"\n           data-record-kinds="talk psych_care" checked>' in html
+    assert f'value="{call.id}"\n           data-record-kinds="call">' in html
+    # The follow-up page's link opens the form as the call it asks for, with that follow-up ticked.
+    assert f"/students/{setting.ann.id}?close={call.id}#new-record" in client.get(
+        f"/followups/{call.id}").get_data(as_text=True)
+    html = client.get(f"/students/{setting.ann.id}?close={call.id}").get_data(as_text=True)
+    assert '<option selected value="call">电话联系</option>' in html
+    assert f'value="{call.id}"\n           data-record-kinds="call" checked>' in html
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_record_closes_only_what_was_ticked_and_the_follow_up_names_it(setting, login, client):
+    login(setting.teacher)
+    for kind in ("talk", "call"):
+        schedule(client, setting.ann, "2026-11-29", assignee_id=setting.teacher.id, kind=kind)
+    talk, call = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+    response = client.post(f"/ledger/students/{setting.ann.id}/records", data={
+        "kind": "call", "happened_on": "2026-11-28", "summary": "给家长打电话了解出勤", "tier": "",
+        "closes": [call.id]})
+    assert response.status_code == 302
+    assert (talk.status, call.status) == ("open", "done")
+    shown = client.get(f"/followups/{call.id}").get_data(as_text=True)
+    assert "2026年11月28日 的电话联系记录" in shown
+    assert "给家长打电话了解出勤" in shown
+
+
+def test_a_confidential_follow_up_is_not_offered_to_a_teacher_and_cannot_be_ticked(setting, login, client):
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a)
+    care(setting.ann, RecordKind.PSYCH_CARE, actor=counselor, next_step="每周面谈", next_step_due=date(2026, 12, 5))
+    derived = db.session.scalar(select(FollowUp))
+    login(setting.teacher)
+    assert f'name="closes" id="closes-{derived.id}"' not in client.get(
+        f"/students/{setting.ann.id}").get_data(as_text=True)
+    refused = client.post(f"/ledger/students/{setting.ann.id}/records", data={
+        "kind": "talk", "happened_on": "2026-11-28", "summary": "谈话", "tier": "", "closes": [derived.id]})
+    assert refused.status_code == 400
+    assert derived.status == "open"
+
+
+# --- scheduling for someone else tells them at once -------------------------------------------------------------
+
+@time_machine.travel(NOW, tick=False)
+def test_a_follow_up_scheduled_for_someone_else_reaches_their_inbox_at_once(setting, login, client, client_for):
+    from caretrack.notify.models import Notification
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a, display_name="郑老师")
+    setting.teacher.display_name = "刘老师"
+    login(setting.teacher)
+    schedule(client, setting.ann, "2026-12-01", assignee_id=counselor.id)
+    schedule(client, setting.ann, "2026-12-02", assignee_id=setting.teacher.id)
+    followup = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).first()
+    (notification,) = db.session.scalars(select(Notification)).all()
+    assert (notification.user_id, notification.key) == (counselor.id, f"followup:{followup.id}:assigned")
+    inbox = client_for(counselor).get("/inbox/").get_data(as_text=True)
+    assert "刘老师给您安排了家访" in inbox
+    assert "王小明 的家访，期限 2026年12月1日。" in inbox
+    assert "了解寒假安排" not in inbox  # the note stays on the follow-up's page
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR])
+def test_the_file_page_runs_the_same_queries_whatever_the_number_of_follow_ups(setting, login, count_queries, role):
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a)
+    client = login(setting.teacher if role is Role.CLASS_TEACHER else counselor)
+    path = f"/students/{setting.ann.id}"
+
+    def queries() -> int:
+        db.session.flush()  # the test's own writes are not the page's
+        with count_queries() as counter:
+            assert client.get(path).status_code == 200
+        return counter.count
+
+    care(setting.ann, RecordKind.PSYCH_CARE, actor=counselor, next_step="面谈", next_step_due=date(2026, 12, 1))
+    schedule(client, setting.ann, "2026-12-01", assignee_id=setting.teacher.id if role is Role.CLASS_TEACHER
+             else counselor.id)
+    few = queries()
+    for day in range(2, 12):
+        care(setting.ann, RecordKind.PSYCH_CARE if day % 2 else RecordKind.TALK, actor=counselor,
+             happened_on=date(2026, 11, day), next_step=f"第{day}次", next_step_due=date(2026, 12, day))
+    assert queries() == few
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR])
+def test_the_list_runs_the_same_queries_whatever_the_number_of_students(setting, login, count_queries, role):
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care
+
+    counselor = make_user(Role.COUNSELOR, setting.class_a)
+    client = login(setting.teacher if role is Role.CLASS_TEACHER else counselor)
+
+    def queries() -> int:
+        db.session.flush()  # the test's own writes are not the page's
+        with count_queries() as counter:
+            assert client.get("/followups/?mine=0").status_code == 200
+        return counter.count
+
+    def confidential_follow_up() -> None:
+        care(make_student(setting.class_a), RecordKind.PSYCH_CARE, actor=counselor, next_step="面谈",
+             next_step_due=date(2026, 12, 1))
+        schedule(client, make_student(setting.class_a), "2026-12-01", assignee_id=setting.teacher.id)
+
+    confidential_follow_up()
+    few = queries()
+    for _ in range(8):
+        confidential_follow_up()
+    assert queries() == few

@@ -73,9 +73,11 @@ def test_district_and_city_officers_never_read_confidential_records(story, login
 
 
 def test_a_class_teacher_cannot_open_the_confidential_record_directly(story, login):
-    client = login(make_user(Role.CLASS_TEACHER, story.class_a))
+    teacher = make_user(Role.CLASS_TEACHER, story.class_a)
+    own = care(story.ann, RecordKind.TALK, summary="班主任谈话", actor=teacher)
+    client = login(teacher)
     assert client.get(f"/ledger/records/{story.psych.id}/edit").status_code == 403
-    assert client.get(f"/ledger/records/{story.talk.id}/edit").status_code == 200
+    assert client.get(f"/ledger/records/{own.id}/edit").status_code == 200
 
 
 def test_a_teacher_of_another_class_gets_404_everywhere(story, login):
@@ -203,3 +205,112 @@ def test_the_caseload_puts_students_not_contacted_first(city, login):
     html = client.get("/ledger/caseload").get_data(as_text=True)
     assert html.index("未联系") < html.index("常联系")
     assert "从未联系" in html
+
+
+# --- who may change a care record: its author, the school's counselors and aid officers ---------------------
+
+CHANGERS = {
+    "author": 200, "another counselor of the school": 200, "school officer": 200,
+    "class teacher of the class": 403, "inspector": 403, "district officer": 403, "city admin": 403,
+    "class teacher of another class": 404,
+}
+
+
+def person(city, who: str):
+    return {
+        "another counselor of the school": lambda: make_user(Role.COUNSELOR, city.east_school),
+        "school officer": lambda: make_user(Role.SCHOOL_OFFICER, city.east_school),
+        "class teacher of the class": lambda: make_user(Role.CLASS_TEACHER, city.class_a),
+        "inspector": lambda: make_user(Role.INSPECTOR, city.east_school),
+        "district officer": lambda: make_user(Role.DISTRICT_OFFICER, city.east),
+        "city admin": lambda: make_user(Role.CITY_ADMIN, city.city),
+        "class teacher of another class": lambda: make_user(Role.CLASS_TEACHER, city.class_b),
+    }[who]()
+
+
+@pytest.fixture
+def counselors_talk(story):
+    story.counselor = make_user(Role.COUNSELOR, story.class_a)
+    story.record = care(story.ann, RecordKind.TALK, summary="辅导员的谈话记录", actor=story.counselor)
+    return story
+
+
+@pytest.mark.parametrize("who", sorted(CHANGERS))
+def test_only_the_author_and_the_schools_counselors_and_officers_edit_a_record(counselors_talk, login, who):
+    story = counselors_talk
+    client = login(story.counselor if who == "author" else person(story, who))
+    edit = f"/ledger/records/{story.record.id}/edit"
+    assert client.get(edit).status_code == CHANGERS[who]
+    changed = client.post(edit, data={"kind": "talk", "happened_on": "2025-10-01", "summary": "改过的内容", "tier": "",
+                                      "version": story.record.version})
+    assert changed.status_code == (302 if CHANGERS[who] == 200 else CHANGERS[who])
+    assert (story.record.summary == "改过的内容") is (CHANGERS[who] == 200)
+
+
+@pytest.mark.parametrize("who", sorted(CHANGERS))
+def test_only_the_author_and_the_schools_counselors_and_officers_remove_a_record(counselors_talk, login, who):
+    story = counselors_talk
+    client = login(story.counselor if who == "author" else person(story, who))
+    response = client.post(f"/ledger/records/{story.record.id}/remove", data={"reason": "重复记录"})
+    assert response.status_code == (302 if CHANGERS[who] == 200 else CHANGERS[who])
+    assert story.record.is_deleted is (CHANGERS[who] == 200)
+
+
+def test_the_file_page_offers_the_edit_link_only_to_who_may_change_the_record(counselors_talk, login, client):
+    story = counselors_talk
+    edit = f'href="/ledger/records/{story.record.id}/edit"'
+    login(story.counselor)
+    assert edit in file_page(client, story.ann)
+    client.post("/logout")
+    teacher = make_user(Role.CLASS_TEACHER, story.class_a)
+    own = care(story.ann, RecordKind.TALK, summary="班主任自己的谈话", actor=teacher)
+    login(teacher)
+    html = file_page(client, story.ann)
+    assert "辅导员的谈话记录" in html
+    assert edit not in html
+    assert f'href="/ledger/records/{own.id}/edit"' in html
+
+
+# --- the record form: safe defaults ---------------------------------------------------------------------------
+
+def selected_kind(html: str) -> str:
+    import re
+
+    form = html[html.index('name="kind" required'):]
+    return re.search(r'<option selected value="([a-z_]+)"', form[:form.index("</select>")]).group(1)
+
+
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.COUNSELOR, Role.SCHOOL_OFFICER])
+def test_the_record_form_starts_as_a_talk_never_as_confidential_care(story, login, role):
+    client = login(make_user(role, story.class_a if role is not Role.SCHOOL_OFFICER else story.east_school))
+    html = file_page(client, story.ann)
+    assert selected_kind(html) == "talk"
+    assert '<option value="call">电话联系</option>' in html
+    # Saved as the form comes, with only the content typed, the record stays readable to the teacher who wrote it.
+    response = client.post(f"/ledger/students/{story.ann.id}/records", data={
+        "kind": selected_kind(html), "happened_on": "2026-11-20", "summary": "课间谈话", "tier": ""})
+    assert response.status_code == 302
+    assert "课间谈话" in file_page(client, story.ann)
+
+
+def test_a_teacher_is_told_a_confidential_record_would_close_to_them(story, login, client):
+    warning = "保存后您也将无法再打开"
+    login(make_user(Role.CLASS_TEACHER, story.class_a))
+    assert warning in file_page(client, story.ann)
+    client.post("/logout")
+    login(make_user(Role.COUNSELOR, story.class_a))
+    assert warning not in file_page(client, story.ann)
+
+
+def test_the_work_study_fields_are_marked_for_the_script_and_still_checked_by_the_server(story, login):
+    client = login(make_user(Role.COUNSELOR, story.class_a))
+    html = file_page(client, story.ann)
+    block = html[html.index("data-work-study"):html.index('name="attachment"')]
+    assert all(f'name="{name}"' in block for name in ("post", "hours", "pay"))
+    assert 'name="summary"' not in block
+    assert "js/record-form.js" in html
+    refused = client.post(f"/ledger/students/{story.ann.id}/records", data={
+        "kind": "talk", "happened_on": "2026-11-20", "summary": "谈话", "tier": "", "post": "图书馆"})
+    assert refused.status_code == 400
+    assert "只用于勤工助学" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).where(SupportRecord.summary == "谈话")) == 0
