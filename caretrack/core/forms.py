@@ -1,9 +1,85 @@
-"""The base form and field helpers every domain's forms use."""
+"""The base form and field helpers every domain's forms use.
+
+The base form adds to every field the checks its kind always needs, so no form can forget them: no control
+characters in text, dates in a sane range, numbers that fit their columns, a hidden version that is a number.
+"""
+
+from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, IntegerField, validators
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    Field,
+    HiddenField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+    validators,
+)
+
+from caretrack.core import text
+from caretrack.core.timeutil import date_range_message, is_sane_date
+
+# Integer columns are 32-bit on PostgreSQL; money is Numeric(12, 2).
+LARGEST_INTEGER = 2**31 - 1
+LARGEST_DECIMAL = Decimal(10) ** 10
+VERSION_FIELD = "version"
+
+
+def no_control_characters(multiline: bool = False):
+    """Refuse control characters; a multi-line note may hold line breaks and tabs."""
+    def check(_form, field) -> None:
+        if text.has_control_characters(field.data, multiline=multiline):
+            raise ValidationError(text.control_character_message())
+    return check
+
+
+def sane_date(_form, field) -> None:
+    if isinstance(field.data, date) and not is_sane_date(field.data):
+        raise ValidationError(date_range_message())
+
+
+def fits_integer_column(_form, field) -> None:
+    if isinstance(field.data, int) and not -LARGEST_INTEGER <= field.data <= LARGEST_INTEGER:
+        raise ValidationError(_l("数值超出允许范围。"))
+
+
+def fits_decimal_column(_form, field) -> None:
+    if isinstance(field.data, Decimal) and not (field.data.is_finite() and abs(field.data) < LARGEST_DECIMAL):
+        raise ValidationError(_l("数值超出允许范围。"))
+
+
+def version_number(_form, field) -> None:
+    """The hidden version a form was opened with: empty or a whole number (a tampered one is refused)."""
+    value = (field.data or "").strip() if isinstance(field.data, str) else field.data
+    if value in ("", None):
+        return
+    if not (isinstance(value, int) or (value.isascii() and value.isdigit() and len(value) < 19)):
+        raise ValidationError(_l("表单已损坏，请刷新页面后重新填写。"))
+
+
+def implied_validators(field: Field) -> list:
+    """The checks every field of this kind gets, whatever form it is on."""
+    if isinstance(field, HiddenField):
+        # Hidden fields are not typed by a person; the code reading one checks it (a redirect target, say).
+        return [version_number] if field.short_name == VERSION_FIELD else []
+    if isinstance(field, TextAreaField):
+        return [no_control_characters(multiline=True)]
+    if isinstance(field, StringField):
+        return [no_control_characters()]
+    if isinstance(field, DateField):
+        return [sane_date]
+    if isinstance(field, IntegerField):
+        return [fits_integer_column]
+    if isinstance(field, DecimalField):
+        return [fits_decimal_column]
+    return []
 
 
 class BaseForm(FlaskForm):
@@ -11,6 +87,13 @@ class BaseForm(FlaskForm):
 
     class Meta:
         locales = ["zh_CN", "en"]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate with each field's own validators and those its kind implies."""
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            extra.setdefault(name, []).extend(implied_validators(field))
+        return super().validate(extra_validators=extra)
 
     def add_domain_error(self, error) -> None:
         """Put a service's DomainError on the field it names, or on the whole form."""

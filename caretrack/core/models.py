@@ -2,10 +2,12 @@
 
 from datetime import datetime, timezone
 
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import utcnow
 
 
@@ -45,3 +47,14 @@ class VersionedMixin:
     @declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805 - declared_attr receives the class
         return {"version_id_col": cls.version}
+
+
+def stale_message() -> str:
+    """What a person is told when someone else saved the record since they opened it."""
+    return _("该记录已被他人修改。请查看最新内容后重新填写；您填写的内容仍保留在表单中。")
+
+
+def check_version(record_version: int, expected: int | None) -> None:
+    """Refuse an edit made on a copy that someone else has changed since it was opened."""
+    if expected is not None and record_version != expected:
+        raise DomainError(stale_message(), field="version")

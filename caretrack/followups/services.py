@@ -13,12 +13,12 @@ from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import check_version
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord
 from caretrack.ledger.services import record_created
 from caretrack.students.models import Category, Level, Student
-from caretrack.students.services import check_version
 
 
 class FollowUpAction:

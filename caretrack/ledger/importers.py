@@ -16,6 +16,7 @@ from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scope_for
 from caretrack.core.errors import DomainError
 from caretrack.core.imports import Column, Importer, RowError, RowInvalid
+from caretrack.core.timeutil import date_range_message, is_sane_date
 from caretrack.extensions import db
 from caretrack.ledger import services
 from caretrack.ledger.models import AidProject, Disbursement, Grade
@@ -206,9 +207,12 @@ def _attempt(errors: list, column: str, parse):
 
 def _parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        value = date.fromisoformat(text.strip())
     except ValueError:
         raise DomainError(_("发放日期应为 YYYY-MM-DD，如 2025-10-20。")) from None
+    if not is_sane_date(value):
+        raise DomainError(date_range_message())
+    return value
 
 
 def _parse_term(text: str) -> int | None:

@@ -18,6 +18,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import check_version
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -27,7 +28,6 @@ from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
 from caretrack.screening.tables import FORM_DISTRICT, FORM_SCHOOL, CaseRow, ReceivedAid, ScreeningTable
 from caretrack.students.models import Identification, Student
-from caretrack.students.services import check_version
 
 RUN_LEASE = timedelta(minutes=30)
 

@@ -14,6 +14,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, idnumber
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.models import check_version
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
@@ -206,13 +207,6 @@ def create_student(actor, data: StudentData) -> tuple[Student, list[str]]:
     db.session.flush()
     record(StudentAction.CREATED, actor=actor, obj=student, unit_id=student.school_id)
     return student, warnings
-
-
-def check_version(record_version: int, expected: int | None) -> None:
-    """Refuse an edit made on a copy that someone else has changed since it was opened."""
-    if expected is not None and record_version != expected:
-        raise DomainError(_("该记录已被他人修改。请查看最新内容后重新填写；您填写的内容仍保留在表单中。"),
-                          field="version")
 
 
 def update_student(actor, student: Student, data: StudentData, expected_version: int | None = None) -> list[str]:
