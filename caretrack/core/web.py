@@ -64,6 +64,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(_error):
         log.exception("unhandled error on %s", request.endpoint)
+        db.session.rollback()  # the page itself reads (the navigation): not from a failed transaction
         return _error_page(500, _("系统出错了"), _("服务器处理请求时出错，已记录。请稍后再试。"))
 
 
