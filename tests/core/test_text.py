@@ -20,7 +20,8 @@ from tests.factories import make_id_number, make_student, make_user
 @pytest.mark.parametrize(("value", "multiline", "refused"), [
     ("王小明", False, False), ("王\x00明", False, True), ("A\x0bB", False, True), ("PZ\x1b[31m", False, True),
     ("a\u0085b", False, True), ("a\x7fb", False, True), ("第一行\n第二行", False, True),
-    ("第一行\n第二行\t缩进\r\n", True, False), ("第一行\x0c第二行", True, True), ("", False, False), (None, False, False),
+    ("第一行\n第二行\t缩进\r\n", True, False), ("第一行\x0c第二行", True, True), ("", False, False),
+    (None, False, False),
 ])
 def test_control_characters_are_found_and_line_breaks_only_allowed_in_notes(value, multiline, refused):
     assert has_control_characters(value, multiline=multiline) is refused
@@ -66,7 +67,8 @@ def test_the_student_form_refuses_a_control_character_in_a_name_and_writes_nothi
 
 
 @pytest.mark.parametrize(("voucher", "paid_on", "message"), [
-    ("PZ\x0c001", "2025-11-01", "不能包含控制字符"), ("PZ001", "9999-12-31", "日期须在 1990年1月1日 到 2100年12月31日 之间"),
+    ("PZ\x0c001", "2025-11-01", "不能包含控制字符"),
+    ("PZ001", "9999-12-31", "日期须在 1990年1月1日 到 2100年12月31日 之间"),
 ])
 def test_a_payment_with_a_control_character_or_a_far_date_is_refused(city, login, voucher, paid_on, message):
     from caretrack.ledger.models import Disbursement
