@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.extensions import db
 from caretrack.ledger import bp, queries
 from caretrack.org.models import AcademicYear
@@ -27,8 +28,8 @@ def my_caseload():
     today = local_today()
     year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == academic_year_of(today)))
     raw_days = request.args.get("days", "")
-    stale_days = int(raw_days) if raw_days.isdigit() and 0 < int(raw_days) < 1000 else \
-        current_app.config["CARE_STALE_DAYS"]
+    days = parse_id(raw_days)
+    stale_days = days if days and days < 1000 else current_app.config["CARE_STALE_DAYS"]
     sort = request.args.get("sort", "contact")
     rows = queries.caseload(current_user, year, today, stale_days, sort) if year else []
     columns = [column(rows, year, today) for column in CASELOAD_COLUMNS] if rows else []

@@ -15,6 +15,7 @@ from caretrack.core import crypto
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, Unit, UnitKind
@@ -42,9 +43,9 @@ def _current_term(today) -> int:
 def _year_and_term() -> tuple[AcademicYear | None, int]:
     """?year=2025&term=1, by default the current academic year and term (the default calendar)."""
     today = local_today()
-    term = request.args.get("term", type=int)
+    term = request.args.get("term", type=parse_id)
     term = term if term in (1, 2) else _current_term(today)
-    asked = request.args.get("year", type=int)
+    asked = request.args.get("year", type=parse_id)
     if asked:
         year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == asked))
         if year is None:
@@ -191,7 +192,7 @@ def _case_to_work(case_id: int) -> tuple[ScreeningCase, Unit, AcademicYear]:
     case = get_or_404(ScreeningCase, case_id, current_user, Permission.SCREENING_VIEW)
     if not can(current_user, Permission.SCREENING_RUN, case):
         abort(403)
-    unit = _unit_or_404(request.args.get("unit", type=int) or case.school_id)
+    unit = _unit_or_404(request.args.get("unit", type=parse_id) or case.school_id)
     return case, unit, db.session.get(AcademicYear, case.academic_year_id)
 
 
@@ -242,7 +243,7 @@ def close_case(case_id: int):
 def create_followups(unit_id: int):
     unit = _unit_to_run(unit_id)
     year, term = _term_or_404()
-    chosen = request.form.getlist("case_ids", type=int)
+    chosen = [i for i in map(parse_id, request.form.getlist("case_ids")) if i]
     cases = db.session.scalars(scoped(select(ScreeningCase), current_user, Permission.SCREENING_RUN).where(
         ScreeningCase.id.in_(chosen), ScreeningCase.school_id.in_([s.id for s in services.schools_of(unit)]),
         ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term)

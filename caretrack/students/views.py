@@ -14,6 +14,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
@@ -26,8 +27,7 @@ from caretrack.students.models import Category, Gender, Level, Student, StudentS
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 def _year(start_year: int | None) -> AcademicYear | None:

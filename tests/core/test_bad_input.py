@@ -87,3 +87,11 @@ def test_an_unexpected_error_logs_the_endpoint_not_the_values(app, city, login, 
     assert "students.edit_student" in caplog.text
     assert "独一无二的名字" not in caplog.text
     assert "改过的名字" not in caplog.text
+
+
+def test_an_id_in_full_width_digits_is_not_an_alias_of_the_ascii_one(city, login):
+    student = make_student(city.class_a)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    wide = str(student.id).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert client.get(f"/students/{student.id}").status_code == 200
+    assert client.get(f"/students/{wide}").status_code == 404
