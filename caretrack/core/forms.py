@@ -17,6 +17,7 @@ from wtforms import (
     Field,
     HiddenField,
     IntegerField,
+    SelectFieldBase,
     StringField,
     TextAreaField,
     ValidationError,
@@ -95,6 +96,22 @@ class BaseForm(FlaskForm):
             extra.setdefault(name, []).extend(implied_validators(field))
         return super().validate(extra_validators=extra)
 
+    def show_saved(self, saved: dict, version: int) -> None:
+        """After a conflict: put what is saved now beside the user's input, and take the next save as seen.
+
+        A field the user left empty takes the saved value, so saving again cannot erase what someone else
+        wrote there; a field the user filled keeps their input, and `saved_differences` lists what is saved
+        in it instead. Only now that the saved values are on the page does the hidden version become theirs.
+        """
+        self.saved_differences = []
+        for name, value in saved.items():
+            field = self[name]
+            if _is_empty(field.data) and not _is_empty(value):
+                field.data = value
+            elif field.data != value and not (_is_empty(field.data) and _is_empty(value)):
+                self.saved_differences.append((field.label.text, _shown(field, value)))
+        self[VERSION_FIELD].data = str(version)
+
     def add_domain_error(self, error) -> None:
         """Put a service's DomainError on the field it names, or on the whole form."""
         field = getattr(self, error.field, None) if error.field else None
@@ -102,6 +119,21 @@ class BaseForm(FlaskForm):
             field.errors = [*field.errors, error.message]
         else:
             self.form_errors.append(error.message)
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or (type(value) is int and value == 0)
+
+
+def _shown(field, value) -> str:
+    """A saved value as the form would show it: a choice's label, 是/否, or the text."""
+    if isinstance(field, BooleanField):
+        return str(_l("是") if value else _l("否"))
+    for choice in field.iter_choices() if isinstance(field, SelectFieldBase) else ():
+        choice_value, label = (choice.value, choice.label) if hasattr(choice, "label") else choice[:2]
+        if str(choice_value) == str(value):
+            return str(label)
+    return "—" if _is_empty(value) else str(value)
 
 
 def required():

@@ -7,12 +7,13 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from caretrack.core import access
 from caretrack.core.access import Permission
 from caretrack.core.choices import N_
-from caretrack.core.models import stale_message
+from caretrack.core.models import is_lost_race, stale_message
 from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,11 @@ def _register_error_handlers(app: Flask) -> None:
         return _error_page(404, _("页面不存在"), _("您访问的页面不存在，或不在您的工作范围内。"))
 
     @app.errorhandler(StaleDataError)
-    def lost_race(_error):
+    @app.errorhandler(OperationalError)
+    def lost_race(error):
         # Someone saved the same record between this request's read and its write: as a stale form, not a 500.
+        if not is_lost_race(error):
+            return server_error(error)
         db.session.rollback()
         return _error_page(409, _("已被他人修改"), stale_message())
 

@@ -18,7 +18,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
-from caretrack.core.models import check_version
+from caretrack.core.models import check_version, flush_versioned
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -235,7 +235,7 @@ def update_case(actor, case: ScreeningCase, work: CaseWork, expected_version: in
     for name in changed:
         setattr(case, name, values[name])
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(ScreeningAction.CASE_UPDATED, actor=actor, obj=case, unit_id=case.school_id, fields=changed)
     return changed
 

@@ -210,7 +210,9 @@ def update_case(case_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
-            form.version.data = case.version  # the latest is shown beside the form: saving again is deliberate
+            if error.field == "version":  # the saved values are shown beside the form from now on
+                form.show_saved({"reason": case.reason or "", "remedy": case.remedy or "", "deadline": case.deadline,
+                                 "owner_id": case.owner_id or NO_OWNER}, case.version)
         else:
             db.session.commit()
             flash(_("已保存 %(name)s 的排查情况。", name=case.student.name), "success")

@@ -14,7 +14,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, idnumber
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
-from caretrack.core.models import check_version
+from caretrack.core.models import check_version, flush_versioned
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
@@ -216,7 +216,7 @@ def update_student(actor, student: Student, data: StudentData, expected_version:
     _find_conflicts(data, student)
     changed = apply_student(student, data)
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(StudentAction.UPDATED, actor=actor, obj=student, unit_id=student.school_id, fields=changed)
     return warnings
 
@@ -230,7 +230,7 @@ def move_student(actor, student: Student, new_class: SchoolClass, expected_versi
         raise DomainError(_("学生已在该班级。"), field="class_id")
     student.class_id = new_class.id
     student.college_id = new_class.college_id
-    db.session.flush()
+    flush_versioned(db.session)
     record(StudentAction.MOVED, actor=actor, obj=student, unit_id=student.school_id, fields=["class_id"],
            detail=f"class:{new_class.id}")
 
@@ -242,7 +242,7 @@ def set_status(actor, student: Student, status: StudentStatus, on: date, note: s
     if status.value == student.status:
         raise DomainError(_("学生状态已是“%(s)s”。", s=status.label), field="status")
     student.status, student.status_changed_on, student.status_note = status.value, on, (note or None)
-    db.session.flush()
+    flush_versioned(db.session)
     record(StudentAction.STATUS_CHANGED, actor=actor, obj=student, unit_id=student.school_id,
            fields=["status"], detail=status.value)
 
@@ -297,7 +297,7 @@ def identify(actor, student: Student, data: IdentificationData, expected_version
         check_version(current.version, expected_version)
     identification, changed = apply_identification(actor, student, data)
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(StudentAction.IDENTIFIED, actor=actor, obj=identification, unit_id=student.school_id,
                fields=changed, detail=data.academic_year.label)
     return identification

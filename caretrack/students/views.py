@@ -219,6 +219,16 @@ def create_student():
     return render_template("students/form.html", form=form, school=school, student=None), 400 if form.errors else 200
 
 
+def _saved_student(student: Student) -> dict:
+    """What is saved now, as the student form's fields hold it."""
+    guardian = student.guardians[0] if student.guardians else None
+    guardian_name, guardian_phone = (guardian.name, guardian.phone or "") if guardian else ("", "")
+    return {"class_id": student.class_id, "student_no": student.student_no, "name": student.name,
+            "gender": student.gender or "", "stage": student.stage, "enrolment_year": student.enrolment_year,
+            "is_boarder": student.is_boarder, "hukou": student.hukou or "",
+            "guardian_name": guardian_name, "guardian_phone": guardian_phone}
+
+
 @bp.route("/<int:student_id>/edit", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.STUDENTS_EDIT)
@@ -238,6 +248,8 @@ def edit_student(student_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
+            if error.field == "version":
+                form.show_saved(_saved_student(student), student.version)
         else:
             db.session.commit()
             flash(_("学生信息已保存。"), "success")
