@@ -129,6 +129,8 @@ def _shown(field, value) -> str:
     """A saved value as the form would show it: a choice's label, 是/否, or the text."""
     if isinstance(field, BooleanField):
         return str(_l("是") if value else _l("否"))
+    if isinstance(value, list | tuple):
+        return "、".join(_shown(field, item) for item in value) or "—"
     for choice in field.iter_choices() if isinstance(field, SelectFieldBase) else ():
         choice_value, label = (choice.value, choice.label) if hasattr(choice, "label") else choice[:2]
         if str(choice_value) == str(value):

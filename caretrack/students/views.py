@@ -325,6 +325,13 @@ def _identification_form(student: Student) -> IdentificationForm:
     return form
 
 
+def _saved_identification(saved) -> dict:
+    """What is saved now, as the identification form's fields hold it."""
+    return {"categories": [c.value for c in saved.categories], "level": saved.level,
+            "is_registered_poverty": saved.is_registered_poverty, "is_martyr_child": saved.is_martyr_child,
+            "is_disaster": saved.is_disaster, "decided_on": saved.decided_on, "note": saved.note or ""}
+
+
 @bp.route("/<int:student_id>/identification", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.STUDENTS_IDENTIFY)
@@ -339,6 +346,9 @@ def identify_student(student_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
+            saved = services.identification_for(student, _identification_data(form).academic_year)
+            if error.field == "version" and saved is not None:
+                form.show_saved(_saved_identification(saved), saved.version)
         else:
             db.session.commit()
             flash(_("认定信息已保存。"), "success")
