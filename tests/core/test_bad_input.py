@@ -95,3 +95,18 @@ def test_an_id_in_full_width_digits_is_not_an_alias_of_the_ascii_one(city, login
     wide = str(student.id).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     assert client.get(f"/students/{student.id}").status_code == 200
     assert client.get(f"/students/{wide}").status_code == 404
+
+
+@pytest.mark.parametrize(("hours", "message"), [("1000000", "工时不能超过 9999.9。"), ("NaN", "数值超出允许范围。"),
+                                                ("1e400", "数值超出允许范围。")])
+def test_work_study_hours_that_no_column_holds_are_a_form_error(city, login, hours, message):
+    from caretrack.ledger.models import SupportRecord
+
+    student = make_student(city.class_a)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    response = client.post(f"/ledger/students/{student.id}/records", data={
+        "kind": "work_study", "happened_on": "2025-10-20", "summary": "图书馆勤工助学", "post": "图书馆",
+        "hours": hours, "pay": "100.00", "tier": ""})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SupportRecord)) == 0
