@@ -65,7 +65,8 @@ def load_config() -> dict:
         "SECRET_KEY": _instance_secret("secret_key", "SECRET_KEY", is_production),
         "CARETRACK_DATA_KEY": _instance_secret("data_key", "CARETRACK_DATA_KEY", is_production),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'caretrack.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A failed statement's values (a student's name) stay out of its error message and so out of the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "CARETRACK_TIMEZONE": os.environ.get("CARETRACK_TIMEZONE", "Asia/Shanghai"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("CARETRACK_DEFAULT_LOCALE", "zh_CN"),
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("CARETRACK_TIMEZONE", "Asia/Shanghai"),
@@ -120,4 +121,7 @@ def _mail_config() -> dict:
         # Emails carry links, and a job has no request to learn the site's address from.
         "BASE_URL": (os.environ.get("CARETRACK_BASE_URL") or "").rstrip("/"),
         "WEBHOOK_TIMEOUT_SECONDS": _env_int("CARETRACK_WEBHOOK_TIMEOUT_SECONDS", 5),
+        # Group-robot hosts beyond WeCom's and DingTalk's that the city admin allows (a city's own gateway).
+        "WEBHOOK_EXTRA_HOSTS": [host.strip() for host in os.environ.get("CARETRACK_WEBHOOK_HOSTS", "").split(",")
+                                if host.strip()],
     }

@@ -25,6 +25,7 @@ from caretrack.core.access import (
 )
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.timeutil import utcnow
+from caretrack.core.urls import parse_id
 from caretrack.extensions import db
 from caretrack.org.models import Unit, UnitKind
 
@@ -228,7 +229,7 @@ def resolve_scope(scope_type: ScopeType, code_or_id: str | int):
             raise DomainError(_("单位代码“%(code)s”不存在。", code=code_or_id), field="scope")
         return unit
     model = SCOPE_MODELS.get(scope_type)
-    target = db.session.get(model, int(code_or_id)) if model and str(code_or_id).isdigit() else None
+    target = db.session.get(model, parse_id(code_or_id)) if model and parse_id(code_or_id) else None
     if target is None:
         raise DomainError(_("所选范围不存在。"), field="scope")
     return target

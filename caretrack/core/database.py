@@ -1,6 +1,6 @@
 """Database engine settings that make SQLite behave like the production database where it matters."""
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -39,3 +39,12 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+            app.before_request(_post_writes_from_the_start)
+
+
+def _post_writes_from_the_start() -> None:
+    # A SQLite transaction that has read cannot wait for the write lock: when two saves overlap, the second
+    # would fail at once ("database is locked") instead of reading the first one's result. A POST takes the
+    # lock before its first read, so saves queue, and the second one sees the version the first one wrote.
+    if request.method == "POST":
+        begin_writing()

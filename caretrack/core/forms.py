@@ -1,9 +1,86 @@
-"""The base form and field helpers every domain's forms use."""
+"""The base form and field helpers every domain's forms use.
+
+The base form adds to every field the checks its kind always needs, so no form can forget them: no control
+characters in text, dates in a sane range, numbers that fit their columns, a hidden version that is a number.
+"""
+
+from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, IntegerField, validators
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    Field,
+    HiddenField,
+    IntegerField,
+    SelectFieldBase,
+    StringField,
+    TextAreaField,
+    ValidationError,
+    validators,
+)
+
+from caretrack.core import text
+from caretrack.core.timeutil import date_range_message, is_sane_date
+
+# Integer columns are 32-bit on PostgreSQL; money is Numeric(12, 2).
+LARGEST_INTEGER = 2**31 - 1
+LARGEST_DECIMAL = Decimal(10) ** 10
+VERSION_FIELD = "version"
+
+
+def no_control_characters(multiline: bool = False):
+    """Refuse control characters; a multi-line note may hold line breaks and tabs."""
+    def check(_form, field) -> None:
+        if text.has_control_characters(field.data, multiline=multiline):
+            raise ValidationError(text.control_character_message())
+    return check
+
+
+def sane_date(_form, field) -> None:
+    if isinstance(field.data, date) and not is_sane_date(field.data):
+        raise ValidationError(date_range_message())
+
+
+def fits_integer_column(_form, field) -> None:
+    if isinstance(field.data, int) and not -LARGEST_INTEGER <= field.data <= LARGEST_INTEGER:
+        raise ValidationError(_l("数值超出允许范围。"))
+
+
+def fits_decimal_column(_form, field) -> None:
+    if isinstance(field.data, Decimal) and not (field.data.is_finite() and abs(field.data) < LARGEST_DECIMAL):
+        raise ValidationError(_l("数值超出允许范围。"))
+
+
+def version_number(_form, field) -> None:
+    """The hidden version a form was opened with: empty or a whole number (a tampered one is refused)."""
+    value = (field.data or "").strip() if isinstance(field.data, str) else field.data
+    if value in ("", None):
+        return
+    if not (isinstance(value, int) or (value.isascii() and value.isdigit() and len(value) < 19)):
+        raise ValidationError(_l("表单已损坏，请刷新页面后重新填写。"))
+
+
+def implied_validators(field: Field) -> list:
+    """The checks every field of this kind gets, whatever form it is on."""
+    if isinstance(field, HiddenField):
+        # Hidden fields are not typed by a person; the code reading one checks it (a redirect target, say).
+        return [version_number] if field.short_name == VERSION_FIELD else []
+    if isinstance(field, TextAreaField):
+        return [no_control_characters(multiline=True)]
+    if isinstance(field, StringField):
+        return [no_control_characters()]
+    if isinstance(field, DateField):
+        return [sane_date]
+    if isinstance(field, IntegerField):
+        return [fits_integer_column]
+    if isinstance(field, DecimalField):
+        return [fits_decimal_column]
+    return []
 
 
 class BaseForm(FlaskForm):
@@ -11,6 +88,29 @@ class BaseForm(FlaskForm):
 
     class Meta:
         locales = ["zh_CN", "en"]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate with each field's own validators and those its kind implies."""
+        extra = {name: list(checks) for name, checks in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            extra.setdefault(name, []).extend(implied_validators(field))
+        return super().validate(extra_validators=extra)
+
+    def show_saved(self, saved: dict, version: int) -> None:
+        """After a conflict: put what is saved now beside the user's input, and take the next save as seen.
+
+        A field the user left empty takes the saved value, so saving again cannot erase what someone else
+        wrote there; a field the user filled keeps their input, and `saved_differences` lists what is saved
+        in it instead. Only now that the saved values are on the page does the hidden version become theirs.
+        """
+        self.saved_differences = []
+        for name, value in saved.items():
+            field = self[name]
+            if _is_empty(field.data) and not _is_empty(value):
+                field.data = value
+            elif field.data != value and not (_is_empty(field.data) and _is_empty(value)):
+                self.saved_differences.append((field.label.text, _shown(field, value)))
+        self[VERSION_FIELD].data = str(version)
 
     def add_domain_error(self, error) -> None:
         """Put each error of a service's DomainError(s) on the field it names, or on the whole form."""
@@ -20,6 +120,23 @@ class BaseForm(FlaskForm):
                 self.form_errors.append(one.message)
             elif not field.errors:  # a field already refused for its shape needs no second message
                 field.errors = [*field.errors, one.message]
+
+
+def _is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or (type(value) is int and value == 0)
+
+
+def _shown(field, value) -> str:
+    """A saved value as the form would show it: a choice's label, 是/否, or the text."""
+    if isinstance(field, BooleanField):
+        return str(_l("是") if value else _l("否"))
+    if isinstance(value, list | tuple):
+        return "、".join(_shown(field, item) for item in value) or "—"
+    for choice in field.iter_choices() if isinstance(field, SelectFieldBase) else ():
+        choice_value, label = (choice.value, choice.label) if hasattr(choice, "label") else choice[:2]
+        if str(choice_value) == str(value):
+            return str(label)
+    return "—" if _is_empty(value) else str(value)
 
 
 def required():

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from caretrack.core.timeutil import to_local
 
@@ -48,11 +48,20 @@ def format_money(value) -> str:
     return f"¥{amount:,.2f}"
 
 
+def translated(text: str) -> str:
+    """A name kept as data (a seeded rule's name) in the user's language, when the catalog has it.
+
+    Not `_()` in a template: Jinja's `_` %-formats what it translates, so a name holding "%" would fail the page.
+    """
+    return gettext(text) if text else text
+
+
 def init_app(app: Flask, babel) -> None:
     """Bind Flask-Babel and register the formatting filters."""
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
-    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, money=format_money,
+                                 translated=translated)
 
     @app.context_processor
     def language_context():

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 
+from caretrack.core import text
 from caretrack.core.errors import DomainError
 from caretrack.core.tabular import FileRefused, Table, open_table
 from caretrack.extensions import db
@@ -191,6 +192,14 @@ def check_headers(importer: Importer, table: Table, report: ImportReport) -> Non
         raise FileRefused(_("缺少必填列：%(columns)s。", columns="、".join(missing)))
 
 
+def refuse_control_characters(importer: Importer, row: dict) -> None:
+    """Refuse a row whose cells of the format's columns hold control characters, as the forms do."""
+    known = {column.name for column in importer.columns}
+    bad = [name for name, cell in row.items() if name in known and text.has_control_characters(cell)]
+    if bad:
+        raise RowInvalid(*((name, text.control_character_message()) for name in bad))
+
+
 def _validate_all(importer: Importer, table: Table, report: ImportReport,
                   progress: Callable[[str, int], None] | None) -> list[tuple[int, Any]]:
     importer.report = report  # validators may add warnings
@@ -198,6 +207,7 @@ def _validate_all(importer: Importer, table: Table, report: ImportReport,
     bad_lines: set[int] = set()
     for count, (line, row) in enumerate(table.rows, start=1):
         try:
+            refuse_control_characters(importer, row)
             parsed_rows.append((line, importer.validate(line, row)))
         except RowInvalid as invalid:
             bad_lines.add(line)

@@ -1,11 +1,16 @@
 """Column types and model mixins shared by every domain."""
 
+import sqlite3
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer, inspect
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from flask_babel import gettext as _
+from sqlalchemy import DateTime, Integer, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import utcnow
 
 
@@ -38,7 +43,12 @@ class TimestampMixin:
 
 
 class VersionedMixin:
-    """Optimistic locking: a stale edit raises StaleDataError instead of overwriting someone else's work."""
+    """Optimistic locking: a stale edit raises StaleDataError instead of overwriting someone else's work.
+
+    Rows that hang off a versioned record (a student's guardians, an identification's categories) name it in
+    `__version_owner__`; changing, adding or removing one bumps the owner's version, so a stale form of the
+    owner cannot silently revert them.
+    """
 
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -50,3 +60,63 @@ class VersionedMixin:
 def changed_attributes(obj) -> list[str]:
     """The attributes of a loaded row set to a different value since it was loaded (setting the same is no change)."""
     return [attr.key for attr in inspect(obj).attrs if attr.history.has_changes()]
+def stale_message() -> str:
+    """What a person is told when someone else saved the record since they opened it."""
+    return _("该记录已被他人修改。请查看最新内容后重新填写；您填写的内容仍保留在表单中。")
+
+
+def check_version(record_version: int, expected: int | None) -> None:
+    """Refuse an edit made on a copy that someone else has changed since it was opened."""
+    if expected is not None and record_version != expected:
+        raise DomainError(stale_message(), field="version")
+
+
+# SQLite in WAL mode refuses a write from a transaction whose snapshot another connection's commit has made
+# stale (SQLITE_BUSY_SNAPSHOT): the same lost race that PostgreSQL reports as no row matching the version.
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def is_lost_race(error: Exception) -> bool:
+    """True when a flush or commit failed because someone else saved first."""
+    if isinstance(error, StaleDataError):
+        return True
+    original = getattr(error, "orig", None)
+    return (isinstance(error, OperationalError) and isinstance(original, sqlite3.OperationalError)
+            and getattr(original, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT)
+
+
+def flush_versioned(session) -> None:
+    """Flush; losing the race to someone else's save is the same conflict as a stale form, never a 500."""
+    try:
+        session.flush()
+    except (StaleDataError, OperationalError) as error:
+        if not is_lost_race(error):
+            raise
+        raise DomainError(stale_message(), field="version") from None
+
+
+def _version_owner(obj):
+    attribute = getattr(type(obj), "__version_owner__", None)
+    return getattr(obj, attribute, None) if attribute else None
+
+
+def _touch(obj, session, touched: set[int]) -> None:
+    """Bump the version of `obj` (when it has one) and of every owner above it, once each."""
+    while obj is not None and id(obj) not in touched and obj not in session.deleted:
+        touched.add(id(obj))
+        if isinstance(obj, VersionedMixin):
+            obj.updated_at = utcnow()
+        obj = _version_owner(obj)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_owner_versions(session, _context, _instances) -> None:
+    """A changed, added or removed child row, or a changed collection, bumps the version of what owns it."""
+    touched: set[int] = set()
+    for obj in [*session.new, *session.deleted]:
+        _touch(_version_owner(obj), session, touched)
+    for obj in list(session.dirty):
+        if session.is_modified(obj, include_collections=False):
+            _touch(_version_owner(obj), session, touched)
+        elif session.is_modified(obj):  # only a collection changed: the row itself would not be updated
+            _touch(obj, session, touched)

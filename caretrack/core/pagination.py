@@ -6,6 +6,7 @@ from math import ceil
 from flask import current_app, request
 from sqlalchemy import func, select
 
+from caretrack.core.urls import parse_id
 from caretrack.extensions import db
 
 
@@ -36,8 +37,7 @@ class Page:
 
 
 def requested_page() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return parse_id(request.args.get("page")) or 1
 
 
 def paginate(statement, page: int | None = None, per_page: int | None = None, scalars: bool = True) -> Page:

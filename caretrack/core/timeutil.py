@@ -30,3 +30,19 @@ def to_local(value: datetime) -> datetime:
 def local_today() -> date:
     """Today's date where the schools are."""
     return utcnow().astimezone(local_zone()).date()
+
+
+# Every date a person types or imports lies in this range: a typo like 9999-12-31 would otherwise live in
+# calendars, tables and sorting for good.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def is_sane_date(value: date) -> bool:
+    return EARLIEST_DATE <= value <= LATEST_DATE
+
+
+def date_range_message() -> str:
+    from flask_babel import gettext as _
+
+    return _("日期须在 1990年1月1日 到 2100年12月31日 之间。")

@@ -7,10 +7,14 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from caretrack.core import access
 from caretrack.core.access import Permission
 from caretrack.core.choices import N_
+from caretrack.core.models import is_lost_race, stale_message
+from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,15 @@ def _register_error_handlers(app: Flask) -> None:
     def not_found(_error):
         return _error_page(404, _("页面不存在"), _("您访问的页面不存在，或不在您的工作范围内。"))
 
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(OperationalError)
+    def lost_race(error):
+        # Someone saved the same record between this request's read and its write: as a stale form, not a 500.
+        if not is_lost_race(error):
+            return server_error(error)
+        db.session.rollback()
+        return _error_page(409, _("已被他人修改"), stale_message())
+
     @app.errorhandler(413)
     def too_large(_error):
         return _error_page(413, _("文件过大"), _("上传的文件超过了允许的大小。"))
@@ -55,6 +68,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(_error):
         log.exception("unhandled error on %s", request.endpoint)
+        db.session.rollback()  # the page itself reads (the navigation): not from a failed transaction
         return _error_page(500, _("系统出错了"), _("服务器处理请求时出错，已记录。请稍后再试。"))
 
 

@@ -1,7 +1,7 @@
 """The iCalendar feed of a person's open follow-ups, at a secret URL they can revoke."""
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from icalendar import Calendar, Event
 
@@ -33,7 +33,9 @@ def feed(followups, base_url: str, title: str) -> bytes:
         event.add("uid", f"followup-{followup.id}@caretrack")
         event.add("dtstamp", stamp)
         event.add("dtstart", followup.due_on)
-        event.add("dtend", followup.due_on + timedelta(days=1))
+        if followup.due_on < date.max:
+            # An all-day event without DTEND lasts its day (RFC 5545), so a stored 9999-12-31 still has one.
+            event.add("dtend", followup.due_on + timedelta(days=1))
         event.add("summary", f"{followup.shareable_label}：{masked_name(followup.student.name)}")
         event.add("url", f"{base_url}/followups/{followup.id}")
         calendar.add_component(event)

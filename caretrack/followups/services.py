@@ -17,14 +17,13 @@ from caretrack.core.access import Permission, can
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.models import changed_attributes
+from caretrack.core.models import changed_attributes, check_version
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.ledger.services import record_created, record_updated
 from caretrack.notify.services import notify
 from caretrack.students.models import Category, Level, Student
-from caretrack.students.services import check_version
 
 
 class FollowUpAction:

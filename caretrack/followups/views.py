@@ -11,6 +11,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.extensions import db
 from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
@@ -88,7 +89,7 @@ def _assignees(student) -> list[User]:
 @login_required
 @permission_required(Permission.CARE_RECORD)
 def schedule_followup():
-    student = get_student(current_user, int(request.args.get("student", "0") or 0))
+    student = get_student(current_user, parse_id(request.args.get("student")) or 0)
     if student is None:
         abort(404)
     if not can(current_user, Permission.CARE_RECORD, student):

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from caretrack.accounts.services import home_unit
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.ledger import bp, queries
 from caretrack.org import services as org
 
@@ -25,8 +26,8 @@ def my_caseload():
     today = local_today()
     year = org.current_year(home_unit(current_user), today)
     raw_days = request.args.get("days", "")
-    stale_days = int(raw_days) if raw_days.isdigit() and 0 < int(raw_days) < 1000 else \
-        current_app.config["CARE_STALE_DAYS"]
+    days = parse_id(raw_days)
+    stale_days = days if days and days < 1000 else current_app.config["CARE_STALE_DAYS"]
     sort = request.args.get("sort", "contact")
     rows = queries.caseload(current_user, year, today, stale_days, sort) if year else []
     columns = [column(rows, year, today) for column in CASELOAD_COLUMNS] if rows else []

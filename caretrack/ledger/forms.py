@@ -42,7 +42,8 @@ class RecordForm(BaseForm):
     next_step_due = DateField(_l("下一步期限"), [validators.Optional()])
     tier = SelectField(_l("保密级别"), choices=[])
     post = StringField(_l("岗位"), [validators.Optional(), length(100)])
-    hours = DecimalField(_l("工时"), [validators.Optional()], places=1)
+    hours = DecimalField(_l("工时"), [validators.Optional(), validators.NumberRange(
+        max=9999.9, message=_l("工时不能超过 9999.9。"))], places=1)  # the column holds 6 digits
     pay = DecimalField(_l("报酬（元）"), [validators.Optional()], places=2)
     attachment = FileField(_l("附件（照片或扫描件）"))
     # The student's open follow-ups this record completes: only the ones ticked (the view lists them).

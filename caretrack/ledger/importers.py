@@ -18,6 +18,7 @@ from caretrack.core.access import Permission, scope_for
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date, format_money
 from caretrack.core.imports import Column, Importer, RowError, RowInvalid
+from caretrack.core.timeutil import date_range_message, is_sane_date
 from caretrack.extensions import db
 from caretrack.ledger import services
 from caretrack.ledger.models import AidProject, Disbursement, Grade
@@ -215,15 +216,18 @@ def _attempt(errors: list, column: str, parse):
 
 # 2025-10-20 (and what a date cell reads as), and what Excel on a Chinese Windows writes to a CSV: 2025/10/20,
 # 2025/10/20 0:00, 2025年10月20日, 2025.10.20.
-DATE_PATTERN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+DATE_PATTERN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$", re.ASCII)
 
 
 def _parse_date(text: str) -> date:
     found = DATE_PATTERN.match(text.strip())
     try:
-        return date(*(int(part) for part in found.groups()))
+        value = date(*(int(part) for part in found.groups()))
     except (AttributeError, ValueError):
         raise DomainError(_("发放日期应为 YYYY-MM-DD，如 2025-10-20。")) from None
+    if not is_sane_date(value):
+        raise DomainError(date_range_message())
+    return value
 
 
 def _parse_term(text: str) -> int | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
-from caretrack.core.models import changed_attributes
+from caretrack.core.models import changed_attributes, check_version
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from caretrack.ledger.catalog import SEED_FROM_YEAR, seed_rows
@@ -22,7 +22,6 @@ from caretrack.ledger.models import AidProject, AidStandard, Disbursement, Grade
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Stage
 from caretrack.students.models import Student
-from caretrack.students.services import check_version
 
 # Sent after a care record is written, so domains above the ledger can react (the follow-ups it was ticked to
 # close are closed, its next step becomes one).

@@ -14,6 +14,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
@@ -74,7 +75,7 @@ def timeline_section(user, student: Student) -> dict | None:
     args = request.args
     year_arg = args.get("year", "")
     filters = queries.TimelineFilters(kind=args.get("kind", ""),
-                                      year=_year_by_start(int(year_arg)) if year_arg.isdigit() else None)
+                                      year=_year_by_start(parse_id(year_arg)))
     entries = queries.timeline(user, student, filters)
     services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
     may_record = can(user, Permission.CARE_RECORD, student)
@@ -375,8 +376,7 @@ def _disbursement_filters() -> queries.DisbursementFilters:
     args = request.args
     year = args.get("year", "")
     return queries.DisbursementFilters(
-        school_id=int(args["school"]) if args.get("school", "").isdigit() else None,
-        year=_year_by_start(int(year)) if year.isdigit() else None,
+        school_id=parse_id(args.get("school")), year=_year_by_start(parse_id(year)),
         term=int(args["term"]) if args.get("term") in ("1", "2") else None,
         project_name=args.get("project", ""), q=args.get("q", "").strip())
 

@@ -8,8 +8,9 @@ from caretrack.notify import webhooks
 from caretrack.notify.models import WebhookKind
 
 
-def _robot_url(_form, field) -> None:
-    problem = webhooks.url_problem((field.data or "").strip())
+def _robot_url(form, field) -> None:
+    kind = WebhookKind(form.kind.data) if form.kind.data in {k.value for k in WebhookKind} else None
+    problem = webhooks.url_problem((field.data or "").strip(), kind)
     if problem:
         raise ValidationError(problem)
 

@@ -130,7 +130,7 @@ def mark_all_read(user) -> int:
 def add_webhook_target(actor, unit_id: int, kind: WebhookKind, url: str) -> WebhookTarget:
     """Add a group robot to a unit (the caller has checked the unit is in the actor's scope)."""
     url = (url or "").strip()
-    problem = webhooks.url_problem(url)
+    problem = webhooks.url_problem(url, kind)
     if problem:
         raise DomainError(problem, field="url")
     target = WebhookTarget(unit_id=unit_id, kind=kind.value, url=url, is_active=True,

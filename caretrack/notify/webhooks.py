@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from http.client import HTTPException
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from caretrack.notify.models import WebhookKind
@@ -31,8 +32,21 @@ def build_payload(kind: WebhookKind, text: str) -> dict:
     raise ValueError(f"unknown webhook kind {kind!r}")
 
 
-def url_problem(url: str) -> str | None:
-    """Why the URL cannot be a robot's webhook, in the user's language; None when it can."""
+# The hosts of each kind's robots. A robot URL holds a secret and every notice we send: any other host could be
+# anyone's server, so it takes the city admin's decision (CARETRACK_WEBHOOK_HOSTS) to add one.
+ROBOT_HOSTS = {WebhookKind.WECOM: ("qyapi.weixin.qq.com",), WebhookKind.DINGTALK: ("oapi.dingtalk.com",)}
+
+
+def allowed_hosts(kind: WebhookKind | None) -> set[str]:
+    """The robot hosts of the kind (of every kind when None), with those the city admin added."""
+    hosts = set(ROBOT_HOSTS.get(kind, ())) if kind else {host for known in ROBOT_HOSTS.values() for host in known}
+    if has_app_context():
+        hosts.update(host.lower() for host in current_app.config.get("WEBHOOK_EXTRA_HOSTS", ()))
+    return hosts
+
+
+def url_problem(url: str, kind: WebhookKind | None = None) -> str | None:
+    """Why the URL cannot be a robot's webhook (of that kind), in the user's language; None when it can."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -44,6 +58,9 @@ def url_problem(url: str) -> str | None:
         return _("地址缺少主机名。")
     if any(char.isspace() for char in url):
         return _("地址中不能有空格。")
+    if parts.hostname.lower() not in allowed_hosts(kind):
+        return _("只能使用企业微信（qyapi.weixin.qq.com）或钉钉（oapi.dingtalk.com）群机器人的地址；"
+                 "其他地址须由市级管理员加入允许列表。")
     return None
 
 

@@ -19,7 +19,7 @@ from caretrack.core import crypto, lease
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.models import changed_attributes
+from caretrack.core.models import changed_attributes, check_version, flush_versioned
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -30,7 +30,6 @@ from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
 from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
 from caretrack.students.models import Identification, Student
-from caretrack.students.services import check_version
 
 RUN_LEASE = timedelta(minutes=30)
 
@@ -233,7 +232,7 @@ def update_case(actor, case: ScreeningCase, work: CaseWork, expected_version: in
     for name in changed:
         setattr(case, name, values[name])
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(ScreeningAction.CASE_UPDATED, actor=actor, obj=case, unit_id=case.school_id, fields=changed)
     return changed
 

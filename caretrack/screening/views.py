@@ -15,6 +15,7 @@ from caretrack.core import crypto
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
@@ -36,8 +37,8 @@ def form_fields():
 
 def _year_and_term(unit: Unit | None = None) -> tuple[AcademicYear | None, int]:
     """?year=2025&term=1, by default the year and term today is in by the unit's own term dates."""
-    term = request.args.get("term", type=int)
-    asked = request.args.get("year", type=int)
+    term = request.args.get("term", type=parse_id)
+    asked = request.args.get("year", type=parse_id)
     current = org.term_on(unit, local_today())
     term = term if term in (1, 2) else (current.number if current else 1)
     if asked:
@@ -203,7 +204,7 @@ def _case_to_work(case_id: int) -> tuple[ScreeningCase, Unit, AcademicYear]:
     case = get_or_404(ScreeningCase, case_id, current_user, Permission.SCREENING_VIEW)
     if not can(current_user, Permission.SCREENING_RUN, case):
         abort(403)
-    unit = _unit_or_404(request.args.get("unit", type=int) or case.school_id)
+    unit = _unit_or_404(request.args.get("unit", type=parse_id) or case.school_id)
     return case, unit, db.session.get(AcademicYear, case.academic_year_id)
 
 
@@ -221,7 +222,9 @@ def update_case(case_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
-            form.version.data = case.version  # the latest is shown beside the form: saving again is deliberate
+            if error.field == "version":  # the saved values are shown beside the form from now on
+                form.show_saved({"reason": case.reason or "", "remedy": case.remedy or "", "deadline": case.deadline,
+                                 "owner_id": case.owner_id or NO_OWNER}, case.version)
         else:
             db.session.commit()
             flash(_("已保存 %(name)s 的排查情况。", name=case.student.name), "success")
@@ -254,7 +257,7 @@ def close_case(case_id: int):
 def create_followups(unit_id: int):
     unit = _unit_to_run(unit_id)
     year, term = _term_or_404(unit)
-    chosen = request.form.getlist("case_ids", type=int)
+    chosen = [i for i in map(parse_id, request.form.getlist("case_ids")) if i]
     cases = db.session.scalars(scoped(select(ScreeningCase), current_user, Permission.SCREENING_RUN).where(
         ScreeningCase.id.in_(chosen), ScreeningCase.school_id.in_([s.id for s in services.schools_of(unit)]),
         ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term)

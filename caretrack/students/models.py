@@ -93,6 +93,7 @@ class Guardian(db.Model):
     """A guardian's contact for a student."""
 
     __tablename__ = "guardians"
+    __version_owner__ = "student"  # a changed phone bumps the student's version
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
@@ -111,6 +112,7 @@ class Identification(TimestampMixin, VersionedMixin, db.Model):
     """
 
     __tablename__ = "identifications"
+    __version_owner__ = "student"
     __table_args__ = (UniqueConstraint("student_id", "academic_year_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, idnumber
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
+from caretrack.core.models import check_version, flush_versioned
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
@@ -231,20 +232,13 @@ def create_student(actor, data: StudentData) -> tuple[Student, list[str]]:
     return student, warnings
 
 
-def check_version(record_version: int, expected: int | None) -> None:
-    """Refuse an edit made on a copy that someone else has changed since it was opened."""
-    if expected is not None and record_version != expected:
-        raise DomainError(_("该记录已被他人修改。请查看最新内容后重新填写；您填写的内容仍保留在表单中。"),
-                          field="version")
-
-
 def update_student(actor, student: Student, data: StudentData, expected_version: int | None = None) -> list[str]:
     """Change a student's identity or place; returns warnings."""
     check_version(student.version, expected_version)
     warnings = check_student_form(data, student)
     changed = apply_student(student, data)
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(StudentAction.UPDATED, actor=actor, obj=student, unit_id=student.school_id, fields=changed)
     return warnings
 
@@ -263,7 +257,7 @@ def move_student(actor, student: Student, new_class: SchoolClass, expected_versi
     check_move(student, new_class, expected_version)
     student.class_id = new_class.id
     student.college_id = new_class.college_id
-    db.session.flush()
+    flush_versioned(db.session)
     record(StudentAction.MOVED, actor=actor, obj=student, unit_id=student.school_id, fields=["class_id"],
            detail=f"class:{new_class.id}")
 
@@ -280,7 +274,7 @@ def set_status(actor, student: Student, status: StudentStatus, on: date, note: s
     """Mark a student graduated or left (or back in school); the file and its records stay."""
     check_status(student, status, expected_version)
     student.status, student.status_changed_on, student.status_note = status.value, on, (note or None)
-    db.session.flush()
+    flush_versioned(db.session)
     record(StudentAction.STATUS_CHANGED, actor=actor, obj=student, unit_id=student.school_id,
            fields=["status"], detail=status.value)
 
@@ -335,7 +329,7 @@ def identify(actor, student: Student, data: IdentificationData, expected_version
         check_version(current.version, expected_version)
     identification, changed = apply_identification(actor, student, data)
     if changed:
-        db.session.flush()
+        flush_versioned(db.session)
         record(StudentAction.IDENTIFIED, actor=actor, obj=identification, unit_id=student.school_id,
                fields=changed, detail=data.academic_year.label)
     return identification

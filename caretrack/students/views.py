@@ -17,6 +17,7 @@ from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
@@ -30,8 +31,7 @@ from caretrack.students.models import Category, Gender, Level, Student, StudentS
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 def _year(start_year: int | None, unit: Unit | None) -> AcademicYear | None:
@@ -238,6 +238,16 @@ def create_student():
     return render_template("students/form.html", form=form, school=school, student=None), 400 if form.errors else 200
 
 
+def _saved_student(student: Student) -> dict:
+    """What is saved now, as the student form's fields hold it."""
+    guardian = student.guardians[0] if student.guardians else None
+    guardian_name, guardian_phone = (guardian.name, guardian.phone or "") if guardian else ("", "")
+    return {"class_id": student.class_id, "student_no": student.student_no, "name": student.name,
+            "gender": student.gender or "", "stage": student.stage, "enrolment_year": student.enrolment_year,
+            "is_boarder": student.is_boarder, "hukou": student.hukou or "",
+            "guardian_name": guardian_name, "guardian_phone": guardian_phone}
+
+
 @bp.route("/<int:student_id>/edit", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.STUDENTS_EDIT)
@@ -257,6 +267,8 @@ def edit_student(student_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
+            if error.field == "version":
+                form.show_saved(_saved_student(student), student.version)
         else:
             db.session.commit()
             flash(_("学生信息已保存。"), "success")
@@ -360,6 +372,13 @@ def _identification_form(student: Student) -> IdentificationForm:
     return form
 
 
+def _saved_identification(saved) -> dict:
+    """What is saved now, as the identification form's fields hold it."""
+    return {"categories": [c.value for c in saved.categories], "level": saved.level,
+            "is_registered_poverty": saved.is_registered_poverty, "is_martyr_child": saved.is_martyr_child,
+            "is_disaster": saved.is_disaster, "decided_on": saved.decided_on, "note": saved.note or ""}
+
+
 @bp.route("/<int:student_id>/identification", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.STUDENTS_IDENTIFY)
@@ -376,6 +395,9 @@ def identify_student(student_id: int):
         except DomainError as error:
             db.session.rollback()
             form.add_domain_error(error)
+            saved = services.identification_for(student, _identification_data(form).academic_year)
+            if error.field == "version" and saved is not None:
+                form.show_saved(_saved_identification(saved), saved.version)
         else:
             db.session.commit()
             flash(_("认定信息已保存。"), "success")

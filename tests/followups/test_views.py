@@ -261,3 +261,15 @@ def test_the_list_runs_the_same_queries_whatever_the_number_of_students(setting,
     for _ in range(8):
         confidential_follow_up()
     assert queries() == few
+def test_a_follow_up_due_far_in_the_future_is_refused_and_a_stored_one_keeps_the_feed_working(setting, login, client):
+    login(setting.teacher)
+    response = schedule(client, setting.ann, "9999-12-31", assignee_id=setting.teacher.id)
+    assert response.status_code == 400
+    assert "日期须在 1990年1月1日 到 2100年12月31日 之间" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
+    schedule(client, setting.ann, "2026-12-20", assignee_id=setting.teacher.id)
+    db.session.scalar(select(FollowUp)).due_on = date(9999, 12, 31)  # stored before dates were checked
+    client.post("/followups/calendar", data={"action": "new"})
+    feed = client.get(f"/calendar/{setting.teacher.calendar_token}.ics")
+    assert feed.status_code == 200
+    assert [e.decoded("dtstart") for e in Calendar.from_ical(feed.data).walk("VEVENT")] == [date(9999, 12, 31)]

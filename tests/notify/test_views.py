@@ -145,8 +145,31 @@ def test_another_schools_robots_are_404_and_other_roles_403(city, login, client,
 def test_a_district_officer_manages_its_schools_robots_and_disables_one(city, login, client):
     login(make_user(Role.DISTRICT_OFFICER, city.east))
     assert 'href="/inbox/webhooks"' in page(client, "/")
-    client.post(f"/inbox/webhooks/units/{city.east_school.id}", data={"kind": "dingtalk", "url": WECOM_URL})
+    client.post(f"/inbox/webhooks/units/{city.east_school.id}", data={"kind": "wecom", "url": WECOM_URL})
     target = db.session.scalar(select(WebhookTarget))
     response = client.post(f"/inbox/webhooks/{target.id}/disable", follow_redirects=True)
     assert "群机器人已停用" in response.get_data(as_text=True)
     assert target.is_active is False
+
+
+def test_only_wecom_and_dingtalk_robot_hosts_are_accepted_unless_the_city_allows_another(city, login, client, app):
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    path = f"/inbox/webhooks/units/{city.east_school.id}"
+    for kind, url in [("wecom", "https://evil.example/cgi-bin/webhook/send?key=abc"),
+                      ("wecom", "https://oapi.dingtalk.com/robot/send?access_token=abc"),
+                      ("dingtalk", "https://qyapi.weixin.qq.com.evil.example/send?key=abc"),
+                      ("dingtalk", "https://127.0.0.1/robot/send?access_token=abc")]:
+        response = client.post(path, data={"kind": kind, "url": url})
+        assert response.status_code == 400, url
+        assert "只能使用企业微信（qyapi.weixin.qq.com）或钉钉（oapi.dingtalk.com）群机器人的地址" in \
+            response.get_data(as_text=True)
+    assert robots() == 0
+    assert client.post(path, data={"kind": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=a"}
+                       ).status_code == 302
+    app.config["WEBHOOK_EXTRA_HOSTS"] = ["robot.city.example"]
+    try:
+        assert client.post(path, data={"kind": "wecom", "url": "https://robot.city.example/send?key=abc"}
+                           ).status_code == 302
+    finally:
+        app.config["WEBHOOK_EXTRA_HOSTS"] = []
+    assert robots() == 2

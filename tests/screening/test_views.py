@@ -637,3 +637,12 @@ def test_a_district_officer_gets_404_on_another_districts_pages(world, year, log
     for path in ("/run", "/submit", "/followups", "/remind"):
         assert client.post(unit_path(world.west, path), data=confirmed(world.west, year)).status_code == 404
     assert count(TableSubmission) == 0
+def test_a_rule_name_with_a_percent_sign_keeps_the_rules_pages_working(world, login, client):
+    seed_catalog()
+    login(make_user(Role.CITY_ADMIN, world.city))
+    name = "100% 覆盖：孤儿须获国家助学金 %(x)s %"
+    assert client.post("/screening/rules/new", data={**RULE, "name": name}).status_code == 302
+    page = client.get("/screening/rules")
+    assert page.status_code == 200
+    assert "100% 覆盖：孤儿须获国家助学金 %(x)s %" in page.get_data(as_text=True)
+    assert "义务教育：已认定的寄宿生须获家庭经济困难寄宿生生活补助" in page.get_data(as_text=True)

@@ -179,3 +179,38 @@ def test_reveal_is_audited_without_the_number(city):
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "id_number_revealed"))
     assert (event.user_id, event.object_id, event.unit_id) == (officer.id, student.id, city.east_school.id)
     assert number not in str(event.detail) + str(event.fields)
+
+
+def test_what_hangs_off_a_student_bumps_its_version(city):
+    student = make_student(city.class_a, guardian_name="家长", guardian_phone="13800138000")
+    version = student.version
+    student.guardians[0].phone = "13900139000"
+    db.session.flush()
+    assert student.version == version + 1
+    identification = identify(student, 2025, Category.ORPHAN)
+    db.session.flush()
+    assert student.version == version + 2
+    services.apply_identification(None, student, services.IdentificationData(
+        academic_year=identification.academic_year, categories=[Category.ORPHAN, Category.DISABLED],
+        level=Level.DIFFICULT))
+    db.session.flush()
+    assert (student.version, identification.version) == (version + 3, 2)
+    student.guardians.clear()
+    db.session.flush()
+    assert student.version == version + 4
+
+
+def test_a_stale_form_cannot_revert_a_guardian_phone_changed_alone(city):
+    student = make_student(city.class_a, guardian_name="家长", guardian_phone="13800138000")
+    opened = student.version
+    services.update_student(None, student, services.StudentData(
+        school=student.school, school_class=student.school_class, student_no=student.student_no, name=student.name,
+        id_number=idnumber.parse(crypto.decrypt(student.id_cipher)), stage=Stage(student.stage),
+        guardian_name="家长", guardian_phone="13900139000"), opened)
+    with pytest.raises(DomainError) as stale:
+        services.update_student(None, student, services.StudentData(
+            school=student.school, school_class=student.school_class, student_no=student.student_no, name="改名",
+            id_number=idnumber.parse(crypto.decrypt(student.id_cipher)), stage=Stage(student.stage),
+            guardian_name="家长", guardian_phone="13800138000"), opened)
+    assert stale.value.field == "version"
+    assert student.guardians[0].phone == "13900139000"

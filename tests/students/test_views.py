@@ -288,3 +288,21 @@ def test_a_file_over_the_upload_limit_gets_a_clear_message(city, login, app):
 def test_an_officer_of_one_school_can_register_a_student_from_the_list(school, login):
     html = page(login(make_user(Role.SCHOOL_OFFICER, school.east_school)), "/students/")
     assert f'/students/new?school={school.east_school.id}' in html
+
+
+def test_a_stale_identification_form_shows_what_is_saved_and_can_then_be_saved(school, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    year = school.ann.identifications[0].academic_year
+    path = f"/students/{school.ann.id}/identification?year={year.start_year}"
+    form = {"academic_year": str(year.id), "categories": ["orphan", "disabled"], "level": "special",
+            "decided_on": "2025-09-20", "note": "复核", "version": "0"}
+    response = client.post(path, data=form)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "该记录已被他人修改" in html
+    assert "当前保存的内容与您填写的不同：" in html
+    assert "家庭经济困难类型：孤儿" in html
+    saved = db.session.get(Student, school.ann.id).identifications[0]
+    assert f'name="version" type="hidden" value="{saved.version}"' in html
+    assert client.post(path, data={**form, "version": str(saved.version)}).status_code == 302
+    assert {c.value for c in saved.categories} == {"orphan", "disabled"}
