@@ -199,12 +199,21 @@ def _own_or_inherited(unit: Unit | None, by_unit: dict[int | None, Term]) -> Ter
 
 def term_dates(unit: Unit, year: AcademicYear, number: int) -> Term:
     """The term as it applies to the unit: its own dates, else the nearest parent's, else the default."""
+    return terms_for([unit], year, number)[unit.id]
+
+
+def terms_for(units, year: AcademicYear, number: int) -> dict[int, Term]:
+    """`term_dates` of many units at once, from one query of the year's terms (unit id -> term)."""
     candidates = db.session.scalars(select(Term).where(
         Term.academic_year_id == year.id, Term.number == number)).all()
-    term = _own_or_inherited(unit, {term.unit_id: term for term in candidates})
-    if term is None:
-        raise DomainError(_("学年 %(year)s 尚未设置学期。", year=year.label))
-    return term
+    by_unit = {term.unit_id: term for term in candidates}
+    found = {}
+    for unit in units:
+        term = _own_or_inherited(unit, by_unit)
+        if term is None:
+            raise DomainError(_("学年 %(year)s 尚未设置学期。", year=year.label))
+        found[unit.id] = term
+    return found
 
 
 @dataclass(frozen=True)

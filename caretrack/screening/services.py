@@ -352,7 +352,7 @@ def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool
 def _received(cases, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
     """Every payment since enrolment up to the end of the term at the student's school (the form's note 2)."""
     schools = {case.student.school for case in cases}
-    last_days = {school.id: org.term_dates(school, year, term).ends_on for school in schools}
+    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(schools, year, term).items()}
     school_of = {case.student_id: case.student.school_id for case in cases}
     rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
                               .join(AidProject, AidProject.id == Disbursement.project_id)

@@ -323,7 +323,7 @@ def remind_late(unit_id: int):
         abort(404)
     if not can(current_user, Permission.SCREENING_RUN, unit):
         abort(403)
-    year, term = _term_or_404()
+    year, term = _term_or_404(unit)
     done = services.remind_late(current_user, unit, year, term, local_today(),
                                 lambda late: _unit_url(late, year, term))
     db.session.commit()
