@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import live
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
@@ -31,11 +32,11 @@ JOB_TIMEOUT = 20_000  # ms: the import runs in a background thread and the page 
 
 
 def nav_link(page, label: str):
-    return page.locator("#ct-nav .navbar-nav.me-auto").get_by_role("link", name=label, exact=True)
+    return live.nav_link(page, label)
 
 
 def log_out(page) -> None:
-    page.locator("#ct-nav .dropdown-toggle").click()
+    page.locator("#ct-user-menu").click()
     page.get_by_role("button", name="退出登录").click()
     expect(page.locator("main .alert")).to_have_text("您已安全退出。")
 
