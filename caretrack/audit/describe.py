@@ -68,7 +68,7 @@ SENTENCES = {
     "student_status_changed": N_("%(actor)s 变更了 %(object)s 的学籍状态"),
     "student_identified": N_("%(actor)s 认定了 %(object)s"),
     "id_number_revealed": N_("%(actor)s 查看了 %(object)s 的完整身份证号"),
-    "students_imported": N_("%(actor)s 导入了 %(object)s"),
+    "students_imported": N_("%(actor)s 向 %(object)s 导入了学生名单"),
     "students_exported": N_("%(actor)s 下载了 %(object)s"),
     "caseload_created": N_("%(actor)s 建立了 %(object)s"),
     "caseload_member_added": N_("%(actor)s 把 %(other)s 加入了 %(object)s"),
@@ -91,6 +91,8 @@ SENTENCES = {
     "webhook_disabled": N_("%(actor)s 停用了 %(object)s"),
 }
 
+# An action done to a whole file rather than to one row (an import of payments).
+LIST_SENTENCES = {"disbursement_recorded": N_("%(actor)s 导入了 %(object)s")}
 # How a row with a name of its own is called, by table.
 NAMED = {
     "users": N_("用户 %(name)s"), "units": N_("单位 %(name)s"), "colleges": N_("学院（系）%(name)s"),
@@ -310,7 +312,8 @@ def describe(events: Iterable[AuditEvent]) -> dict[int, str]:
             subject = Subject(_(UNIT_OWNED[event.object_type]), owner=known["units"][event.unit_id].name)
         other = _REFERENCE.match(event.detail or "")
         other_name = known["students"].get(int(other[2])) if other and other[1] == "student" else None
-        template = SENTENCES.get(event.action)
+        template = (LIST_SENTENCES.get(event.action) if event.object_id is None else None) or \
+            SENTENCES.get(event.action)
         values = {"actor": _actor(event, known["users"]), "object": _phrase(event, subject),
                   "other": other_name.name if other_name else _("一名学生")}
         text = _(template, **values) if template else \

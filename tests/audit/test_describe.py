@@ -83,3 +83,16 @@ def test_the_viewer_runs_the_same_queries_for_one_or_many_students(people, clien
     for number in range(4):
         story(people, people.officer, people.teacher, people.counselor, f"学生{number + 2}")
     assert queries() == few
+
+
+def test_imports_read_as_imports_of_a_file(people, client, login):
+    from caretrack.audit.services import record
+
+    record("students_imported", actor=people.officer, unit_id=people.east_school.id, object_type="units",
+           object_id=people.east_school.id, detail="created 30")
+    record("disbursement_recorded", actor=people.officer, object_type="disbursements", unit_id=people.east_school.id,
+           detail="import created 12")
+    login(people.officer)
+    page = rows_of(client.get("/audit/"))
+    assert "周老师 向 单位 东城区第一中学 导入了学生名单（新增 30 条）" in page
+    assert "周老师 导入了 发放记录（新增 12 条）" in page
