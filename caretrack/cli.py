@@ -52,6 +52,15 @@ def demo_command(if_empty: bool):
         click.echo(f"  {user.username:<15} {user.role.zh_name:<10} {user.display_name}")
 
 
+@cli.command("samples")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
+              help="The folder to write into (docs/samples in the repository).")
+def samples_command(directory: str):
+    """Write the sample import files (synthetic people, valid ID numbers), the same bytes every time."""
+    for name in demo.write_samples(directory):
+        click.echo(f"{Path(directory) / name}")
+
+
 @cli.group("user")
 def user_group():
     """Manage user accounts."""

@@ -3,11 +3,16 @@
 Every person here is made up; ID numbers are generated with valid check digits from made-up serials.
 """
 
+import csv
 import io
 import random
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -254,3 +259,213 @@ def load() -> None:
     _load_ledger()
     _load_followups()
     _load_club_members()
+
+
+# --- the sample import files of docs/samples -------------------------------------------------------------
+# `flask caretrack samples -o docs/samples` writes them; the tests import them and compare against hand counts,
+# so every row comes from a fixed seed and regenerating them gives byte-identical files.
+
+SAMPLE_SEED = 20251020
+SAMPLE_YEAR = "2025-2026"
+UNIT_HEADER = ["单位代码", "单位名称", "单位类型", "上级单位代码", "学段", "举办者"]
+SAMPLE_UNITS = [
+    ["990000", "示例市", "市", "", "", "公办"],
+    ["990101", "东城区", "区", "990000", "", "公办"],
+    ["990102", "西城区", "区", "990000", "", "公办"],
+    ["4199010001", "示例理工大学", "高校", "990000", "高等教育", "公办"],
+    ["4199010002", "示例师范学院", "高校", "990000", "高等教育", "公办"],
+    ["3199010001", "示例市交通运输职业学校", "中职", "990000", "中职", "公办"],
+    ["2199010101", "东城区第一中学", "中小学", "990101", "义务教育、普通高中", "公办"],
+    ["2199010102", "东城区实验小学", "中小学", "990101", "义务教育", "公办"],
+    ["1199010101", "东城区第二幼儿园", "幼儿园", "990101", "学前教育", "公办"],
+    ["2199010201", "西城区民族中学", "中小学", "990102", "义务教育、普通高中", "公办"],
+    ["2199010202", "示例市教委直属实验学校", "中小学", "990102", "义务教育", "公办"],
+]
+DISBURSEMENT_HEADER = ["身份证号", "资助项目", "档次", "金额", "发放日期", "学年", "学期", "凭证号"]
+
+
+@dataclass(frozen=True)
+class SampleGroup:
+    """One school stage of students-sample.csv: its rows, and the categories (and year) of those identified."""
+
+    spec: RosterSpec
+    count: int
+    first_serial: int
+    identified: tuple[tuple[str, str], ...]
+
+
+def _classes(*names: str, college: str = "") -> list[tuple[str, str]]:
+    return [(college, name) for name in names]
+
+
+THIS_YEAR, LAST_YEAR = SAMPLE_YEAR, "2024-2025"
+SAMPLE_GROUPS = [
+    SampleGroup(RosterSpec("4199010001", Stage.HIGHER, _classes("机械2401", "机械2402", college="机械工程学院")
+                           + _classes("经管2401", college="经济管理学院")
+                           + _classes("化工2401", college="化学化工学院")),
+                32, 100001, (("孤儿", THIS_YEAR), ("残疾、孤儿", THIS_YEAR), ("其他", THIS_YEAR),
+                             ("孤儿、其他", LAST_YEAR), ("其他", THIS_YEAR), ("农村低保、孤儿", THIS_YEAR))),
+    SampleGroup(RosterSpec("4199010002", Stage.HIGHER, _classes("汉语2401", "数学2401", college="文学院")
+                           + _classes("物理2501", college="物理学院")),
+                18, 200001, (("建档立卡", THIS_YEAR), ("残疾、孤儿", THIS_YEAR))),
+    SampleGroup(RosterSpec("3199010001", Stage.VOCATIONAL, _classes("汽修2501班", "物流2501班")),
+                12, 100001, (("其他", THIS_YEAR), ("其他", THIS_YEAR), ("孤儿、其他", THIS_YEAR))),
+    SampleGroup(RosterSpec("2199010101", Stage.COMPULSORY, _classes("初一(1)班", "初一(2)班")),
+                9, 10100001, (("孤儿", THIS_YEAR), ("建档立卡", THIS_YEAR))),
+    SampleGroup(RosterSpec("2199010101", Stage.SENIOR_HIGH, _classes("高一(1)班")),
+                5, 10100101, (("建档立卡", THIS_YEAR), ("残疾、农村低保", THIS_YEAR), ("残疾、其他", THIS_YEAR))),
+    SampleGroup(RosterSpec("2199010102", Stage.COMPULSORY, _classes("三年级(1)班", "五年级(2)班")),
+                12, 10200001, (("建档立卡、其他", THIS_YEAR), ("其他", THIS_YEAR), ("农村特困救助供养", THIS_YEAR),
+                               ("农村特困救助供养、其他", THIS_YEAR))),
+    SampleGroup(RosterSpec("1199010101", Stage.PRESCHOOL, _classes("小班", "中班", "大班")),
+                12, 10100001, (("建档立卡、农村低保", THIS_YEAR), ("其他", THIS_YEAR), ("孤儿、其他", THIS_YEAR))),
+    SampleGroup(RosterSpec("2199010201", Stage.COMPULSORY, _classes("初二(1)班")),
+                8, 20100001, (("农村低保、其他", THIS_YEAR),)),
+    SampleGroup(RosterSpec("2199010201", Stage.SENIOR_HIGH, _classes("高二(1)班")),
+                4, 20100101, (("建档立卡", THIS_YEAR),)),
+    SampleGroup(RosterSpec("2199010202", Stage.COMPULSORY, _classes("四年级(1)班", "六年级(1)班")),
+                12, 20200001, (("建档立卡、孤儿", THIS_YEAR), ("残疾", THIS_YEAR))),
+]
+AGE_AT_ENTRY = {Stage.PRESCHOOL: 3, Stage.COMPULSORY: 6, Stage.SENIOR_HIGH: 15, Stage.VOCATIONAL: 15, Stage.HIGHER: 18}
+# What a grade of 国家助学金 pays per term at each stage, for the sample payments.
+GRANT_AMOUNTS = {Stage.HIGHER: {"一档": "2475.00", "三档": "1650.00"},
+                 Stage.VOCATIONAL: {"一档": "1150.00", "三档": "575.00"},
+                 Stage.SENIOR_HIGH: {"一档": "1000.00", "三档": "500.00"}}
+COMPULSORY_FOUR = {"建档立卡", "残疾", "农村低保", "农村特困救助供养"}
+
+
+def _sample_student(group: SampleGroup, number: int, identified: tuple[str, str] | None, rng: random.Random,
+                    used: set[str]) -> list[str]:
+    college, class_name = group.spec.classes[number % len(group.spec.classes)]
+    birth_year = BIRTH_YEAR_BY_STAGE[group.spec.stage] + rng.randint(0, 2)
+    id_number = synthetic_id_number(group.first_serial + number, birth_year, rng)
+    while id_number in used:
+        id_number = synthetic_id_number(group.first_serial + number, birth_year, rng)
+    used.add(id_number)
+    categories, year = identified or ("", "")
+    boards = group.spec.stage in (Stage.HIGHER, Stage.VOCATIONAL) or \
+        (group.spec.stage is not Stage.PRESCHOOL and rng.random() < 0.4)
+    return [group.spec.school_code, college, class_name, f"{group.first_serial + number:09d}",
+            rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2))),
+            "男" if int(id_number[16]) % 2 else "女", id_number, group.spec.stage.zh_name,
+            str(min(birth_year + AGE_AT_ENTRY[group.spec.stage] + rng.randint(0, 1), 2025)),
+            "是" if boards else "否", rng.choice(["农村", "城镇"]), categories,
+            rng.choice(["特别困难", "困难", "一般困难"]) if categories else "",
+            "是" if "建档立卡" in categories else "否", "否",
+            "是" if categories and rng.random() < 0.15 else "否", year,
+            rng.choice(SURNAMES) + rng.choice(GIVEN), f"13{rng.randint(100000000, 999999999)}"]
+
+
+def sample_students() -> list[list[str]]:
+    """The rows of students-sample.csv; each group's identified students spread evenly over its rows."""
+    rng = random.Random(SAMPLE_SEED)
+    used: set[str] = set()
+    rows = []
+    for group in SAMPLE_GROUPS:
+        slots = {(2 * i + 1) * group.count // (2 * len(group.identified)): identified
+                 for i, identified in enumerate(group.identified)}
+        rows.extend(_sample_student(group, number, slots.get(number), rng, used) for number in range(group.count))
+    return rows
+
+
+def _payments_of(row: list[str], number: int) -> list[tuple[str, str, str, str, str, str]]:
+    """(project, grade, amount, date, year, term) paid to an identified student; every sixth is paid nothing."""
+    stage = Stage.from_zh(row[7])
+    categories, boards, year = set(row[11].split("、")), row[9] == "是", row[16]
+    start = int(year[:4])
+    if number % 6 == 5:
+        return []
+    if stage in GRANT_AMOUNTS:
+        grade = "三档" if number % 4 == 3 else "一档"  # a protected student paid below the highest grade is a case
+        terms = (1, 2) if grade == "一档" else (1,)
+        dates = {1: f"{start}-10-20", 2: f"{start + 1}-03-20"}
+        return [("国家助学金", grade, GRANT_AMOUNTS[stage][grade], dates[term], year, str(term)) for term in terms]
+    if stage is Stage.PRESCHOOL:
+        project, amount = "学前教育幼儿资助", "1000.00"
+    elif boards:
+        project, amount = "家庭经济困难寄宿生生活补助", "1250.00"
+    elif categories & COMPULSORY_FOUR:
+        project, amount = "家庭经济困难非寄宿生生活补助", "625.00"
+    else:
+        project, amount = "营养改善计划", "400.00"
+    return [(project, "", amount, f"{start}-10-20", year, "1")]
+
+
+def sample_disbursements(students: list[list[str]]) -> list[list[str]]:
+    """The rows of disbursements-sample.csv: the identified students' aid, and two scholarships."""
+    payments = []
+    identified = [row for row in students if row[11]]
+    for number, row in enumerate(identified):
+        payments.extend((row[6], *payment) for payment in _payments_of(row, number))
+    scholars = [row for row in students if row[7] == Stage.HIGHER.zh_name and not row[11]][:2]
+    payments.extend((row[6], "国家奖学金", "", "10000.00", "2025-10-20", SAMPLE_YEAR, "1") for row in scholars)
+    return [[*payment, f"V{number:07d}"] for number, payment in enumerate(payments, start=1)]
+
+
+def sample_bad_students(students: list[list[str]]) -> list[list[str]]:
+    """The first eight sample rows with one known fault each (docs/import-formats.md lists them)."""
+    rows = [list(row) for row in students[:8]]
+    first17 = rows[0][6][:17]
+    rows[0][6] = first17 + ("1" if check_digit(first17) == "0" else "0")  # a wrong check digit
+    invalid_date = rows[1][6][:10] + "0230" + rows[1][6][14:17]
+    rows[1][6] = invalid_date + check_digit(invalid_date)  # 30 February
+    rows[2][6] = rows[2][6][:17]  # 17 characters
+    rows[3][3] = rows[4][3]  # two rows, one 学号
+    rows[5][11:13] = ["特困户", "困难"]  # not a category of the list
+    rows[6][0] = "0000000000"  # no such unit
+    rows[7][4] = ""  # no name
+    return rows
+
+
+def _csv(header: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def _xlsx(header: list[str], rows: list[list[str]]) -> bytes:
+    """The rows on one sheet, every cell text as a roster typed in Excel with text columns; no timestamps inside."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.properties.created = datetime(2025, 10, 20)
+    sheet = workbook.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    # openpyxl stamps the zip entries and the "modified" property with the time of saving; fix both.
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2025-10-20T00:00:00Z", content)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=(2025, 10, 20, 0, 0, 0)), content,
+                            compress_type=zipfile.ZIP_DEFLATED)
+    return fixed.getvalue()
+
+
+def sample_files() -> dict[str, bytes]:
+    """Every sample import file by name, as the schools' own tools write them (UTF-8 with BOM, GB18030, XLSX)."""
+    students = sample_students()
+    return {
+        "units-sample.csv": _csv(UNIT_HEADER, SAMPLE_UNITS),
+        "students-sample.csv": _csv(ROSTER_HEADER, students),
+        "students-sample-gb18030.csv": _csv(ROSTER_HEADER, students, "gb18030"),
+        "students-sample.xlsx": _xlsx(ROSTER_HEADER, students),
+        "students-bad.csv": _csv(ROSTER_HEADER, sample_bad_students(students)),
+        "disbursements-sample.csv": _csv(DISBURSEMENT_HEADER, sample_disbursements(students)),
+    }
+
+
+def write_samples(directory: str | Path) -> list[str]:
+    """Write the sample files into the directory (made if missing); return their names."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = sample_files()
+    for name, content in files.items():
+        (directory / name).write_bytes(content)
+    return list(files)

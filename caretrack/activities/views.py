@@ -3,14 +3,13 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from caretrack.activities import bp, services
-from caretrack.activities.models import Club
-from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
+from caretrack.activities.models import Club, club_members
+from caretrack.core.access import Permission, can, get_or_404, permission_required
 from caretrack.extensions import db
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no, create_group, schools_for
+from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, schools_for
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -28,9 +27,8 @@ def list_clubs():
         if club is not None:
             flash(_("自强社“%(name)s”已建立。", name=club.name), "success")
             return redirect(url_for("activities.show_club", club_id=club.id))
-    clubs = db.session.scalars(scoped(select(Club), current_user, Permission.CLUBS_VIEW)
-                               .order_by(Club.school_id, Club.name)).all()
-    return render_template("activities/clubs.html", clubs=clubs, form=form), 400 if form.errors else 200
+    page = groups_page(current_user, Permission.CLUBS_VIEW, Club, club_members, club_members.c.club_id)
+    return render_template("activities/clubs.html", page=page, form=form), 400 if form.errors else 200
 
 
 def _club(club_id: int, permission: Permission) -> Club:
@@ -46,6 +44,7 @@ def _club(club_id: int, permission: Permission) -> Club:
 def show_club(club_id: int):
     club = _club(club_id, Permission.CLUBS_VIEW)
     return render_template("activities/club.html", club=club,
+                           page=members_page(club_members, club_members.c.club_id, club.id),
                            may_manage=can(current_user, Permission.CLUBS_MANAGE, club))
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.audit import bp
+from caretrack.audit.describe import describe
 from caretrack.audit.models import AuditEvent
 from caretrack.audit.services import ACTION_LABELS
 from caretrack.core.access import Permission, permission_required, scoped
@@ -38,4 +39,6 @@ def list_events():
         statement = statement.where(AuditEvent.at >= datetime.combine(start, time.min, local_zone()))
     if end:
         statement = statement.where(AuditEvent.at < datetime.combine(end + timedelta(days=1), time.min, local_zone()))
-    return render_template("audit/events.html", page=paginate(statement), actions=ACTION_LABELS, args=args)
+    page = paginate(statement)
+    return render_template("audit/events.html", page=page, sentences=describe(page.items), actions=ACTION_LABELS,
+                           args=args)

@@ -48,3 +48,11 @@ def paginate(statement, page: int | None = None, per_page: int | None = None, sc
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page))
     items = list(rows.scalars() if scalars else rows)
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def page_of(items: list, page: int | None = None, per_page: int | None = None) -> Page:
+    """One page of a list already in memory (a computed table's case list), like paginate() for a statement."""
+    page = page or requested_page()
+    per_page = per_page or current_app.config["PER_PAGE"]
+    start = (page - 1) * per_page
+    return Page(items=items[start:start + per_page], page=page, per_page=per_page, total=len(items))

@@ -37,7 +37,7 @@ class Obligation:
     @property
     def label(self) -> str:
         window = {"year": _("本学年"), "term1": _("第一学期"), "term2": _("第二学期")}[self.window]
-        return f"{self.rule.record_kind_enum.label}（{window}）"
+        return _("%(kind)s（%(window)s）", kind=self.rule.record_kind_enum.label, window=window)
 
     @property
     def state_label(self) -> str:

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from caretrack.core.access import Permission, can, prime_can, scoped
+from caretrack.core.pagination import Page, paginate
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement, SupportRecord, Tier
 from caretrack.ledger.services import academic_year_bounds
@@ -161,35 +162,37 @@ class CaseloadRow:
     overdue: bool
 
 
-def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact") -> list[CaseloadRow]:
-    """The user's identified students with their last contact and this year's aid, in one query.
+def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact") -> Page:
+    """One page of the user's identified students with their last contact and this year's aid (two queries).
 
-    Students not contacted for `stale_days` (or never) come first unless another sort is asked for.
+    Students not contacted for `stale_days` (or never) come first unless another sort is asked for; the database
+    sorts, so a university's twenty thousand identified students are never loaded at once.
     """
     last_contact = (select(SupportRecord.student_id, func.max(SupportRecord.happened_on).label("last"))
                     .where(SupportRecord.deleted_at.is_(None)).group_by(SupportRecord.student_id).subquery())
     aid = (select(Disbursement.student_id, func.sum(Disbursement.amount).label("total"))
            .where(Disbursement.deleted_at.is_(None), Disbursement.academic_year_id == year.id)
            .group_by(Disbursement.student_id).subquery())
-    statement = (scoped(select(Student, last_contact.c.last, func.coalesce(aid.c.total, literal(0))),
-                        user, Permission.LEDGER_VIEW, Student)
+    threshold = today - timedelta(days=stale_days)
+    last, total = last_contact.c.last, func.coalesce(aid.c.total, literal(0))
+    overdue = or_(last.is_(None), last < threshold)
+    orders = {
+        "contact": (case((overdue, 0), else_=1), last.asc().nulls_first()),
+        "aid": (total,),
+        "name": (),
+    }
+    statement = (scoped(select(Student, last, total), user, Permission.LEDGER_VIEW, Student)
                  .join(Identification, and_(Identification.student_id == Student.id,
                                             Identification.academic_year_id == year.id))
                  .outerjoin(last_contact, last_contact.c.student_id == Student.id)
                  .outerjoin(aid, aid.c.student_id == Student.id)
-                 .where(Student.status == "active"))
+                 .where(Student.status == "active")
+                 .order_by(*orders.get(sort, orders["contact"]), Student.name, Student.id))
     from caretrack.students.queries import with_places
 
-    rows = []
-    threshold = today - timedelta(days=stale_days)
-    for student, last, total in db.session.execute(with_places(statement)).unique():
-        days = (today - last).days if last else None
-        rows.append(CaseloadRow(student, last, Decimal(total or 0), days, last is None or last < threshold))
-    keys = {
-        "contact": lambda r: (not r.overdue, r.last_contact or date.min, r.student.name),
-        "aid": lambda r: (r.aid_this_year, r.student.name),
-        "name": lambda r: (r.student.name,),
-    }
-    return sorted(rows, key=keys.get(sort, keys["contact"]))
+    page = paginate(with_places(statement), scalars=False)
+    page.items = [CaseloadRow(student, day, Decimal(amount or 0), (today - day).days if day else None,
+                              day is None or day < threshold) for student, day, amount in page.items]
+    return page
 
 

@@ -179,7 +179,7 @@ def set_term_dates(unit_id: int):
             db.session.commit()
             flash(_("学期日期已保存。"), "success")
     else:
-        flash("；".join(str(e) for errors in form.errors.values() for e in errors), "danger")
+        flash(_("；").join(str(e) for errors in form.errors.values() for e in errors), "danger")
     return redirect(url_for("org.show_unit", unit_id=unit.id))
 
 

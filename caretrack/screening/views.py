@@ -14,6 +14,7 @@ from caretrack.audit.services import record
 from caretrack.core import crypto
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
 from caretrack.core.errors import DomainError
+from caretrack.core.pagination import Page, page_of, requested_page
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download
@@ -76,7 +77,10 @@ def _term_or_404(unit: Unit) -> tuple[AcademicYear, int]:
 
 
 def _unit_url(unit: Unit, year: AcademicYear, term: int, anchor: str = "") -> str:
-    return url_for("screening.show_unit", unit_id=unit.id, year=year.start_year, term=term) + anchor
+    """The unit's page for the term, on the page of the case list the user was working on."""
+    page = requested_page()
+    return url_for("screening.show_unit", unit_id=unit.id, year=year.start_year, term=term,
+                   **({"page": page} if page > 1 else {})) + anchor
 
 
 # --- the overview and a unit's page ----------------------------------------------------------------------
@@ -132,23 +136,28 @@ def _case_form(case: ScreeningCase, owners: dict, submitted: bool = False) -> Ca
 
 
 def _case_lines(table: ScreeningTable | None, unit: Unit, year: AcademicYear, term: int, may_run: bool,
-                kept: dict[int, CaseForm]) -> list[CaseLine]:
-    """The table's case list joined to its cases (same order, one query), with forms for the open ones."""
+                kept: dict[int, CaseForm]) -> Page | None:
+    """One page of the table's case list joined to its cases (same order, one query), with forms for the open ones.
+
+    Forms post back with the page number, so a refused form is shown again on its own page.
+    """
     if table is None:
-        return []
+        return None
     school_ids = [school.id for school in services.schools_of(unit)]
     cases = queries.cases_for_work(school_ids, year, term)
     if [c.student_id for c in cases] != [r.student_id for r in table.cases]:
         cases = [None] * len(table.cases)  # a run committed in between: show the lines, the forms after a reload
     owners = queries.owners_by_school(school_ids) if may_run else {}
+    page = page_of(list(zip(table.cases, cases, strict=True)))
     lines = []
-    for row, case in zip(table.cases, cases, strict=True):
+    for row, case in page.items:
         line = CaseLine(row, case)
         if may_run and case is not None and case.status == CaseStatus.OPEN:
             line.form = kept.get(case.id) or _case_form(case, owners)
             line.close_form = CloseForm(formdata=None, prefix=f"close{case.id}")
         lines.append(line)
-    return lines
+    page.items = lines
+    return page
 
 
 def _unit_page(unit: Unit, year: AcademicYear, term: int, kept: dict[int, CaseForm] | None = None,
@@ -164,7 +173,8 @@ def _unit_page(unit: Unit, year: AcademicYear, term: int, kept: dict[int, CaseFo
         "screening/unit.html", unit=unit, year=year, term=term, years=_years(), table=table, notice=notice,
         overseen=_reporting(unit, year, term, local_today()) if district else None,
         identified=services.identified_by_school([s.id for s in services.schools_of(unit)], year) if district else {},
-        state=services.statuses([unit], year, term)[0], lines=_case_lines(table, unit, year, term, may_run, kept or {}),
+        state=services.statuses([unit], year, term)[0],
+        case_page=_case_lines(table, unit, year, term, may_run, kept or {}),
         may_run=may_run, may_reveal=can(current_user, Permission.ID_REVEAL, unit), today=local_today(),
         submissions=services.submissions(unit, year, term), submit_form=SubmitForm()), status
 
@@ -407,7 +417,7 @@ def show_submission(submission_id: int):
     submission = _submission_or_404(submission_id)
     table = ScreeningTable.from_snapshot(submission.snapshot)
     return render_template("screening/submission.html", submission=submission, table=table,
-                           lines=[CaseLine(row) for row in table.cases],
+                           case_page=page_of([CaseLine(row) for row in table.cases]),
                            may_reveal=can(current_user, Permission.ID_REVEAL, submission.unit))
 
 

@@ -3,15 +3,14 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from caretrack.core.access import Permission, get_or_404, permission_required, scoped
+from caretrack.core.access import Permission, get_or_404, permission_required
 from caretrack.extensions import db
 from caretrack.students import caseloads_bp as bp
 from caretrack.students import services
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no, create_group, schools_for
-from caretrack.students.models import Caseload
+from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, schools_for
+from caretrack.students.models import Caseload, caseload_members
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -25,9 +24,9 @@ def list_caseloads():
     if caseload is not None:
         flash(_("名单“%(name)s”已建立。", name=caseload.name), "success")
         return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
-    caseloads = db.session.scalars(scoped(select(Caseload), current_user, Permission.CASELOADS_MANAGE)
-                                   .order_by(Caseload.school_id, Caseload.name)).all()
-    return render_template("students/caseloads.html", caseloads=caseloads, form=form), 400 if form.errors else 200
+    page = groups_page(current_user, Permission.CASELOADS_MANAGE, Caseload, caseload_members,
+                       caseload_members.c.caseload_id)
+    return render_template("students/caseloads.html", page=page, form=form), 400 if form.errors else 200
 
 
 @bp.route("/<int:caseload_id>")
@@ -35,7 +34,8 @@ def list_caseloads():
 @permission_required(Permission.CASELOADS_MANAGE)
 def show_caseload(caseload_id: int):
     caseload = get_or_404(Caseload, caseload_id, current_user, Permission.CASELOADS_MANAGE)
-    return render_template("students/caseload.html", caseload=caseload)
+    return render_template("students/caseload.html", caseload=caseload,
+                           page=members_page(caseload_members, caseload_members.c.caseload_id, caseload.id))
 
 
 @bp.route("/<int:caseload_id>/members", methods=["POST"])

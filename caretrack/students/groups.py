@@ -6,10 +6,12 @@ of membership and the add-by-student-number step of their pages are the same and
 
 from flask import flash
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import joinedload
 
 from caretrack.core.access import Permission, get_or_404, scoped
 from caretrack.core.errors import DomainError
+from caretrack.core.pagination import Page, paginate
 from caretrack.extensions import db
 from caretrack.org.models import Unit, UnitKind
 from caretrack.students.models import Student
@@ -19,6 +21,20 @@ def schools_for(user, permission: Permission) -> list[Unit]:
     """The schools (not the city or districts) inside the user's scope for `permission`, by code."""
     return list(db.session.scalars(scoped(select(Unit), user, permission)
                                    .where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code)))
+
+
+def groups_page(user, permission: Permission, model, members: Table, group_column) -> Page:
+    """One page of the caseloads or clubs in the user's scope, each as (group, number of members): two queries."""
+    size = select(func.count()).where(group_column == model.id).correlate(model).scalar_subquery()
+    statement = scoped(select(model, size), user, permission, model).order_by(model.school_id, model.name, model.id)
+    return paginate(statement.options(joinedload(model.school)), scalars=False)
+
+
+def members_page(members: Table, group_column, group_id: int) -> Page:
+    """One page of a caseload's or club's students, by name, with their classes."""
+    return paginate(select(Student).join(members, members.c.student_id == Student.id)
+                    .where(group_column == group_id).order_by(Student.name, Student.id)
+                    .options(joinedload(Student.school_class)))
 
 
 def create_group(user, form, permission: Permission, create):

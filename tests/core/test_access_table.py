@@ -38,6 +38,7 @@ class Case:
 
 ENDPOINTS = {
     "dashboard.home": Case("GET", "/", LOGIN, 200, 200),
+    "favicon": Case("GET", "/favicon.ico", 200, 200, 200),
     "dashboard.set_language": Case("POST", "/language", HOME, HOME, HOME),
     "accounts.login": Case("GET", "/login", 200, HOME, HOME),
     "accounts.logout": Case("POST", "/logout", LOGIN, LOGIN, LOGIN),
@@ -347,10 +348,10 @@ def test_a_district_officers_unit_list_holds_only_their_district(city, client, l
 
 def test_a_school_officers_audit_log_holds_only_their_schools_events(city, client, login):
     login(make_user(Role.SCHOOL_OFFICER, city.east_school))
-    record("unit_updated", unit_id=city.east_school.id, detail="east-school-event")
-    record("unit_updated", unit_id=city.west_school.id, detail="west-school-event")
-    record("unit_updated", unit_id=city.east.id, detail="district-event")
-    record("login_failed", username="stranger", detail="city-wide-event")
+    record("unit_updated", username="east-school-event", unit_id=city.east_school.id)
+    record("unit_updated", username="west-school-event", unit_id=city.west_school.id)
+    record("unit_updated", username="district-event", unit_id=city.east.id)
+    record("login_failed", username="city-wide-event")
     page = client.get("/audit/").get_data(as_text=True)
     assert "east-school-event" in page
     assert "west-school-event" not in page

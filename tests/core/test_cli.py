@@ -14,7 +14,7 @@ from caretrack.org.models import AcademicYear, College, SchoolClass, Term, Unit,
 from caretrack.org.services import academic_year_of
 from tests.factories import make_unit
 
-SAMPLE = Path("/work/shared/data/units-sample.csv")
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "units-sample.csv"
 
 
 def count(model) -> int:

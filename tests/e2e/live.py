@@ -97,4 +97,14 @@ def log_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.locator("#password").fill(password)
     page.locator("main form button[type=submit]").click()
     expect(page).not_to_have_url(re.compile(r"/login(\?|$)"))
-    expect(page.locator("#ct-nav .dropdown-toggle")).to_be_visible()
+    expect(page.locator("#ct-user-menu")).to_be_visible()
+
+
+def nav_link(page, label: str):
+    """The main menu's link with exactly this label; when it sits in a dropdown, the dropdown is opened first."""
+    nav = page.locator("#ct-nav .navbar-nav.me-auto")
+    link = nav.get_by_role("link", name=label, exact=True, include_hidden=True)
+    menu = nav.locator(".dropdown").filter(has=page.get_by_role("link", name=label, exact=True, include_hidden=True))
+    if menu.count() and not link.is_visible():
+        menu.locator(".dropdown-toggle").click()
+    return link

@@ -20,7 +20,7 @@ from caretrack.extensions import db
 from caretrack.org.models import Unit
 from tests.e2e import live
 
-UNITS_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "units-sample.csv"
+UNITS_SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "units-sample.csv"
 
 
 class Shooter:

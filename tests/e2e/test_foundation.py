@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from caretrack.demo import DEMO_PASSWORD
+from tests.e2e import live
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
@@ -16,8 +17,7 @@ def main_nav(page):
 
 
 def nav_link(page, label: str):
-    """The navigation link with exactly this label."""
-    return page.locator("#ct-nav .navbar-nav.me-auto").get_by_role("link", name=label, exact=True)
+    return live.nav_link(page, label)
 
 
 def flash(page):
@@ -100,7 +100,7 @@ def test_city_admin_creates_a_class_teacher_who_must_change_the_password(page):
     expect(page.get_by_role("heading", level=1)).to_contain_text("初一(1)班 新班主任")
     expect(page.get_by_role("row").filter(has_text="班主任")).to_contain_text("班级：东城区第一中学 · 初一(1)班")
 
-    page.locator("#ct-nav .dropdown-toggle").click()
+    page.locator("#ct-user-menu").click()
     page.get_by_role("button", name="退出登录").click()
     expect(flash(page)).to_have_text("您已安全退出。")
 

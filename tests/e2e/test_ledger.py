@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import live
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
@@ -32,7 +33,7 @@ def shown(day: str) -> str:
 
 
 def nav_link(page, label: str):
-    return page.locator("#ct-nav .navbar-nav.me-auto").get_by_role("link", name=label, exact=True)
+    return live.nav_link(page, label)
 
 
 def flash(page):
@@ -40,7 +41,7 @@ def flash(page):
 
 
 def log_out(page) -> None:
-    page.locator("#ct-nav .dropdown-toggle").click()
+    page.locator("#ct-user-menu").click()
     page.get_by_role("button", name="退出登录").click()
     expect(flash(page)).to_have_text("您已安全退出。")
 

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from caretrack.core.idnumber import check_digit
 from caretrack.core.timeutil import local_today
 from caretrack.org.services import academic_year_of
+from tests.e2e import live
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
@@ -26,7 +27,7 @@ FIRST_CASE_ROW = 11  # rows 9-10 of the form are the case list's header
 
 
 def nav_link(page, label: str):
-    return page.locator("#ct-nav .navbar-nav.me-auto").get_by_role("link", name=label, exact=True)
+    return live.nav_link(page, label)
 
 
 def flash(page):

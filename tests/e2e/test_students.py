@@ -12,17 +12,18 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import live
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
 
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[2] / "docs" / "samples"
 SAMPLE = DATA / "students-sample.csv"
 SAMPLE_GB18030 = DATA / "students-sample-gb18030.csv"
 BAD = DATA / "students-bad.csv"
 
-WEI_NA_ID = "120102200607210496"  # 韦娜, line 2 of the samples, 示例理工大学
-WEI_NA_MASKED = "120102********0496"
+YU_NAQIANG_ID = "110105200510150017"  # 余娜强, line 2 of the samples, 示例理工大学
+YU_NAQIANG_MASKED = "110105********0017"
 UNIVERSITY_ROWS = 32  # rows of 4199010001 in the sample; the other 92 belong to seven other schools
 OTHER_SCHOOL_ROWS = 92
 OTHER_SCHOOLS = 7
@@ -32,11 +33,11 @@ JOB_TIMEOUT = 20_000  # ms: the import runs in a background thread and the page 
 
 
 def nav_link(page, label: str):
-    return page.locator("#ct-nav .navbar-nav.me-auto").get_by_role("link", name=label, exact=True)
+    return live.nav_link(page, label)
 
 
 def log_out(page) -> None:
-    page.locator("#ct-nav .dropdown-toggle").click()
+    page.locator("#ct-user-menu").click()
     page.get_by_role("button", name="退出登录").click()
     expect(page.locator("main .alert")).to_have_text("您已安全退出。")
 
@@ -105,7 +106,7 @@ def test_aid_officer_imports_the_roster_finds_a_student_by_id_number_and_other_t
     expect(dongcheng).to_contain_text("14 行")
     expect(dongcheng).to_contain_text(f"{FIRST_ROW_OF_DONGCHENG}–{FIRST_ROW_OF_DONGCHENG + 13}")
     expect(error_rows(page, 2)).to_have_count(0)
-    expect(page.locator("main details", has_text="将要写入的变化")).to_contain_text("韦娜")
+    expect(page.locator("main details", has_text="将要写入的变化")).to_contain_text("余娜强")
     confirm_import(page)
     expect_counts(page, created=UNIVERSITY_ROWS, updated=0, unchanged=0, invalid=OTHER_SCHOOL_ROWS)
 
@@ -123,41 +124,41 @@ def test_aid_officer_imports_the_roster_finds_a_student_by_id_number_and_other_t
         expect(error_rows(page, line).filter(has_text=reason).first).to_be_visible()
     expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
 
-    # Find 韦娜 by her full ID number: the form posts, and the number never shows in the address bar. (Line 2 of
-    # the bad file gave her another number ending 0490: it was not written.)
-    search_students(page, WEI_NA_ID)
-    assert WEI_NA_ID not in page.url
+    # Find 余娜强 by his full ID number: the form posts, and the number never shows in the address bar. (Line 2 of
+    # the bad file gave him another number ending 0010: it was not written.)
+    search_students(page, YU_NAQIANG_ID)
+    assert YU_NAQIANG_ID not in page.url
     rows = page.locator("main table tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text("韦娜")
-    expect(rows.first).to_contain_text(WEI_NA_MASKED)
-    expect(page.locator("main")).not_to_contain_text(WEI_NA_ID)
+    expect(rows.first).to_contain_text("余娜强")
+    expect(rows.first).to_contain_text(YU_NAQIANG_MASKED)
+    expect(page.locator("main")).not_to_contain_text(YU_NAQIANG_ID)
 
-    rows.first.get_by_role("link", name="韦娜").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("韦娜")
+    rows.first.get_by_role("link", name="余娜强").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("余娜强")
     expect(page.get_by_role("heading", level=1)).to_contain_text("示例理工大学")
     student_url = page.url
-    expect(page.locator("main")).to_contain_text(WEI_NA_MASKED)
-    expect(page.locator("main")).not_to_contain_text(WEI_NA_ID)
+    expect(page.locator("main")).to_contain_text(YU_NAQIANG_MASKED)
+    expect(page.locator("main")).not_to_contain_text(YU_NAQIANG_ID)
 
     page.get_by_role("button", name="查看完整号码").click()
-    expect(page.locator("#revealed-id")).to_have_text(WEI_NA_ID)
+    expect(page.locator("#revealed-id")).to_have_text(YU_NAQIANG_ID)
     expect(page.locator("main")).to_contain_text("（已记录查看）")
-    assert WEI_NA_ID not in page.url
+    assert YU_NAQIANG_ID not in page.url
 
-    # A class teacher of another school finds her neither by name nor by number, and her file is not there.
+    # A class teacher of another school finds him neither by name nor by number, and his file is not there.
     log_out(page)
     log_in(page, "teacher")
-    for text in ("韦娜", WEI_NA_ID):
+    for text in ("余娜强", YU_NAQIANG_ID):
         search_students(page, text)
         expect(page.locator("main table tbody")).to_have_text("没有符合条件的学生。")
-        assert WEI_NA_ID not in page.url
+        assert YU_NAQIANG_ID not in page.url
         assert downloaded_rows(page) == []
 
     response = page.goto(student_url)
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("页面不存在")
-    expect(page.locator("main")).not_to_contain_text("韦娜")
+    expect(page.locator("main")).not_to_contain_text("余娜强")
 
 
 def test_class_teacher_sees_only_their_own_class(page):

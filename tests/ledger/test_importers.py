@@ -18,7 +18,7 @@ from caretrack.org.importers import UnitImporter
 from caretrack.students.importers import StudentImporter
 from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, seed_catalog, xlsx_bytes
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 HEADER = "身份证号,资助项目,档次,金额,发放日期,学年,学期,凭证号"
 
 
@@ -30,7 +30,7 @@ def roster(app):
         ensure_academic_year(year)
     seed_catalog()
     for importer, name in ((UnitImporter(None), "units-sample.csv"), (StudentImporter(None), "students-sample.csv")):
-        with (SHARED / name).open("rb") as stream:
+        with (SAMPLES / name).open("rb") as stream:
             assert not run_import(importer, stream, name).refused
 
 
@@ -39,7 +39,7 @@ def run_payments(content: bytes, actor=None, **options):
 
 
 def sample() -> bytes:
-    return (SHARED / "disbursements-sample.csv").read_bytes()
+    return (SAMPLES / "disbursements-sample.csv").read_bytes()
 
 
 def count() -> int:
@@ -48,11 +48,11 @@ def count() -> int:
 
 def test_the_sample_imports_to_exactly_its_rows_and_again_changes_nothing(roster):
     report = run_payments(sample())
-    assert (report.created, report.invalid) == (31, 0)
-    assert count() == 31
+    assert (report.created, report.invalid) == (36, 0)
+    assert count() == 36
     again = run_payments(sample())
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 31)
-    assert count() == 31
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 36)
+    assert count() == 36
 
 
 def test_a_changed_amount_updates_the_payment(roster):
@@ -60,7 +60,7 @@ def test_a_changed_amount_updates_the_payment(roster):
     changed = sample().decode("utf-8-sig").replace("2475.00,2025-10-20,2025-2026,1,V0000001",
                                                    "2400.00,2025-10-20,2025-2026,1,V0000001")
     report = run_payments(changed.encode())
-    assert (report.updated, report.unchanged) == (1, 30)
+    assert (report.updated, report.unchanged) == (1, 35)
 
 
 def rows(*lines: str) -> bytes:
@@ -68,14 +68,14 @@ def rows(*lines: str) -> bytes:
 
 
 @pytest.mark.parametrize(("line", "column", "reason"), [
-    ("130102200704203855,国家助学金,一档,-1,2025-10-20,2025-2026,1,X1", "金额", "须大于 0"),
-    ("130102200704203855,国家助学金,一档,10.555,2025-10-20,2025-2026,1,X1", "金额", "两位小数"),
-    ("130102200704203855,家庭经济困难寄宿生生活补助,,1250,2025-10-20,2025-2026,1,X1", "资助项目", "不是该学生所在学段"),
-    ("130102200704203855,国家助学金,,2475,2025-10-20,2025-2026,1,X1", "档次", "须填写档次"),
-    ("130102200704203855,国家奖学金,一档,10000,2025-10-20,2025-2026,1,X1", "档次", "不分档次"),
-    ("130102200704203855,国家助学金,一档,2475,2024-10-20,2025-2026,1,X1", "发放日期", "不在 2025-2026 学年内"),
-    ("130102200704203855,国家助学金,一档,2475,2025-13-01,2025-2026,1,X1", "发放日期", "YYYY-MM-DD"),
-    ("130102200704203855,国家助学金,一档,2475,2025-10-20,2025-2026,3,X1", "学期", "学期只能是"),
+    ("420102200711010030,国家助学金,一档,-1,2025-10-20,2025-2026,1,X1", "金额", "须大于 0"),
+    ("420102200711010030,国家助学金,一档,10.555,2025-10-20,2025-2026,1,X1", "金额", "两位小数"),
+    ("420102200711010030,家庭经济困难寄宿生生活补助,,1250,2025-10-20,2025-2026,1,X1", "资助项目", "不是该学生所在学段"),
+    ("420102200711010030,国家助学金,,2475,2025-10-20,2025-2026,1,X1", "档次", "须填写档次"),
+    ("420102200711010030,国家奖学金,一档,10000,2025-10-20,2025-2026,1,X1", "档次", "不分档次"),
+    ("420102200711010030,国家助学金,一档,2475,2024-10-20,2025-2026,1,X1", "发放日期", "不在 2025-2026 学年内"),
+    ("420102200711010030,国家助学金,一档,2475,2025-13-01,2025-2026,1,X1", "发放日期", "YYYY-MM-DD"),
+    ("420102200711010030,国家助学金,一档,2475,2025-10-20,2025-2026,3,X1", "学期", "学期只能是"),
     ("110105194912310021,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1", "身份证号", "校验位"),
     ("11010519491231002X,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1", "身份证号", "找不到这名学生"),
 ])
@@ -88,7 +88,7 @@ def test_each_rule_is_reported_on_its_row(roster, line, column, reason):
 
 
 def test_a_voucher_repeated_in_the_file_is_refused_naming_the_first_line(roster):
-    line = "130102200704203855,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1"
+    line = "420102200711010030,国家助学金,一档,2475,2025-10-20,2025-2026,1,X1"
     report = run_payments(rows(line, line))
     assert [(e.line, e.reason) for e in report.errors] == [(3, "与第 2 行是同一笔发放（学生、项目和凭证号相同）。")]
 

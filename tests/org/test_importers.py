@@ -13,7 +13,7 @@ from caretrack.org.importers import UnitImporter
 from caretrack.org.models import OwnerType, Stage, Unit, UnitKind
 from tests.factories import xlsx_bytes
 
-SAMPLE = Path("/work/shared/data/units-sample.csv")
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "units-sample.csv"
 HEADER = ["单位代码", "单位名称", "单位类型", "上级单位代码", "学段", "举办者"]
 
 

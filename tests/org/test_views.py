@@ -14,7 +14,7 @@ from caretrack.org import services
 from caretrack.org.models import College, SchoolClass, Stage, Term, Unit, UnitKind
 from tests.factories import make_unit, make_user
 
-SAMPLE = Path("/work/shared/data/units-sample.csv")
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "units-sample.csv"
 
 
 def text_of(response) -> str:

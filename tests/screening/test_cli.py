@@ -9,15 +9,15 @@ import pytest
 
 from caretrack.screening.tables import COUNT_FIELDS
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 PRIORITY = ["建档立卡", "残疾", "农村低保", "农村特困救助供养", "孤儿", "其他"]
 
 
 def hand_counts() -> dict[str, list[int]]:
     """Per school and district: the total and the six sub-counts, each student under its first category."""
-    units = {row["单位代码"]: row for row in csv.DictReader((SHARED / "units-sample.csv").open(encoding="utf-8-sig"))}
+    units = {row["单位代码"]: row for row in csv.DictReader((SAMPLES / "units-sample.csv").open(encoding="utf-8-sig"))}
     counts: dict[str, Counter] = defaultdict(Counter)
-    for row in csv.DictReader((SHARED / "students-sample.csv").open(encoding="utf-8-sig")):
+    for row in csv.DictReader((SAMPLES / "students-sample.csv").open(encoding="utf-8-sig")):
         if row["认定学年"] != "2025-2026" or not row["家庭经济困难类型"]:
             continue
         first = min(row["家庭经济困难类型"].split("、"), key=PRIORITY.index)
@@ -31,7 +31,7 @@ def sample_city(runner):
     assert runner.invoke(args=["caretrack", "init"]).exit_code == 0
     for kind, name in (("units", "units-sample.csv"), ("students", "students-sample.csv"),
                        ("disbursements", "disbursements-sample.csv")):
-        result = runner.invoke(args=["caretrack", "import", kind, str(SHARED / name)])
+        result = runner.invoke(args=["caretrack", "import", kind, str(SAMPLES / name)])
         assert result.exit_code == 0, result.output
 
 

@@ -15,7 +15,7 @@ from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Identification, IdentificationCategory, Student
 from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, xlsx_bytes
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 HEADER = ("单位代码,学院（系）,班级,学号,姓名,性别,身份证号,学段,入学年份,是否寄宿,户口类型,家庭经济困难类型,困难等级,"
           "是否建档立卡家庭,是否烈士子女,是否遭遇自然灾害或突发事件,认定学年,监护人姓名,监护人电话")
 
@@ -35,13 +35,13 @@ def count(model) -> int:
 
 @pytest.fixture
 def units(app):
-    with (SHARED / "units-sample.csv").open("rb") as stream:
+    with (SAMPLES / "units-sample.csv").open("rb") as stream:
         report = run_import(UnitImporter(None), stream, "units-sample.csv")
     assert report.created == 11
 
 
 def test_the_sample_roster_imports_to_exactly_its_rows(units):
-    report = run_file(SHARED / "students-sample.csv")
+    report = run_file(SAMPLES / "students-sample.csv")
     assert (report.created, report.updated, report.unchanged, report.invalid) == (124, 0, 0, 0)
     assert count(Student) == 124
     assert count(Identification) == 27  # the rows with a category
@@ -50,40 +50,40 @@ def test_the_sample_roster_imports_to_exactly_its_rows(units):
 
 
 def test_categories_and_flags_of_a_row_are_kept(units):
-    run_file(SHARED / "students-sample.csv")
-    # 付杰佳, line 36 of the sample: 建档立卡, 一般困难, 2025-2026
-    student = db.session.scalar(select(Student).where(Student.name == "付杰佳"))
+    run_file(SAMPLES / "students-sample.csv")
+    # 韩凯佳, line 38 of the sample: 建档立卡, 一般困难, 2025-2026
+    student = db.session.scalar(select(Student).where(Student.name == "韩凯佳"))
     (identification,) = student.identifications
     assert identification.academic_year.label == "2025-2026"
     assert [c.value for c in identification.categories] == ["registered"]
     assert (identification.level, identification.is_registered_poverty) == ("general", True)
-    assert student.guardians[0].phone == "13883716154"
+    assert student.guardians[0].phone == "13253264589"
 
 
 def test_reimporting_the_same_file_changes_nothing(units):
-    run_file(SHARED / "students-sample.csv")
+    run_file(SAMPLES / "students-sample.csv")
     before = count(IdentificationCategory)
-    report = run_file(SHARED / "students-sample.csv")
+    report = run_file(SAMPLES / "students-sample.csv")
     assert (report.created, report.updated, report.unchanged) == (0, 0, 124)
     assert count(IdentificationCategory) == before
 
 
 def test_the_gb18030_roster_imports_identically(units):
-    run_file(SHARED / "students-sample-gb18030.csv")
-    by_utf8 = run_file(SHARED / "students-sample.csv")
+    run_file(SAMPLES / "students-sample-gb18030.csv")
+    by_utf8 = run_file(SAMPLES / "students-sample.csv")
     assert (by_utf8.created, by_utf8.updated, by_utf8.unchanged) == (0, 0, 124)
 
 
 def test_a_changed_row_updates_the_student(units):
-    run_file(SHARED / "students-sample.csv")
-    text = (SHARED / "students-sample.csv").read_text(encoding="utf-8-sig").replace("韦娜", "韦娜娜", 1)
+    run_file(SAMPLES / "students-sample.csv")
+    text = (SAMPLES / "students-sample.csv").read_text(encoding="utf-8-sig").replace("余娜强", "余娜", 1)
     report = run_bytes(text.encode())
     assert (report.created, report.updated, report.unchanged) == (0, 1, 123)
-    assert db.session.scalar(select(func.count()).where(Student.name == "韦娜娜")) == 1
+    assert db.session.scalar(select(func.count()).where(Student.name == "余娜")) == 1
 
 
 def test_a_dry_run_reports_changes_and_writes_nothing(units):
-    report = run_file(SHARED / "students-sample.csv", dry_run=True)
+    report = run_file(SAMPLES / "students-sample.csv", dry_run=True)
     assert report.created == 124
     assert report.changes[0].startswith("新增：示例理工大学")
     assert count(Student) == 0
@@ -102,7 +102,7 @@ EXPECTED_BAD = [
 
 
 def test_every_fault_of_the_bad_file_is_reported_and_nothing_is_written(units):
-    report = run_file(SHARED / "students-bad.csv")
+    report = run_file(SAMPLES / "students-bad.csv")
     assert report.refused
     assert report.invalid == 8
     found = [(e.line, e.column, e.reason) for e in report.errors]
@@ -112,14 +112,14 @@ def test_every_fault_of_the_bad_file_is_reported_and_nothing_is_written(units):
 
 
 def test_skip_invalid_imports_nothing_from_a_file_where_every_row_is_bad(units):
-    report = run_file(SHARED / "students-bad.csv", skip_invalid=True)
+    report = run_file(SAMPLES / "students-bad.csv", skip_invalid=True)
     assert not report.refused
     assert (report.created, report.invalid) == (0, 8)
 
 
 def test_skip_invalid_imports_the_good_rows(units):
-    good = (SHARED / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()[1:3]
-    bad = (SHARED / "students-bad.csv").read_text(encoding="utf-8-sig").splitlines()[1:2]
+    good = (SAMPLES / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()[1:3]
+    bad = (SAMPLES / "students-bad.csv").read_text(encoding="utf-8-sig").splitlines()[1:2]
     report = run_bytes("\n".join([HEADER, *good, *bad]).encode(), skip_invalid=True)
     assert (report.created, report.invalid) == (2, 1)
     assert count(Student) == 2
@@ -148,10 +148,9 @@ def test_a_non_excel_file_named_xlsx_is_refused(units):
 
 
 def test_the_sample_as_xlsx_imports_identically(units):
-    lines = (SHARED / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()
-    report = run_bytes(xlsx_bytes([line.split(",") for line in lines]), name="roster.xlsx")
+    report = run_file(SAMPLES / "students-sample.xlsx")
     assert (report.created, report.invalid) == (124, 0)
-    again = run_file(SHARED / "students-sample.csv")
+    again = run_file(SAMPLES / "students-sample.csv")
     assert again.unchanged == 124
 
 
@@ -207,7 +206,7 @@ def test_a_school_officer_cannot_import_into_another_school(units):
 
     school = db.session.scalar(select(Unit).where(Unit.code == "2199010101"))
     officer = make_user(Role.SCHOOL_OFFICER, school)
-    report = run_file(SHARED / "students-sample.csv", actor=officer)
+    report = run_file(SAMPLES / "students-sample.csv", actor=officer)
     assert report.refused
     assert report.invalid == 110  # every row but the school's own 14
     assert "不在您的管理范围内" in report.errors[0].reason

@@ -13,7 +13,7 @@ from caretrack.extensions import db
 from caretrack.students.models import Category, Student
 from tests.factories import FULL_WIDTH, identify, make_id_number, make_student, make_user
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
 
 @pytest.fixture
@@ -248,7 +248,7 @@ def test_a_class_teacher_cannot_create_or_edit(school, login):
 def test_the_web_import_previews_then_writes_on_confirm(city, login):
     from caretrack.org.models import Unit
 
-    rows = (SHARED / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows = (SAMPLES / "students-sample.csv").read_text(encoding="utf-8-sig").splitlines()
     school_rows = [rows[0]] + [r for r in rows[1:] if r.startswith("2199010101")]
     client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
     response = client.post("/students/import", data={
