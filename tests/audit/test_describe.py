@@ -22,9 +22,9 @@ def story(city, officer, teacher, counselor, name: str):
     care(student, RecordKind.PSYCH_CARE, actor=counselor, summary=SECRET, happened_on=date(2026, 11, 21))
     pay(student, "营养改善计划", "400.00", 2026, voucher=f"V-{name}")
     students.reveal_id_number(officer, student)
-    students.move_student(officer, student, city.class_b)
     followups.schedule(teacher, followups.FollowUpData(student=student, kind=FollowUpKind.VISIT, assignee=teacher,
                                                        due_on=date(2026, 12, 20)), date(2026, 12, 1))
+    students.move_student(officer, student, city.class_b)
     caseload = students.create_caseload(officer, city.east_school, f"{name}的名单")
     students.add_to_caseload(officer, caseload, student)
     return student
