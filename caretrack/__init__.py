@@ -63,12 +63,13 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _import_models()
-    from caretrack.core import database, i18n, security, web
+    from caretrack.core import database, i18n, requests, security, web
 
     database.init_app(app)
     i18n.init_app(app, babel)
     security.init_app(app, login_manager)
     web.init_app(app)
+    requests.init_app(app)  # after the other after-request functions, so it runs before them
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
 

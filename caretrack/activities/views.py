@@ -70,6 +70,5 @@ def remove_member(club_id: int, student_id: int):
     if student is None:
         abort(404)
     services.remove_member(current_user, club, student)
-    db.session.commit()
     flash(_("%(name)s 已退出自强社。", name=student.name), "success")
     return redirect(url_for("activities.show_club", club_id=club.id))

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -40,7 +40,7 @@ def timeline_section(user, student: Student) -> dict | None:
     filters = queries.TimelineFilters(kind=args.get("kind", ""),
                                       year=_year_by_start(int(year_arg)) if year_arg.isdigit() else None)
     entries = queries.timeline(user, student, filters)
-    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
+    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable], g.client_address)
     may_record = can(user, Permission.CARE_RECORD, student)
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
@@ -210,7 +210,7 @@ def edit_record(record_id: int):
             db.session.commit()
             flash(_("记录已修改。"), "success")
             return _back_to_file(support.student)
-    services.audit_reads(current_user, [support])
+    services.audit_reads(current_user, [support], g.client_address)
     db.session.commit()
     return render_template("ledger/record_form.html", form=form, student=support.student, support=support), \
         400 if form.errors else 200

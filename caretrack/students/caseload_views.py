@@ -59,6 +59,5 @@ def remove_caseload_member(caseload_id: int, student_id: int):
     if student is None:
         abort(404)
     services.remove_from_caseload(current_user, caseload, student)
-    db.session.commit()
     flash(_("已将 %(name)s 移出名单。", name=student.name), "success")
     return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))
