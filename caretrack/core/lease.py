@@ -35,7 +35,7 @@ def _own_transaction() -> Iterator[Connection]:
     (a stale snapshot). There SQLite's single writer keeps a second run out until the session's transaction ends.
     """
     bind = db.session.get_bind()
-    if isinstance(bind, Connection) or (bind.dialect.name == "sqlite" and db.session.in_transaction()):
+    if isinstance(bind, Connection) or (bind.dialect.name == "sqlite" and db.session().in_transaction()):
         with db.session.begin_nested():
             yield db.session.connection()
         return
