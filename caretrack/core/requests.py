@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, g, render_template, session
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from caretrack.extensions import db
@@ -99,7 +99,7 @@ def _end_transaction(response):
         return response
     try:
         db.session.commit()
-    except (StaleDataError, IntegrityError, OperationalError) as error:
+    except (StaleDataError, DBAPIError) as error:  # DBAPIError: the server gone, the connection lost, ...
         db.session.rollback()
         g.pop(_AFTER_COMMIT, None)
         _run(_AFTER_END)
