@@ -99,10 +99,8 @@ def record_disbursement(student_id: int):
         try:
             services.record_disbursement(current_user, _disbursement_data(form, student))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("发放记录已保存。"), "success")
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student, disbursement=None), \
@@ -133,10 +131,8 @@ def edit_disbursement(disbursement_id: int):
             services.update_disbursement(current_user, disbursement, _disbursement_data(form, student),
                                          int(form.version.data or 0))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("发放记录已修改。"), "success")
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student,
@@ -175,10 +171,8 @@ def create_record(student_id: int):
             support = services.create_record(current_user, _record_data(form, student), local_today())
             _save_attachment(form, support)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("%(kind)s记录已保存。", kind=RecordKind(form.kind.data).label), "success")
             return _back_to_file(student)
     return render_template("ledger/record_form.html", form=form, student=student, support=None), 400
@@ -204,14 +198,11 @@ def edit_record(record_id: int):
                                    int(form.version.data or 0))
             _save_attachment(form, support)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("记录已修改。"), "success")
             return _back_to_file(support.student)
     services.audit_reads(current_user, [support], g.client_address)
-    db.session.commit()
     return render_template("ledger/record_form.html", form=form, student=support.student, support=support), \
         400 if form.errors else 200
 
@@ -225,7 +216,6 @@ def download_attachment(attachment_id: int):
         abort(404)
     support = _readable_record(attachment.record_id, Permission.LEDGER_VIEW)
     services.audit_attachment_read(current_user, attachment, support)
-    db.session.commit()
     return send_file(_attachment_folder() / attachment.stored_name, mimetype=attachment.content_type,
                      download_name=attachment.filename, as_attachment=attachment.content_type != "image/jpeg"
                      and attachment.content_type != "image/png")
@@ -259,7 +249,6 @@ def remove_entry(kind: str, entry_id: int):
     except DomainError as error:
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("已删除。学校资助中心可以在“已删除”中恢复。"), "success")
     return _back_to_file(entry.student)
 
@@ -276,7 +265,6 @@ def restore_entry(kind: str, entry_id: int):
     except DomainError as error:
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("已恢复。"), "success")
     return _back_to_file(entry.student)
 
@@ -325,7 +313,6 @@ def list_disbursements():
 @permission_required(Permission.LEDGER_VIEW)
 def export_disbursements():
     workbook = exports.disbursements_workbook(current_user, _disbursement_filters())
-    db.session.commit()
     return download(workbook, f"{_('资助资金发放')}-{local_today():%Y%m%d}.xlsx")
 
 

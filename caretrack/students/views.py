@@ -110,7 +110,6 @@ def list_students():
 def export_students():
     full_ids = has_permission(current_user, Permission.ID_REVEAL) and request.args.get("full_ids") == "1"
     workbook = exports.export_students(current_user, filters_from_request(), full_ids)
-    db.session.commit()  # the export's audit event
     return download(workbook, f"{_('学生名单')}-{local_today():%Y%m%d}.xlsx")
 
 
@@ -147,9 +146,6 @@ def show_student(student_id: int, revealed_id: str | None = None):
     page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
                            sections=sections, status_form=StatusForm(version=student.version, on=local_today()),
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
-    # Sections audit what they showed (confidential records); committing after rendering keeps the loaded
-    # rows fresh instead of reloading each one.
-    db.session.commit()
     return page
 
 
@@ -160,7 +156,6 @@ def reveal_id(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.ID_REVEAL, student)
     revealed = services.reveal_id_number(current_user, student)
-    db.session.commit()
     return show_student(student_id, revealed_id=revealed)
 
 
@@ -211,7 +206,6 @@ def create_student():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("学生 %(name)s 已登记。", name=student.name), "success")
             for warning in warnings:
                 flash(warning, "warning")
@@ -236,10 +230,8 @@ def edit_student(student_id: int):
             data = _student_data(form, student.school, _parse_id_field(form, student))
             warnings = services.update_student(current_user, student, data, int(form.version.data or 0))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("学生信息已保存。"), "success")
             for warning in warnings:
                 flash(warning, "warning")
@@ -265,7 +257,6 @@ def move_student(student_id: int):
     except DomainError as error:
         flash(error.message, "danger")
         return redirect(url_for("students.show_student", student_id=student.id))
-    db.session.commit()
     flash(_("已调整班级。"), "success")
     return redirect(url_for("students.show_student", student_id=student.id))
 
@@ -284,7 +275,6 @@ def set_status(student_id: int):
         except DomainError as error:
             flash(error.message, "danger")
         else:
-            db.session.commit()
             flash(_("学生状态已更新为“%(s)s”。", s=StudentStatus(form.status.data).label), "success")
     else:
         flash(_("请填写状态和日期。"), "danger")
@@ -325,10 +315,8 @@ def identify_student(student_id: int):
             services.identify(current_user, student, _identification_data(form),
                               int(form.version.data) if form.version.data else None)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("认定信息已保存。"), "success")
             return redirect(url_for("students.show_student", student_id=student.id))
     return render_template("students/identify.html", form=form, student=student), 400 if form.errors else 200
