@@ -63,7 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _import_models()
-    from caretrack.core import database, i18n, security, web
+    from caretrack.core import database, i18n, requests, security, web
     from caretrack.core.urls import IdConverter
 
     database.init_app(app)
@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     # Before the routes are added: every `<int:...>` in them is then an id that fits the database.
     app.url_map.converters["int"] = IdConverter
+    requests.init_app(app)  # after the other after-request functions, so it runs before them
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
 

@@ -10,6 +10,7 @@ from caretrack.accounts import bp, queries, services
 from caretrack.accounts.forms import ChangePasswordForm, CreateUserForm, GrantRoleForm, LoginForm, UserFilterForm
 from caretrack.accounts.models import RoleAssignment
 from caretrack.audit.services import AuditAction, record
+from caretrack.core import requests
 from caretrack.core.access import Permission, Role, ScopeType, permission_required
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
@@ -59,7 +60,7 @@ def login():
     try:
         user = services.authenticate(form.username.data, form.password.data, g.client_address, _throttle_policy())
     except services.LoginRefused as refused:
-        db.session.commit()  # the failed attempt and its audit row must be kept
+        requests.commit_anyway()  # the failed attempt and its audit row must be kept
         form.form_errors.append(refused.message)
         response = make_response(render_template("accounts/login.html", form=form), 401)
         if isinstance(refused, services.LoginThrottled):
@@ -67,7 +68,6 @@ def login():
             response.headers["Retry-After"] = str(int(refused.retry_after.total_seconds()) + 1)
         return response
     start_session(user)
-    db.session.commit()
     login_user(user)
     return redirect(_safe_next(form.next.data))
 
@@ -77,7 +77,6 @@ def login():
 def logout():
     record(AuditAction.LOGOUT, actor=current_user._get_current_object(), obj=current_user._get_current_object())
     end_session()
-    db.session.commit()
     flash(_("您已安全退出。"), "success")
     return redirect(url_for("accounts.login"))
 
@@ -93,7 +92,6 @@ def change_password():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             login_user(user)  # the new session token must be in this browser's session
             flash(_("密码已修改。"), "success")
             return redirect(url_for("dashboard.home"))
@@ -131,10 +129,8 @@ def create_user():
         try:
             user, password = _create_user_with_role(form)
         except (DomainError, Forbidden) as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("用户 %(name)s 已创建，初始密码：%(password)s（仅显示这一次，首次登录须修改）",
                     name=user.username, password=password), "success")
             return redirect(url_for("accounts.show_user", user_id=user.id))
@@ -199,10 +195,8 @@ def grant_role(user_id: int):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("已授予角色。"), "success")
             return redirect(url_for("accounts.show_user", user_id=user.id))
-    db.session.rollback()
     return _render_user(user, form, 400)
 
 
@@ -218,7 +212,6 @@ def revoke_role(user_id: int, assignment_id: int):
         services.revoke_role(current_user, assignment)
     except Forbidden:
         abort(403)
-    db.session.commit()
     flash(_("已撤销角色。"), "success")
     if queries.get_manageable_user(current_user, user.id) is None:
         return redirect(url_for("accounts.list_users"))  # no role left in the admin's scope: the page would 404
@@ -234,9 +227,9 @@ def set_active(user_id: int):
     try:
         services.set_active(current_user, user, active)
     except DomainError as error:
+        requests.roll_back_anyway()
         flash(error.message, "danger")
         return redirect(url_for("accounts.show_user", user_id=user.id))
-    db.session.commit()
     flash(_("账号已启用。") if active else _("账号已停用，该用户的登录将在下一次请求时结束。"), "success")
     return redirect(url_for("accounts.show_user", user_id=user.id))
 
@@ -250,7 +243,6 @@ def reset_password(user_id: int):
         password = services.reset_password(current_user, user)
     except Forbidden:
         abort(403)
-    db.session.commit()
     flash(_("已重置 %(name)s 的密码，新的初始密码：%(password)s（仅显示这一次）", name=user.username,
             password=password), "success")
     return redirect(url_for("accounts.show_user", user_id=user.id))

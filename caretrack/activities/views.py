@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from caretrack.activities import bp, services
 from caretrack.activities.models import Club, club_members
 from caretrack.core.access import Permission, can, get_or_404, permission_required
-from caretrack.extensions import db
 from caretrack.students.forms import CaseloadForm
 from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, schools_for
 
@@ -69,6 +68,5 @@ def remove_member(club_id: int, student_id: int):
     if student is None:
         abort(404)
     services.remove_member(current_user, club, student)
-    db.session.commit()
     flash(_("%(name)s 已退出自强社。", name=student.name), "success")
     return redirect(url_for("activities.show_club", club_id=club.id))

@@ -3,9 +3,11 @@
 import logging
 
 from flask import g, has_app_context
+from sqlalchemy import insert
 
 from caretrack.audit.models import AuditEvent
 from caretrack.core.choices import N_
+from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
@@ -87,3 +89,15 @@ def record(action: str, *, actor=None, username: str | None = None, address: str
     db.session.add(event)
     log.info("audit %s user=%s %s=%s", action, event.user_id, object_type, object_id)
     return event
+
+
+def record_each(action: str, *, actor, address: str | None, object_type: str,
+                objects: list[tuple[int, int | None]]) -> None:
+    """Append one event per (object id, unit id), in a single statement (a page listing many records)."""
+    if not objects:
+        return
+    db.session.execute(insert(AuditEvent), [
+        {"at": utcnow(), "action": action, "user_id": actor.id, "username": actor.username, "address": address,
+         "object_type": object_type, "object_id": object_id, "unit_id": unit_id}
+        for object_id, unit_id in objects])
+    log.info("audit %s user=%s %s x%d", action, actor.id, object_type, len(objects))

@@ -9,9 +9,11 @@ time by one conditional statement: the claim succeeds only where the recorded fi
 processes claiming the same fire time exactly one sees its row changed.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, insert, or_, select, update
+from sqlalchemy import Connection, String, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,38 +42,56 @@ class JobRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+@contextmanager
+def _own_transaction() -> Iterator[Connection]:
+    """A transaction of the lease's own, committed at once: never the caller's (a request's) session's commit.
+
+    Two cases join the session instead, in a savepoint: a session bound to one connection (the tests' rolled-back
+    transaction), which has no other; and SQLite while the session is in a transaction, since a second connection
+    could not write while the session holds the write lock, nor the session write after the second one committed
+    (a stale snapshot). There SQLite's single writer keeps a second run out until the session's transaction ends.
+    """
+    bind = db.session.get_bind()
+    if isinstance(bind, Connection) or (bind.dialect.name == "sqlite" and db.session().in_transaction()):
+        with db.session.begin_nested():
+            yield db.session.connection()
+        return
+    with bind.begin() as connection:
+        yield connection
+
+
 def acquire(name: str, holder: str, duration: timedelta) -> bool:
-    """Take or renew the lease; True when `holder` holds it afterwards. Commits."""
+    """Take or renew the lease; True when `holder` holds it afterwards. In a transaction of its own."""
     now = utcnow()
-    result = db.session.execute(
-        update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-        .values(holder=holder, expires_at=now + duration)
-    )
-    if result.rowcount == 0:
-        exists = db.session.scalar(select(Lease.name).where(Lease.name == name))
-        if exists:
-            db.session.rollback()
+    with _own_transaction() as connection:
+        result = connection.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+            .values(holder=holder, expires_at=now + duration)
+        )
+        if result.rowcount:
+            return True
+        if connection.scalar(select(Lease.name).where(Lease.name == name)):
             return False
-        try:
-            db.session.execute(insert(Lease).values(name=name, holder=holder, expires_at=now + duration))
-        except IntegrityError:  # another process inserted it first
-            db.session.rollback()
-            return False
-    db.session.commit()
+    try:
+        with _own_transaction() as connection:
+            connection.execute(insert(Lease).values(name=name, holder=holder, expires_at=now + duration))
+    except IntegrityError:  # another process inserted it first
+        return False
     return True
 
 
 def release(name: str, holder: str) -> None:
     """Give the lease up at once, so a standby takes over without waiting for it to expire."""
-    db.session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                       .values(expires_at=utcnow() - timedelta(seconds=1)))
-    db.session.commit()
+    with _own_transaction() as connection:
+        connection.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
+                           .values(expires_at=utcnow() - timedelta(seconds=1)))
 
 
 def holder_of(name: str) -> str | None:
-    lease = db.session.get(Lease, name)
-    return lease.holder if lease and lease.expires_at > utcnow() else None
+    # Columns, not the mapped object: the lease is written beside the session, whose identity map would be stale.
+    row = db.session.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == name)).first()
+    return row.holder if row and row.expires_at > utcnow() else None
 
 
 def last_run(job_id: str) -> JobRun | None:

@@ -107,11 +107,11 @@ def _enforce_session(app: Flask):
     reason = _session_expired(app)
     if reason:
         from caretrack.audit.services import AuditAction, record
-        from caretrack.extensions import db
 
-        record(AuditAction.SESSION_EXPIRED, actor=current_user._get_current_object(), detail=reason)
+        # Kept by the request's commit: the redirect to the login page is this request succeeding.
+        record(AuditAction.SESSION_EXPIRED, actor=current_user._get_current_object(),
+               address=g.client_address, detail=reason)
         end_session()
-        db.session.commit()
         flash(_l("登录已超时，请重新登录。"), "warning")
         return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
     session["seen_at"] = utcnow().timestamp()

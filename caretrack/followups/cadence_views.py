@@ -43,7 +43,6 @@ def edit_cadence(rule_id: int | None):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("走访要求已保存。"), "success")
             return redirect(url_for("followups.list_cadence"))
     return render_template("followups/cadence_form.html", form=form, rule=rule), 400 if form.errors else 200

@@ -106,7 +106,6 @@ def schedule_followup():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("已安排%(what)s，期限 %(day)s。", what=followup.kind_enum.label, day=followup.due_on.isoformat()),
                   "success")
             return redirect(url_for("students.show_student", student_id=student.id) + "#followups")
@@ -142,7 +141,6 @@ def cancel_followup(followup_id: int):
     except DomainError as error:
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("跟进已取消。"), "success")
     return redirect(url_for("followups.show_followup", followup_id=followup.id))
 
@@ -157,7 +155,6 @@ def calendar_settings():
     if request.method == "POST":
         # A new token is a new URL: the old one stops working at once.
         user.calendar_token = calendar.new_token() if request.form.get("action") != "revoke" else None
-        db.session.commit()
         flash(_("日历订阅地址已更新，旧地址已失效。") if user.calendar_token else _("日历订阅已关闭。"), "success")
         return redirect(url_for("followups.calendar_settings"))
     feed_url = url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None

@@ -67,10 +67,8 @@ def edit_project(project_id: int | None):
         try:
             services.save_project(current_user, _project_data(form), project)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("资助项目已保存。已有的发放记录不受影响。"), "success")
             return redirect(url_for("ledger.list_projects"))
     return render_template("ledger/project_form.html", form=form, project=project), 400 if form.errors else 200

@@ -11,7 +11,7 @@ from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from caretrack.audit.services import record, register_action_labels
+from caretrack.audit.services import record, record_each, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
 from caretrack.core.models import changed_attributes, check_version
@@ -345,21 +345,10 @@ def update_record(actor, support: SupportRecord, data: RecordData, today: date,
     return changed
 
 
-def audit_reads(user, records) -> None:
-    """One audit row per confidential record shown open, written in a single statement for the whole page."""
-    from flask import g, has_request_context
-    from sqlalchemy import insert
-
-    from caretrack.audit.models import AuditEvent
-
-    opened = [r for r in records if r.is_restricted]
-    if not opened:
-        return
-    address = g.get("client_address") if has_request_context() else None
-    db.session.execute(insert(AuditEvent), [
-        {"at": utcnow(), "user_id": user.id, "username": user.username, "address": address,
-         "action": LedgerAction.RECORD_READ, "object_type": "support_records", "object_id": r.id,
-         "unit_id": r.school_id} for r in opened])
+def audit_reads(user, records, address: str | None) -> None:
+    """One audit row per confidential record shown open, from `address`, in a single statement for the page."""
+    record_each(LedgerAction.RECORD_READ, actor=user, address=address, object_type="support_records",
+                objects=[(r.id, r.school_id) for r in records if r.is_restricted])
 
 
 def audit_attachment_read(user, attachment, support: SupportRecord) -> None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -77,7 +77,7 @@ def timeline_section(user, student: Student) -> dict | None:
     filters = queries.TimelineFilters(kind=args.get("kind", ""),
                                       year=_year_by_start(parse_id(year_arg)))
     entries = queries.timeline(user, student, filters)
-    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
+    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable], g.client_address)
     may_record = can(user, Permission.CARE_RECORD, student)
     form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
@@ -151,10 +151,8 @@ def record_disbursement(student_id: int):
         try:
             services.record_disbursement(current_user, data)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("发放记录已保存。"), "success")
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student, disbursement=None), \
@@ -185,10 +183,8 @@ def edit_disbursement(disbursement_id: int):
         try:
             services.update_disbursement(current_user, disbursement, data, int(form.version.data or 0))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("发放记录已修改。"), "success")
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student,
@@ -236,10 +232,8 @@ def create_record(student_id: int):
             support = services.create_record(current_user, data, local_today())
             _save_attachment(form, support)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("%(kind)s记录已保存。", kind=RecordKind(form.kind.data).label), "success")
             return _back_to_file(student)
     return render_template("ledger/record_form.html", form=form, student=student, support=None,
@@ -282,14 +276,11 @@ def edit_record(record_id: int):
             services.update_record(current_user, support, data, local_today(), int(form.version.data or 0))
             _save_attachment(form, support)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("记录已修改。"), "success")
             return _back_to_file(support.student)
-    services.audit_reads(current_user, [support])
-    db.session.commit()
+    services.audit_reads(current_user, [support], g.client_address)
     return render_template("ledger/record_form.html", form=form, student=support.student, support=support,
                            closables=[], may_read_restricted=can(current_user, Permission.CARE_RESTRICTED,
                                                                  support.student)), 400 if form.errors else 200
@@ -304,7 +295,6 @@ def download_attachment(attachment_id: int):
         abort(404)
     support = _readable_record(attachment.record_id, Permission.LEDGER_VIEW)
     services.audit_attachment_read(current_user, attachment, support)
-    db.session.commit()
     return send_file(_attachment_folder() / attachment.stored_name, mimetype=attachment.content_type,
                      download_name=attachment.filename, as_attachment=attachment.content_type != "image/jpeg"
                      and attachment.content_type != "image/png")
@@ -338,7 +328,6 @@ def remove_entry(kind: str, entry_id: int):
     except DomainError as error:
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("已删除。学校资助中心可以在“已删除”中恢复。"), "success")
     return _back_to_file(entry.student)
 
@@ -355,7 +344,6 @@ def restore_entry(kind: str, entry_id: int):
     except DomainError as error:
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("已恢复。"), "success")
     return _back_to_file(entry.student)
 
@@ -403,7 +391,6 @@ def list_disbursements():
 @permission_required(Permission.LEDGER_VIEW)
 def export_disbursements():
     workbook = exports.disbursements_workbook(current_user, _disbursement_filters())
-    db.session.commit()
     return download(workbook, f"{_('资助资金发放')}-{local_today():%Y%m%d}.xlsx")
 
 

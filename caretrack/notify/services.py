@@ -7,11 +7,13 @@ a no-op, so a job that reruns after a crash or a restart sends nothing twice. Se
 import logging
 import re
 
+from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from caretrack.audit.services import record, register_action_labels
+from caretrack.core import requests
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, NotFound
 from caretrack.core.timeutil import utcnow
@@ -88,7 +90,9 @@ def check_shareable(text: str) -> None:
 def notify_unit(unit_id: int, key: str, text: str) -> list[WebhookDelivery]:
     """Queue `text` once per key for each active group robot of the unit; return the deliveries new this time.
 
-    The text goes to a whole group chat: counts and what to do, never a student's name or number.
+    The text goes to a whole group chat: counts and what to do, never a student's name or number. Queued in a
+    web request, they are posted once its transaction has committed (never if it rolls back); queued in a job,
+    and whatever could not be posted, the `deliver_webhooks` job sends.
     """
     check_shareable(text)
     targets = db.session.scalars(select(WebhookTarget).where(
@@ -103,7 +107,15 @@ def notify_unit(unit_id: int, key: str, text: str) -> list[WebhookDelivery]:
         if delivery is not None:
             queued.append(delivery)
     log.info("unit %s: %d webhook deliveries queued for %s", unit_id, len(queued), key)
+    if queued and has_request_context():
+        _post_after_commit([delivery.id for delivery in queued])
     return queued
+
+
+def _post_after_commit(delivery_ids: list[int]) -> None:
+    from caretrack.notify import tasks  # the job bodies; they need nothing of this module's callers
+
+    requests.after_commit(lambda: tasks.deliver_now(delivery_ids))
 
 
 def unread_count(user) -> int:

@@ -156,6 +156,14 @@ def deliver_webhooks(now: datetime | None = None) -> int:
     return sent
 
 
+def deliver_now(delivery_ids: list[int]) -> int:
+    """Post these deliveries at once (a request queued them and has committed); what fails, the job retries."""
+    now, timeout = utcnow(), current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    pending = db.session.scalars(select(WebhookDelivery.id).where(
+        WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == DeliveryStatus.PENDING)).all()
+    return sum(_deliver(delivery_id, now, timeout).ok for delivery_id in pending)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the n-th failed attempt: 1, 2, 4, 8, 16 minutes."""
     return timedelta(minutes=2 ** (attempts - 1))

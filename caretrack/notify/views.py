@@ -8,7 +8,6 @@ from caretrack.core.access import Permission, get_or_404, permission_required
 from caretrack.core.errors import DomainError
 from caretrack.core.pagination import paginate
 from caretrack.core.web import local_target
-from caretrack.extensions import db
 from caretrack.notify import bp, queries, services, webhooks
 from caretrack.notify.forms import WebhookForm
 from caretrack.notify.models import WebhookKind, WebhookTarget
@@ -44,7 +43,6 @@ def _back_to_inbox():
 def mark_read(notification_id: int):
     notification = queries.own_notification_or_404(current_user, notification_id)
     services.mark_read(current_user, notification)
-    db.session.commit()
     return _back_to_inbox()
 
 
@@ -52,7 +50,6 @@ def mark_read(notification_id: int):
 @login_required
 def mark_all_read():
     count = services.mark_all_read(current_user)
-    db.session.commit()
     flash(_("已将 %(n)d 条提醒标为已读。", n=count), "success")
     return _back_to_inbox()
 
@@ -78,7 +75,6 @@ def manage_webhooks(unit_id: int):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("群机器人已添加。"), "success")
             return redirect(url_for("notify.manage_webhooks", unit_id=unit.id))
     return render_template("notify/webhooks.html", unit=unit, form=form, targets=queries.unit_targets(unit.id),
@@ -91,6 +87,5 @@ def manage_webhooks(unit_id: int):
 def disable_webhook(target_id: int):
     target = get_or_404(WebhookTarget, target_id, current_user, Permission.WEBHOOKS_MANAGE)
     services.disable_webhook_target(current_user, target)
-    db.session.commit()
     flash(_("群机器人已停用，不再向该群发送消息。"), "success")
     return redirect(url_for("notify.manage_webhooks", unit_id=target.unit_id))

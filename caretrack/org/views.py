@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from caretrack.core import requests
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scope_for
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
@@ -94,7 +95,6 @@ def create_unit():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("单位“%(name)s”已创建。", name=unit.name), "success")
             return redirect(url_for("org.show_unit", unit_id=unit.id))
     return render_template("org/unit_form.html", form=form, unit=None), 400 if form.errors else 200
@@ -116,7 +116,6 @@ def edit_unit(unit_id: int):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("单位信息已保存。"), "success")
             return redirect(url_for("org.show_unit", unit_id=unit.id))
     return render_template("org/unit_form.html", form=form, unit=unit), 400 if form.errors else 200
@@ -146,17 +145,16 @@ def add_class(unit_id: int):
 
 
 def _add_to_school(unit: Unit, form, missing: str, done: str, add):
-    """The shared end of adding a college or a class: validate, add, commit, say so, back to the unit."""
+    """The shared end of adding a college or a class: validate, add, say so, back to the unit."""
     if not form.validate_on_submit():
         flash(missing, "danger")
     else:
         try:
             add()
         except DomainError as error:
-            db.session.rollback()
+            requests.roll_back_anyway()
             flash(error.message, "danger")
         else:
-            db.session.commit()
             flash(done, "success")
     return redirect(url_for("org.show_unit", unit_id=unit.id))
 
@@ -173,10 +171,9 @@ def set_term_dates(unit_id: int):
             services.set_term_dates(current_user, unit, year, int(form.number.data),
                                     form.starts_on.data, form.ends_on.data)
         except DomainError as error:
-            db.session.rollback()
+            requests.roll_back_anyway()  # the academic year it may have added goes too
             flash(error.message, "danger")
         else:
-            db.session.commit()
             flash(_("学期日期已保存。"), "success")
     else:
         flash(_("；").join(str(e) for errors in form.errors.values() for e in errors), "danger")

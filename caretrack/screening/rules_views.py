@@ -50,10 +50,8 @@ def edit_rule(rule_id: int | None):
         try:
             services.save_rule(current_user, _rule_data(form), rule)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("排查规则已保存，下次运行排查时生效。"), "success")
             return redirect(url_for("screening.list_rules"))
     return render_template("screening/rule_form.html", form=form, rule=rule), 400 if form.errors else 200

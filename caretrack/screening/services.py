@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from caretrack.audit.services import record, register_action_labels
-from caretrack.core import crypto, lease
+from caretrack.core import crypto, lease, requests
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
@@ -84,18 +85,23 @@ def check_term(term: int) -> None:
 
 @contextmanager
 def exclusive_run(unit: Unit, year: AcademicYear, term: int):
-    """Hold the run lease of a unit and term; refuse when another run holds it. Commits the lease rows."""
+    """Hold the run lease of a unit and term; refuse when another run holds it.
+
+    The lease is taken in a transaction of its own. What the run flushes is in a savepoint, undone when the run
+    fails, so a caller that shows the error and carries on commits no half run. In a request the lease is given
+    back once the request's transaction has ended: before, a second run could start on data without this one's.
+    """
     name, holder = f"screening:{unit.id}:{year.id}:{term}", secrets.token_hex(8)
     if not lease.acquire(name, holder, RUN_LEASE):
         raise DomainError(_("%(unit)s 的这次排查正在进行中，请稍后查看结果。", unit=unit.name))
     try:
-        yield
-    except BaseException:
-        # Releasing the lease commits: what a failed run flushed must be rolled back first, or half a run stays.
-        db.session.rollback()
-        raise
+        with db.session.begin_nested():
+            yield
     finally:
-        lease.release(name, holder)
+        if has_request_context():
+            requests.after_request_ends(lambda: lease.release(name, holder))
+        else:
+            lease.release(name, holder)
 
 
 def run_screening(actor, unit: Unit, year: AcademicYear, term: int) -> ScreeningRun:

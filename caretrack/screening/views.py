@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from caretrack.audit.services import record
-from caretrack.core import crypto
+from caretrack.core import crypto, requests
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.pagination import Page, page_of, requested_page
@@ -199,9 +199,8 @@ def run_screening(unit_id: int):
     try:
         with services.exclusive_run(unit, year, term):
             found = services.run_screening(current_user, unit, year, term).cases_found
-            db.session.commit()
     except DomainError as error:
-        db.session.rollback()
+        requests.roll_back_anyway()
         flash(error.message, "danger")
     else:
         flash(_("排查完成：%(year)s 学年第 %(term)d 学期发现 %(n)d 条应助未助情况。", year=year.label, term=term,
@@ -230,13 +229,11 @@ def update_case(case_id: int):
         try:
             services.update_case(current_user, case, work, int(form.version.data or 0))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
             if error.field == "version":  # the saved values are shown beside the form from now on
                 form.show_saved({"reason": case.reason or "", "remedy": case.remedy or "", "deadline": case.deadline,
                                  "owner_id": case.owner_id or NO_OWNER}, case.version)
         else:
-            db.session.commit()
             flash(_("已保存 %(name)s 的排查情况。", name=case.student.name), "success")
             return redirect(_unit_url(unit, year, case.term, f"#case-{case.id}"))
     return _unit_page(unit, year, case.term, {case.id: form}, 400)
@@ -253,10 +250,9 @@ def close_case(case_id: int):
             raise DomainError(_("请写明关闭的原因（不超过 200 字）。"))
         services.close_case(current_user, case, form.closed_reason.data)
     except DomainError as error:
-        db.session.rollback()
+        requests.roll_back_anyway()
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("排查情况已关闭。"), "success")
     return redirect(_unit_url(unit, year, case.term, f"#case-{case.id}"))
 
@@ -277,10 +273,9 @@ def create_followups(unit_id: int):
             raise DomainError(_("请先勾选要安排跟进的排查情况。"))
         made = services.create_followups(current_user, cases, local_today())
     except DomainError as error:
-        db.session.rollback()
+        requests.roll_back_anyway()
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("已为 %(n)d 条排查情况安排跟进，负责人可在“跟进”中看到。", n=made), "success")
     return redirect(_unit_url(unit, year, term))
 
@@ -304,10 +299,9 @@ def submit_table(unit_id: int):
             return _confirm_submit(unit, year, term, form, rerun=form.confirmed.data == "1")
         submission = services.submit(current_user, unit, year, term, form.correction_reason.data)
     except DomainError as error:
-        db.session.rollback()
+        requests.roll_back_anyway()
         flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(_("%(form)s 已报送（第 %(version)d 版）。", form=submission.form, version=submission.version), "success")
     return redirect(_unit_url(unit, year, term, "#submissions"))
 
@@ -336,7 +330,6 @@ def remind_late(unit_id: int):
     year, term = _term_or_404(unit)
     done = services.remind_late(current_user, unit, year, term, local_today(),
                                 lambda late: _unit_url(late, year, term))
-    db.session.commit()
     if done.units:
         flash(_("已向 %(n)d 个逾期未报送的单位发送催报提醒。", n=len(done.units)), "success")
     else:
@@ -360,7 +353,6 @@ def _send(table: ScreeningTable, obj, unit_id: int, kind: str, full_ids: bool = 
     """Audit the download (which table, whether full ID numbers left the system), then send it."""
     record(services.ScreeningAction.TABLE_EXPORTED, actor=current_user, obj=obj, unit_id=unit_id,
            detail=f"{table.form} {table.academic_year}/{table.term} {kind} full_ids={full_ids}")
-    db.session.commit()
     if kind == "json":
         body = json.dumps(table.to_json(), ensure_ascii=False, indent=2).encode()
         stem = f"{table.form}_{table.unit_name}_{table.academic_year}_{table.term}"

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from caretrack.core.access import Permission, get_or_404, permission_required
-from caretrack.extensions import db
 from caretrack.students import caseloads_bp as bp
 from caretrack.students import services
 from caretrack.students.forms import CaseloadForm
@@ -59,6 +58,5 @@ def remove_caseload_member(caseload_id: int, student_id: int):
     if student is None:
         abort(404)
     services.remove_from_caseload(current_user, caseload, student)
-    db.session.commit()
     flash(_("已将 %(name)s 移出名单。", name=student.name), "success")
     return redirect(url_for("caseloads.show_caseload", caseload_id=caseload.id))

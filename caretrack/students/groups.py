@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import joinedload
 
+from caretrack.core import requests
 from caretrack.core.access import Permission, get_or_404, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.pagination import Page, paginate
@@ -40,7 +41,7 @@ def members_page(members: Table, group_column, group_id: int) -> Page:
 def create_group(user, form, permission: Permission, create):
     """Create a caseload or club from its form in a school of the user's scope; None, with the form's error, if not.
 
-    Commits on success; `create(school, name)` is the domain's service.
+    `create(school, name)` is the domain's service; the request commits.
     """
     if not form.validate_on_submit():
         return None
@@ -50,7 +51,6 @@ def create_group(user, form, permission: Permission, create):
     except DomainError as error:
         form.add_domain_error(error)
         return None
-    db.session.commit()
     return group
 
 
@@ -63,7 +63,7 @@ def check_joinable(school_id: int, members: list[Student], student: Student) -> 
 
 
 def add_by_student_no(school_id: int, student_no: str, add) -> Student | None:
-    """Find the school's student by 学号 and call `add(student)`; flash what went wrong; commit on success."""
+    """Find the school's student by 学号 and call `add(student)`; flash what went wrong, and write nothing then."""
     student_no = (student_no or "").strip()
     student = db.session.scalar(select(Student).where(Student.school_id == school_id,
                                                       Student.student_no == student_no))
@@ -72,8 +72,7 @@ def add_by_student_no(school_id: int, student_no: str, add) -> Student | None:
             raise DomainError(_("本校没有学号为“%(no)s”的学生。", no=student_no))
         add(student)
     except DomainError as error:
-        db.session.rollback()
+        requests.roll_back_anyway()
         flash(error.message, "danger")
         return None
-    db.session.commit()
     return student

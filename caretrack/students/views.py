@@ -16,6 +16,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
 from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
+from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
@@ -117,7 +118,6 @@ def list_students():
 def export_students():
     full_ids = has_permission(current_user, Permission.ID_REVEAL) and request.args.get("full_ids") == "1"
     workbook = exports.export_students(current_user, filters_from_request(), full_ids)
-    db.session.commit()  # the export's audit event
     return download(workbook, f"{_('学生名单')}-{local_today():%Y%m%d}.xlsx")
 
 
@@ -155,9 +155,6 @@ def show_student(student_id: int, revealed_id: str | None = None):
     page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
                            sections=sections, status_form=status_form,
                            Stage=Stage, Gender=Gender, StudentStatus=StudentStatus)
-    # Sections audit what they showed (confidential records); committing after rendering keeps the loaded
-    # rows fresh instead of reloading each one.
-    db.session.commit()
     return page
 
 
@@ -168,7 +165,6 @@ def reveal_id(student_id: int):
     student = _student_or_404(student_id)
     _require(Permission.ID_REVEAL, student)
     revealed = services.reveal_id_number(current_user, student)
-    db.session.commit()
     return show_student(student_id, revealed_id=revealed)
 
 
@@ -230,7 +226,6 @@ def create_student():
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            db.session.commit()
             flash(_("学生 %(name)s 已登记。", name=student.name), "success")
             for warning in warnings:
                 flash(warning, "warning")
@@ -265,12 +260,10 @@ def edit_student(student_id: int):
         try:
             warnings = services.update_student(current_user, student, data, int(form.version.data or 0))
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
             if error.field == "version":
                 form.show_saved(_saved_student(student), student.version)
         else:
-            db.session.commit()
             flash(_("学生信息已保存。"), "success")
             for warning in warnings:
                 flash(warning, "warning")
@@ -301,8 +294,8 @@ def move_student(student_id: int):
         services.move_student(current_user, student, new_class, int(form.version.data or 0))
     except DomainError as error:
         flash(error.message, "danger")
+        roll_back_anyway()
         return _back_to_file(student)
-    db.session.commit()
     flash(_("已调整班级。"), "success")
     return _back_to_file(student)
 
@@ -343,8 +336,8 @@ def set_status(student_id: int):
         services.set_status(current_user, student, status, form.on.data, form.note.data, int(form.version.data or 0))
     except DomainError as error:
         flash(error.message, "danger")
+        roll_back_anyway()
         return _back_to_file(student)
-    db.session.commit()
     flash(_("学生状态已更新为“%(s)s”。", s=status.label), "success")
     return _back_to_file(student)
 
@@ -393,13 +386,11 @@ def identify_student(student_id: int):
             services.identify(current_user, student, data,
                               int(form.version.data) if form.version.data else None)
         except DomainError as error:
-            db.session.rollback()
             form.add_domain_error(error)
             saved = services.identification_for(student, _identification_data(form).academic_year)
             if error.field == "version" and saved is not None:
                 form.show_saved(_saved_identification(saved), saved.version)
         else:
-            db.session.commit()
             flash(_("认定信息已保存。"), "success")
             return redirect(url_for("students.show_student", student_id=student.id))
     return render_template("students/identify.html", form=form, student=student), 400 if form.errors else 200

@@ -43,6 +43,7 @@ def people():
         notify(teacher.id, f"followup:{day}:due", f"家访将于 12 月 {day} 日到期", "安安 的家访即将到期。",
                f"/followups/{day}")
     notify(counselor.id, "followup:9:escalate:1", "有一条家访已逾期未完成")
+    db.session.commit()  # the job runs on what was committed; its rollback after a mail server fault keeps it
     return teacher, counselor
 
 
