@@ -7,11 +7,9 @@ from sqlalchemy.orm import joinedload
 
 from caretrack.accounts.models import RoleAssignment, User
 from caretrack.core.access import SCOPE_MODELS, Permission, ScopeType, scope_for
+from caretrack.core.urls import parse_id
 from caretrack.extensions import db
 from caretrack.org.models import College, SchoolClass, Unit
-
-# Larger than any id in use, smaller than the databases' integer: a tampered id cannot overflow a query.
-_MAX_ID = 2**31 - 1
 
 
 class ScopeOption(NamedTuple):
@@ -21,11 +19,6 @@ class ScopeOption(NamedTuple):
     label: str
     group: str = ""
 
-
-def parse_id(raw) -> int | None:
-    """A submitted id as an int, or None when it is not one (empty, text, negative or huge)."""
-    text = str(raw or "").strip()
-    return int(text) if text.isdigit() and int(text) <= _MAX_ID else None
 
 
 def grant_units(actor):

@@ -246,7 +246,7 @@ def resolve_grant_scope(actor: User, scope_type: ScopeType, unit_id, scope_id):
         raise DomainError(_("请从列表中选择您管理范围内的单位。"), field="unit")
     if scope_type is ScopeType.UNIT:
         return unit
-    target_id = queries.parse_id(scope_id)
+    target_id = parse_id(scope_id)
     target = db.session.get(SCOPE_MODELS[scope_type], target_id) if target_id is not None else None
     if target is None or target.school_id != unit.id:
         raise DomainError(_("请从列表中选择该单位的%(kind)s。", kind=scope_type.label), field="scope_id")

@@ -174,10 +174,11 @@ def _resolvers() -> dict[str, Callable[[set[int]], dict[int, Subject]]]:
         return {i: Subject(_("资助发放（%(project)s）", project=project), owner=name) for i, project, name in rows}
 
     def identifications(ids):
-        rows = _rows(select(Identification.id, AcademicYear.label, Student.name)
+        rows = _rows(select(Identification.id, AcademicYear.start_year, Student.name)
                      .join(AcademicYear, AcademicYear.id == Identification.academic_year_id)
                      .join(Student, Student.id == Identification.student_id).where(Identification.id.in_(ids)))
-        return {i: Subject(_("%(year)s 学年的家庭经济困难认定", year=year), owner=name) for i, year, name in rows}
+        return {i: Subject(_("%(year)s 学年的家庭经济困难认定", year=f"{start}-{start + 1}"), owner=name)
+                for i, start, name in rows}
 
     def followups(ids):
         rows = _rows(select(FollowUp.id, FollowUp.kind, Student.name)

@@ -53,8 +53,12 @@ def _own_transaction() -> Iterator[Connection]:
     """
     bind = db.session.get_bind()
     if isinstance(bind, Connection) or (bind.dialect.name == "sqlite" and db.session().in_transaction()):
+        # A transaction begun here (a lease released after the request's own commit) is ended here too.
+        begun_here = not db.session().in_transaction()
         with db.session.begin_nested():
             yield db.session.connection()
+        if begun_here:
+            db.session.commit()
         return
     with bind.begin() as connection:
         yield connection

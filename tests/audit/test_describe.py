@@ -96,3 +96,14 @@ def test_imports_read_as_imports_of_a_file(people, client, login):
     page = rows_of(client.get("/audit/"))
     assert "周老师 向 单位 东城区第一中学 导入了学生名单（新增 30 条）" in page
     assert "周老师 导入了 发放记录（新增 12 条）" in page
+
+
+def test_an_identification_is_named_by_its_year_and_student(people, client, login):
+    from caretrack.students.models import Category
+    from tests.factories import identify
+
+    identify(make_student(people.class_a, name="李认定"), 2026, Category.ORPHAN)
+    login(people.officer)
+    rows = rows_of(client.get("/audit/"))
+    sentence = next(line for line in rows.splitlines() if "家庭经济困难认定" in line)
+    assert "李认定" in sentence and "2026-2027 学年的家庭经济困难认定" in sentence

@@ -50,7 +50,7 @@ def test_a_save_that_loses_the_race_at_flush_gets_the_stale_message(city, login,
         raise StaleDataError("UPDATE statement on table 'students' expected to update 1 row(s); 0 were matched.")
 
     monkeypatch.setattr(student_services, "move_student", lose_the_race)
-    response = client.post(f"/students/{student.id}/move", data={"class_id": city.class_b.id,
+    response = client.post(f"/students/{student.id}/move", data={"class_id": city.class_b.id, "confirm": "1",
                                                                  "version": str(student.version)})
     assert response.status_code == 409
     assert "该记录已被他人修改" in response.get_data(as_text=True)

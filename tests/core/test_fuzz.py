@@ -281,7 +281,8 @@ NO_FIELDS = {
     "accounts.logout", "accounts.revoke_role", "accounts.reset_password", "students.reveal_id",
     "caseloads.remove_caseload_member", "activities.remove_member", "ledger.restore_entry", "notify.mark_read",
     "notify.mark_all_read", "notify.disable_webhook", "screening.run_screening", "students.confirm_import",
-    "ledger.confirm_import", "org.confirm_import",
+    "ledger.confirm_import", "org.confirm_import", "students.cancel_import", "ledger.cancel_import",
+    "org.cancel_import", "screening.remind_late",
 }
 
 
