@@ -11,11 +11,11 @@ from caretrack.core import idnumber
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
-from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
