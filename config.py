@@ -95,6 +95,8 @@ def _queue_config(folder: Path) -> dict:
     return {
         # sqlite:///path (the default, in the instance folder), postgresql://... or redis://...
         "CARETRACK_QUEUE_URL": os.environ.get("CARETRACK_QUEUE_URL") or f"sqlite:///{folder / 'queue.sqlite3'}",
+        # Two installations may share one Redis or PostgreSQL under different names.
+        "CARETRACK_QUEUE_NAME": os.environ.get("CARETRACK_QUEUE_NAME") or "caretrack",
         # Run each task at once in the caller (tests); never in production.
         "CARETRACK_QUEUE_IMMEDIATE": _env_bool("CARETRACK_QUEUE_IMMEDIATE", False),
         # A running job whose worker has not beaten for this long is shown as failed and may be rerun.

@@ -59,7 +59,8 @@ class Queue:
             importlib.import_module(module)
         storage_class, storage_kwargs = storage_of(app.config["CARETRACK_QUEUE_URL"])
         # results=False: a job's outcome is its row, not a Huey result.
-        self.huey = Huey("caretrack", results=False, immediate=app.config.get("CARETRACK_QUEUE_IMMEDIATE", False),
+        self.huey = Huey(app.config.get("CARETRACK_QUEUE_NAME", "caretrack"), results=False,
+                         immediate=app.config.get("CARETRACK_QUEUE_IMMEDIATE", False),
                          storage_class=storage_class, **storage_kwargs)
         self.tasks = {name: self.huey.task(name=name, **options)(_in_app_context(app, func))
                       for name, (func, options) in _BODIES.items()}
