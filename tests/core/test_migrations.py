@@ -61,7 +61,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     assert at_head == set(db.metadata.tables)
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert tables() < at_head
+    assert tables() != at_head  # the step back changed the schema (the head may add, drop or rename a table)
     upgrade()
     assert current_revision() == head.revision
     assert tables() == at_head
