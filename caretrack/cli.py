@@ -268,10 +268,14 @@ def worker_command(workers: int):
     import logging
 
     from caretrack.jobs.queue import run_consumer
+    from config import ConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     click.echo(f"worker started: {workers} thread(s) on {_queue_label(current_app.config['CARETRACK_QUEUE_URL'])}")
-    run_consumer(current_app._get_current_object(), workers)
+    try:
+        run_consumer(current_app._get_current_object(), workers)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
     click.echo("worker stopped")
 
 

@@ -58,21 +58,25 @@ def live(job: Job) -> Live:
     """The job's progress and heartbeat, wherever the running task writes them (see the module's docstring)."""
     if job.status == RUNNING and _on_sqlite():
         seen = queue_of().get(_board_key(job.id))
-        if seen and seen["attempt"] == job.attempt:
+        if seen and seen["run"] == _run_label(job):  # not a note left by an earlier run of the same id
             return Live(seen["phase"], seen["rows_done"], datetime.fromisoformat(seen["heartbeat_at"]))
     return Live(job.phase, job.rows_done, job.heartbeat_at)
 
 
-def write_live(job_id: int, attempt: int, phase: str | None, rows_done: int) -> None:
-    """Publish progress and a heartbeat at once, outside the task's transaction."""
+def _run_label(job: Job) -> str:
+    return f"{job.attempt}@{job.started_at.isoformat() if job.started_at else ''}"
+
+
+def write_live(job: Job, phase: str | None, rows_done: int) -> None:
+    """Publish progress and a heartbeat at once, outside the task's transaction (`job` is the running one)."""
     now = utcnow()
     if _on_sqlite():
-        queue_of().put(_board_key(job_id), {"attempt": attempt, "phase": phase, "rows_done": rows_done,
+        queue_of().put(_board_key(job.id), {"run": _run_label(job), "phase": phase, "rows_done": rows_done,
                                             "heartbeat_at": now.isoformat()})
         return
     with db.engine.begin() as connection:
         # Only the attempt that runs, and only while it runs: a late beat never overwrites a finished job.
-        connection.execute(update(Job).where(Job.id == job_id, Job.attempt == attempt, Job.status == RUNNING)
+        connection.execute(update(Job).where(Job.id == job.id, Job.attempt == job.attempt, Job.status == RUNNING)
                            .values(phase=phase, rows_done=rows_done, heartbeat_at=now))
 
 
@@ -113,7 +117,7 @@ class _Heartbeat(threading.Thread):
         while not self.stopped.wait(every):
             try:
                 with self.app.app_context():
-                    write_live(self.run_.job_id, self.run_.attempt, *self.run_.position)
+                    write_live(self.run_.claimed, *self.run_.position)
             except Exception:  # noqa: BLE001 - a missed beat is retried; the job itself must go on
                 log.warning("job %s: heartbeat not written", self.run_.job_id, exc_info=True)
 
@@ -123,12 +127,14 @@ class JobRun:
 
     def __init__(self, job: Job):
         self.job, self.job_id, self.attempt = job, job.id, job.attempt
+        # What the heartbeat thread needs of the job, detached from the task's session (which it must not use).
+        self.claimed = Job(id=job.id, attempt=job.attempt, started_at=job.started_at)
         self.position: tuple[str | None, int] = (None, 0)
         self.heartbeat = _Heartbeat(current_app._get_current_object(), self)
 
     def progress(self, phase: str, rows_done: int) -> None:
         self.position = (phase, rows_done)
-        write_live(self.job_id, self.attempt, phase, rows_done)
+        write_live(self.claimed, phase, rows_done)
 
     def finish(self, result: dict | None, keep_work: bool = True) -> None:
         """Mark the job done with its result, in one commit with the work (or after rolling the work back)."""
