@@ -5,6 +5,7 @@ show_import (progress, then the report), import_progress (JSON for the progress 
 cancel_import (which deletes the uploaded file) and rerun_import (a job whose worker died, by its starter).
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from caretrack.jobs import services as jobs
 from caretrack.jobs.models import Job
 from caretrack.jobs.queue import enqueue
 from caretrack.jobs.tasks import run_import
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,12 @@ def _launch(job: Job) -> int:
     """
     job_id, attempt = job.id, job.attempt
     db.session.commit()
-    enqueue(run_import, job_id, attempt)
+    try:
+        enqueue(run_import, job_id, attempt)
+    except Exception:  # the queue's server is down: say so on the job, which can be rerun once it is back
+        log.exception("import job %s could not be queued", job_id)
+        jobs.mark_failed(job_id, attempt, "not queued")
+        flash(_("后台任务队列暂时不可用，导入没有开始。请稍后点“重新运行”。"), "danger")
     return job_id
 
 

@@ -50,6 +50,7 @@ def students() -> int:
 def test_a_job_no_worker_has_taken_yet_says_it_waits(officer, officer_user):
     job = imports.start_confirmed(preview(officer, roster("Q1")), officer_user)
     page = officer.get(f"/students/import/jobs/{job.id}").get_data(as_text=True)
+    assert '<small class="ct-muted">roster.csv</small>' in page
     assert "排队中，等待后台进程处理。" in page
     assert officer.get(f"/students/import/jobs/{job.id}.json").get_json()["status"] == "queued"
 
@@ -100,3 +101,22 @@ def test_a_dead_job_whose_file_expired_asks_for_a_new_upload(officer, officer_us
     response = officer.post(f"/students/import/jobs/{job.id}/rerun", follow_redirects=True)
     assert "待导入的文件已失效，请重新上传。" in response.get_data(as_text=True)
     assert students() == 0
+
+
+def test_an_upload_the_queue_cannot_take_is_failed_and_can_be_rerun_later(officer, monkeypatch):
+    from caretrack.jobs import queue
+
+    def down(*_args):
+        raise ConnectionError("redis is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(queue.Queue, "enqueue", down)
+        response = officer.post("/students/import", data={"file": (io.BytesIO(roster("V1")), "roster.csv")},
+                                content_type="multipart/form-data", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "后台任务队列暂时不可用，导入没有开始。请稍后点“重新运行”。" in page
+    job = db.session.scalars(select(Job).order_by(Job.id.desc())).first()
+    assert (job.status, job.error) == ("failed", "not queued")
+    assert f'action="/students/import/jobs/{job.id}/rerun"' in page
+    rerun = officer.post(f"/students/import/jobs/{job.id}/rerun", follow_redirects=True).get_data(as_text=True)
+    assert "预览：以下是确认后将要写入的结果" in rerun
