@@ -17,13 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 ## run: install, migrate the SQLite database under instance/, load the demo city once, serve with the scheduler
+## and one queue worker (Ctrl-C stops all three)
 run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) caretrack init
 	$(FLASK) caretrack demo --if-empty
-	@echo "caretrack: http://127.0.0.1:5000  (Ctrl-C stops the web server and the scheduler)"
+	@echo "caretrack: http://127.0.0.1:5000  (Ctrl-C stops the web server, the scheduler and the worker)"
 	@$(FLASK) caretrack scheduler & scheduler=$$!; \
-	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) caretrack worker & worker=$$!; \
+	  trap 'kill $$scheduler $$worker 2>/dev/null; wait $$scheduler $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## test: install the test dependencies and run the whole suite

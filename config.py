@@ -89,6 +89,23 @@ def load_config() -> dict:
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
         **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),
+        **_queue_config(folder),
+    }
+
+
+def _queue_config(folder: Path) -> dict:
+    """The task queue of long work (caretrack/jobs): where its messages wait, and when a job counts as dead."""
+    return {
+        # sqlite:///path (the default, in the instance folder), postgresql://... or redis://...
+        "CARETRACK_QUEUE_URL": os.environ.get("CARETRACK_QUEUE_URL") or f"sqlite:///{folder / 'queue.sqlite3'}",
+        # Two installations may share one Redis or PostgreSQL under different names.
+        "CARETRACK_QUEUE_NAME": os.environ.get("CARETRACK_QUEUE_NAME") or "caretrack",
+        # Run each task at once in the caller (tests); never in production.
+        "CARETRACK_QUEUE_IMMEDIATE": _env_bool("CARETRACK_QUEUE_IMMEDIATE", False),
+        # A running job whose worker has not beaten for this long is shown as failed and may be rerun.
+        "JOB_HEARTBEAT_LIMIT": timedelta(seconds=_env_int("CARETRACK_JOB_HEARTBEAT_LIMIT_SECONDS", 120)),
+        # Uploaded files wait here for a worker: a folder every worker machine reaches.
+        "UPLOAD_FOLDER": os.environ.get("CARETRACK_UPLOAD_FOLDER") or str(folder / "imports"),
     }
 
 

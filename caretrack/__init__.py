@@ -35,9 +35,9 @@ def _import_models() -> None:
     import caretrack.accounts.models  # noqa: F401
     import caretrack.activities.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
-    import caretrack.core.import_jobs  # noqa: F401
     import caretrack.core.lease  # noqa: F401
     import caretrack.followups.models  # noqa: F401
+    import caretrack.jobs.models  # noqa: F401
     import caretrack.ledger.models  # noqa: F401
     import caretrack.notify.models  # noqa: F401
     import caretrack.org.models  # noqa: F401

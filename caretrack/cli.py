@@ -12,6 +12,7 @@ from caretrack import demo
 from caretrack.core.access import Role, ScopeType
 from caretrack.core.errors import DomainError
 from caretrack.core.imports import ImportReport, run_import
+from caretrack.core.tabular import count_rows
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org import services as org_services
@@ -93,9 +94,37 @@ def import_group():
     """Import rosters from CSV or XLSX files."""
 
 
+class ProgressBars:
+    """The import's progress on the terminal: one bar for checking the rows, one for writing them."""
+
+    LABELS = {"validate": "checking", "write": "writing "}
+
+    def __init__(self, total: int):
+        self.total, self.phase, self.bar, self.shown = total, None, None, 0
+
+    def __call__(self, phase: str, count: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase, self.shown = phase, 0
+            self.bar = click.progressbar(length=self.total, label=self.LABELS.get(phase, phase), file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(count - self.shown)
+        self.shown = count
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.total - self.shown)  # the last rows after the last report
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 def _run_file_import(importer, path: str, skip_invalid: bool, dry_run: bool) -> ImportReport:
+    bars = ProgressBars(count_rows(Path(path)))
     with Path(path).open("rb") as stream:
-        report = run_import(importer, stream, path, skip_invalid=skip_invalid, dry_run=dry_run)
+        try:
+            report = run_import(importer, stream, path, skip_invalid=skip_invalid, dry_run=dry_run, progress=bars)
+        finally:
+            bars.close()
     if report.refused or dry_run:
         db.session.rollback()
     else:
@@ -242,3 +271,29 @@ def scheduler_command():
                f"lease {config['SCHEDULER_LEASE_SECONDS']} s)")
     run_forever(current_app._get_current_object(), stop)
     click.echo("scheduler stopped")
+
+
+@cli.command("worker")
+@click.option("-w", "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Tasks run at once by this process (keep 1 on SQLite: one writer at a time).")
+def worker_command(workers: int):
+    """Consume the task queue (imports and other long work); run as many, on as many machines, as needed."""
+    import logging
+
+    from caretrack.jobs.queue import run_consumer
+    from config import ConfigError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    click.echo(f"worker started: {workers} thread(s) on {_queue_label(current_app.config['CARETRACK_QUEUE_URL'])}")
+    try:
+        run_consumer(current_app._get_current_object(), workers)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("worker stopped")
+
+
+def _queue_label(url: str) -> str:
+    """The queue's URL without its password, for the log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

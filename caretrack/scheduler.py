@@ -79,7 +79,7 @@ JOBS = [
     Job("notify.retry_digests", "caretrack.notify.tasks:retry_digests", {"minute": "15,45"}),
     Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
     # Uploaded rosters previewed and never confirmed (each upload also sweeps): gone within the hour.
-    Job("imports.sweep_stale_files", "caretrack.core.import_jobs:sweep_stale_files", {"minute": "*/10"}),
+    Job("imports.sweep_stale_files", "caretrack.jobs.imports:sweep_stale_files", {"minute": "*/10"}),
 ]
 
 

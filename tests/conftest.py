@@ -89,7 +89,7 @@ def make_app(url: str, instance_path) -> "object":
         "CARETRACK_DATA_KEY": "test-data-key-0123456789abcdef0123456789",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
-        "CARETRACK_IMPORTS_IN_BACKGROUND": False,  # a thread would share the test's connection
+        "CARETRACK_QUEUE_IMMEDIATE": True,  # each task runs at once, in the test
         # Every test logs in from 127.0.0.1; tests/accounts/test_throttling.py switches the limit on.
         "LOGIN_ADDRESS_LIMIT": "",
     })

@@ -102,7 +102,7 @@ NAMED = {
 }
 # Rows that belong to the event's unit rather than having a name of their own.
 UNIT_OWNED = {"terms": N_("学期日期"), "screening_runs": N_("排查"), "table_submissions": N_("排查统计表"),
-              "webhook_targets": N_("群机器人"), "import_jobs": N_("导入任务")}
+              "webhook_targets": N_("群机器人"), "jobs": N_("导入任务")}
 # An event about a whole list (an export) has no id.
 WHOLE_LISTS = {"students": N_("学生名单"), "disbursements": N_("发放记录")}
 

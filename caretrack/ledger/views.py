@@ -11,13 +11,13 @@ from sqlalchemy import select
 from caretrack.core.access import Permission, can, get_or_404, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
-from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.ledger import bp, exports, queries, services
 from caretrack.ledger.forms import DisbursementForm, RecordForm, RemoveForm
 from caretrack.ledger.importers import DisbursementImporter

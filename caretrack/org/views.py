@@ -9,10 +9,10 @@ from caretrack.core import requests
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scope_for
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
-from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.org import bp, queries, services
 from caretrack.org.forms import ClassForm, NamedForm, TermDatesForm, UnitForm
 from caretrack.org.importers import UnitImporter

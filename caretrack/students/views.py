@@ -14,7 +14,6 @@ from caretrack.core.access import Permission, can, get_or_404, has_permission, p
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
@@ -22,6 +21,7 @@ from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services

@@ -106,4 +106,5 @@ def test_an_identification_is_named_by_its_year_and_student(people, client, logi
     login(people.officer)
     rows = rows_of(client.get("/audit/"))
     sentence = next(line for line in rows.splitlines() if "家庭经济困难认定" in line)
-    assert "李认定" in sentence and "2026-2027 学年的家庭经济困难认定" in sentence
+    assert "李认定" in sentence
+    assert "2026-2027 学年的家庭经济困难认定" in sentence

@@ -13,8 +13,8 @@ from caretrack.activities.services import create_club
 from caretrack.audit.models import AuditEvent
 from caretrack.audit.services import record
 from caretrack.core.access import Role
-from caretrack.core.import_jobs import ImportJob
 from caretrack.extensions import db
+from caretrack.jobs.models import Job
 from caretrack.org.models import College, SchoolClass, Term, Unit
 from caretrack.students import services as students
 from caretrack.students.models import Student
@@ -63,6 +63,7 @@ ENDPOINTS = {
     "org.import_progress": Case("GET", "/units/import/jobs/{unit_job}.json", LOGIN, 403, 200),
     "org.confirm_import": Case("POST", "/units/import/jobs/{unit_job}/confirm", LOGIN, 403, 302),
     "org.cancel_import": Case("POST", "/units/import/jobs/{unit_job}/cancel", LOGIN, 403, 302),
+    "org.rerun_import": Case("POST", "/units/import/jobs/{unit_job}/rerun", LOGIN, 403, 302),
     "students.list_students": Case("GET", "/students/", LOGIN, 403, 200),
     "students.export_students": Case("GET", "/students/export.xlsx", LOGIN, 403, 200),
     "students.show_student": Case("GET", "/students/{student}", LOGIN, 403, 200),
@@ -77,6 +78,7 @@ ENDPOINTS = {
     "students.import_progress": Case("GET", "/students/import/jobs/{student_job}.json", LOGIN, 403, 200),
     "students.confirm_import": Case("POST", "/students/import/jobs/{student_job}/confirm", LOGIN, 403, 302),
     "students.cancel_import": Case("POST", "/students/import/jobs/{student_job}/cancel", LOGIN, 403, 302),
+    "students.rerun_import": Case("POST", "/students/import/jobs/{student_job}/rerun", LOGIN, 403, 302),
     "caseloads.list_caseloads": Case("GET", "/caseloads/", LOGIN, 403, 200),
     "activities.list_clubs": Case("GET", "/clubs/", LOGIN, 403, 200),
     "activities.show_club": Case("GET", "/clubs/{club}", LOGIN, 403, 200),
@@ -102,6 +104,7 @@ ENDPOINTS = {
     "ledger.import_progress": Case("GET", "/ledger/import/jobs/1.json", LOGIN, 403, None),
     "ledger.confirm_import": Case("POST", "/ledger/import/jobs/1/confirm", LOGIN, 403, None),
     "ledger.cancel_import": Case("POST", "/ledger/import/jobs/1/cancel", LOGIN, 403, None),
+    "ledger.rerun_import": Case("POST", "/ledger/import/jobs/1/rerun", LOGIN, 403, None),
     "ledger.my_caseload": Case("GET", "/ledger/caseload", LOGIN, 403, None),
     "ledger.list_projects": Case("GET", "/ledger/catalog", LOGIN, 403, 200),
     "ledger.edit_project": Case("GET", "/ledger/catalog/new", LOGIN, 403, 200),
@@ -162,7 +165,7 @@ def snapshot() -> tuple[int, ...]:
     """Row counts of every table a request could write to."""
     return tuple(db.session.scalar(select(func.count()).select_from(model))
                  for model in (User, RoleAssignment, Unit, College, SchoolClass, Term, AuditEvent, Student,
-                               ImportJob))
+                               Job))
 
 
 def request(browser, city, case: Case, owner: User | None = None):
@@ -175,9 +178,9 @@ def request(browser, city, case: Case, owner: User | None = None):
     return browser.open(case.path.format(**ids), method=case.method)
 
 
-def import_job(owner: User, kind: str) -> ImportJob:
-    job = ImportJob(kind=kind, user_id=owner.id, filename=f"{kind}.csv", token=f"{kind}-{owner.id}",
-                    status="done", dry_run=True)
+def import_job(owner: User, kind: str) -> Job:
+    job = Job(kind=f"import.{kind}", user_id=owner.id, status="done",
+              params={"filename": f"{kind}.csv", "token": f"{kind}-{owner.id}", "dry_run": True, "skip_invalid": False})
     db.session.add(job)
     db.session.flush()
     return job

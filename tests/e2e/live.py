@@ -36,6 +36,8 @@ def make_live_app(database_url: str, instance_path: Path) -> Flask:
             "CARETRACK_DATA_KEY": "e2e-data-key-0123456789abcdef0123456789",
             "WTF_CSRF_ENABLED": True,
             "SERVER_NAME": None,
+            # Tasks run in the request that queues them: no worker process beside the test server.
+            "CARETRACK_QUEUE_IMMEDIATE": True,
         })
     finally:
         if previous is None:

@@ -39,7 +39,7 @@ def bench_app(url: str, workdir: Path) -> Flask:
         "SECRET_KEY": "benchmark-secret-key",
         "CARETRACK_DATA_KEY": "benchmark-data-key-0123456789abcdef012345",
         "WTF_CSRF_ENABLED": False,
-        "CARETRACK_IMPORTS_IN_BACKGROUND": False,
+        "CARETRACK_QUEUE_IMMEDIATE": True,  # each task runs at once, in the benchmark
         "LOG_LEVEL": "WARNING",  # the import audits every class it creates; keep the output to the results
     })
     with app.app_context():
