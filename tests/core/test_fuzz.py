@@ -282,7 +282,7 @@ NO_FIELDS = {
     "caseloads.remove_caseload_member", "activities.remove_member", "ledger.restore_entry", "notify.mark_read",
     "notify.mark_all_read", "notify.disable_webhook", "screening.run_screening", "students.confirm_import",
     "ledger.confirm_import", "org.confirm_import", "students.cancel_import", "ledger.cancel_import",
-    "org.cancel_import", "screening.remind_late",
+    "org.cancel_import", "screening.remind_late", "students.rerun_import", "ledger.rerun_import", "org.rerun_import",
 }
 
 
