@@ -67,7 +67,7 @@ NAVIGATION = [
     ("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
     ("screening.list_units", N_("排查"), Permission.SCREENING_VIEW),
     ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
-    ("activities.list_clubs", N_("自强社"), Permission.CLUBS_VIEW),
+    ("activities.list_activities", N_("活动"), Permission.ACTIVITIES_VIEW),
     ("org.list_units", N_("单位"), Permission.ORG_VIEW),
     ("accounts.list_users", N_("用户与角色"), Permission.USERS_MANAGE),
     ("audit.list_events", N_("审计日志"), Permission.AUDIT_VIEW),

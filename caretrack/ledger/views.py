@@ -42,7 +42,7 @@ def timeline_section(user, student: Student) -> dict | None:
     filters = queries.TimelineFilters(kind=args.get("kind", ""),
                                       year=_year_by_start(int(year_arg)) if year_arg.isdigit() else None)
     entries = queries.timeline(user, student, filters)
-    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable])
+    services.audit_reads(user, [e.entry for e in entries if isinstance(e.entry, SupportRecord) and e.readable])
     may_record = can(user, Permission.CARE_RECORD, student)
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
