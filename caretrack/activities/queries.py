@@ -164,7 +164,7 @@ def _covered_students(goal: CoverageGoal, year: AcademicYear, school_ids, colleg
 
 def coverage(unit: Unit, year: AcademicYear, *, college: College | None = None, viewer=None,
              list_unreached: bool = True) -> list[GoalCoverage]:
-    """Per goal of the year: identified students expected, reached, per school, and who is left.
+    """Per goal of the year that applies to the unit: identified students expected, reached, per school, who is left.
 
     The unreached are listed through the viewer's student scope (None: everyone, for the command line).
     """
@@ -176,6 +176,9 @@ def coverage(unit: Unit, year: AcademicYear, *, college: College | None = None, 
         rows = db.session.execute(
             select(Unit, func.count(Student.id), func.sum(case((reached, 1), else_=0)))
             .join(Student, Student.school_id == Unit.id).where(covered).group_by(Unit).order_by(Unit.code)).all()
+        applies = unit.kind in goal.kinds if unit.is_school else bool(rows)
+        if not applies:
+            continue  # a goal of other kinds of school, or of none in this district
         entry = GoalCoverage(goal, schools=[SchoolCount(school, n, int(r or 0)) for school, n, r in rows])
         entry.expected = sum(s.expected for s in entry.schools)
         entry.reached = sum(s.reached for s in entry.schools)

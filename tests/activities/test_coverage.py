@@ -43,8 +43,9 @@ def test_reached_means_a_present_attendance_of_the_theme_in_that_year(city):
 def test_goals_follow_the_kind_of_school(city):
     year = ensure_academic_year(2025)
     identify(make_student(city.class_a, name="中学生"), 2025)
-    assert {e.goal.theme.name: e.expected for e in queries.coverage(city.east_school, year)} == {
-        "诚信教育": 0, "防信贷诈骗教育": 0, "感恩教育": 1}
+    assert {e.goal.theme.name: e.expected for e in queries.coverage(city.east_school, year)} == {"感恩教育": 1}
+    assert [e.goal.theme.name for e in queries.coverage(city.east, year)] == ["感恩教育"]
+    assert [e.goal.theme.name for e in queries.coverage(city.university, year)] == ["诚信教育", "防信贷诈骗教育"]
 
 
 def test_a_districts_coverage_is_the_sum_of_its_schools(city):
