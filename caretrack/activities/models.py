@@ -190,7 +190,7 @@ class Exemplar(TimestampMixin, VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(String(10), default=ExemplarStatus.NOMINATED)
     nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    consent_by: Mapped[str | None] = mapped_column(String(50))  # who consented: 本人, or the guardian's name
+    consent_by: Mapped[str | None] = mapped_column(String(50))  # the consenting guardian; None: the student
     consent_on: Mapped[date | None] = mapped_column(Date)
     is_published: Mapped[bool] = mapped_column(default=False)
 

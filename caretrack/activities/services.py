@@ -420,7 +420,7 @@ def record_consent(actor, exemplar: Exemplar, on: date, guardian_name: str = "")
     guardian_name = (guardian_name or "").strip()
     if is_minor(exemplar.student, on) and not guardian_name:
         raise DomainError(_("学生未满 18 岁，须由监护人同意，请填写监护人姓名。"), field="guardian_name")
-    exemplar.consent_by, exemplar.consent_on = guardian_name or _("本人"), on
+    exemplar.consent_by, exemplar.consent_on = guardian_name or None, on  # None: the student's own
     db.session.flush()
     record(EXEMPLAR_CONSENT, actor=actor, obj=exemplar, unit_id=exemplar.school_id)
 

@@ -201,3 +201,13 @@ def test_an_exemplar_is_published_only_approved_and_with_consent(city):
     assert exemplar.consent_by == "王芳"
     talk = services.add_talk(None, exemplar, TODAY, "东城区第一中学")
     assert exemplar.talks == [talk]
+
+
+def test_an_adult_consents_for_themselves(city):
+    adult = make_student(city.uni_class, name="大明", id_number=make_id_number(birth="20000301"))
+    exemplar = services.nominate(None, adult, "勤工助学，回报社会。")
+    services.approve_exemplar(None, exemplar)
+    services.record_consent(None, exemplar, TODAY)
+    services.publish_exemplar(None, exemplar)
+    assert exemplar.consent_by is None
+    assert exemplar.is_published
