@@ -156,6 +156,14 @@ def edit_activity(activity_id: int):
                                      400 if form.errors else 200)
 
 
+def _paste_form(activity: Activity, form: PasteForm | None = None) -> PasteForm:
+    """The paste form, its hint for the organiser's kind (school codes only above one school)."""
+    form = form or PasteForm()
+    if activity.unit.is_school:
+        form.student_nos.description = _("每行一个学号，也可用空格或逗号隔开。粘贴的学生记为到场。")
+    return form
+
+
 @bp.route("/<int:activity_id>")
 @login_required
 @permission_required(Permission.ACTIVITIES_VIEW)
@@ -164,7 +172,7 @@ def show_activity(activity_id: int):
     sheet = queries.attendance_sheet(activity)
     may_manage = can(current_user, Permission.ACTIVITIES_MANAGE, activity)
     return render_template("activities/show.html", activity=activity, sheet=sheet, may_manage=may_manage,
-                           present=sum(1 for a in sheet if a.is_present), paste_form=PasteForm(),
+                           present=sum(1 for a in sheet if a.is_present), paste_form=_paste_form(activity),
                            photo_form=PhotoForm())
 
 
@@ -267,7 +275,7 @@ def paste_attendance(activity_id: int):
             return redirect(url_for("activities.show_activity", activity_id=activity.id))
     sheet = queries.attendance_sheet(activity)
     return render_template("activities/show.html", activity=activity, sheet=sheet, may_manage=True,
-                           present=sum(1 for a in sheet if a.is_present), paste_form=form,
+                           present=sum(1 for a in sheet if a.is_present), paste_form=_paste_form(activity, form),
                            photo_form=PhotoForm()), 400
 
 

@@ -118,6 +118,8 @@ def test_outside_the_scope_is_404_and_without_the_role_403(club, login, client, 
 def test_paste_names_unknown_numbers_and_records_nothing(club, login, client):
     activity = make_activity(club.university, "诚信教育")
     login(make_user(Role.SCHOOL_OFFICER, club.university))
+    page = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "每行一个学号，也可用空格或逗号隔开" in page  # a school's activity needs no school codes
     response = client.post(f"/activities/{activity.id}/attendance/paste", data={"student_nos": "U1\nU9"})
     assert response.status_code == 400
     assert "第 2 行 U9" in response.get_data(as_text=True)
