@@ -297,3 +297,76 @@ def _queue_label(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+@cli.group("activities")
+def activities_group():
+    """Themed education activities: record one, import its sign-in sheet, report coverage."""
+
+
+@activities_group.command("create")
+@click.option("--organiser", "organiser_code", required=True, help="The organising unit's code.")
+@click.option("--theme", "theme_names", required=True, multiple=True, help="A theme name; repeat for several.")
+@click.option("--title", required=True)
+@click.option("--date", "held_on", required=True, type=click.DateTime(["%Y-%m-%d"]), help="e.g. 2026-03-10")
+@click.option("--place", default="")
+def activities_create(organiser_code: str, theme_names: tuple[str, ...], title: str, held_on, place: str):
+    """Record an activity; the last line printed is its number."""
+    from caretrack.activities import services
+    from caretrack.activities.models import Theme
+    from caretrack.org.models import Unit
+
+    unit = db.session.scalar(select(Unit).where(Unit.code == organiser_code))
+    if unit is None:
+        raise click.ClickException(f"unit {organiser_code} does not exist")
+    themes = [db.session.scalar(select(Theme).where(Theme.name == name)) for name in theme_names]
+    unknown = [name for name, theme in zip(theme_names, themes, strict=True) if theme is None]
+    if unknown:
+        raise click.ClickException(f"unknown theme: {', '.join(unknown)}")
+    data = services.ActivityData(organiser=services.organiser_for("unit", unit), themes=themes, title=title,
+                                 held_on=held_on.date(), place=place)
+    try:
+        activity, warnings = services.save_activity(None, data, local_today())
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(activity.id)
+
+
+@activities_group.command("attendance")
+@click.argument("activity_id", type=int)
+@import_options
+def activities_attendance(activity_id: int, path: str, skip_invalid: bool, dry_run: bool):
+    """Import the sign-in sheet FILE of activity ACTIVITY_ID (学号, and 单位代码 for a city's or district's)."""
+    from caretrack.activities.importers import AttendanceImporter
+    from caretrack.activities.models import Activity
+
+    activity = db.session.get(Activity, activity_id)
+    if activity is None:
+        raise click.ClickException(f"activity {activity_id} does not exist")
+    _run_file_import(AttendanceImporter(None, activity), path, skip_invalid, dry_run)
+
+
+@activities_group.command("coverage")
+@click.option("--unit", "unit_code", required=True, help="school or district code")
+@click.option("--year", "year_label", required=True, help="e.g. 2025-2026")
+@click.option("--format", "output_format", type=click.Choice(["json", "xlsx"]), default="json")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+def activities_coverage(unit_code: str, year_label: str, output_format: str, output: str):
+    """Write how many identified students each goal reached, and who was not (a district: all its schools)."""
+    import json
+
+    from caretrack.activities import queries
+    from caretrack.activities.exports import coverage_workbook
+
+    unit, year = _unit_year(unit_code, year_label)
+    if output_format == "json":
+        data = queries.coverage_json(unit, year)
+        Path(output).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        reached = ", ".join(f"{goal['主题']} {goal['已覆盖学生数']}/{goal['应覆盖学生数']}" for goal in data["目标"])
+    else:
+        entries = queries.coverage(unit, year)
+        Path(output).write_bytes(coverage_workbook(unit.name, year.label, entries, True).getvalue())
+        reached = ", ".join(f"{e.goal.theme.name} {e.reached}/{e.expected}" for e in entries)
+    click.echo(f"coverage of {unit.code} {year.label} written to {output}: {reached}")

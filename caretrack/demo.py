@@ -247,6 +247,33 @@ def _load_followups() -> None:
         note="了解寒假期间的生活安排"), local_today())
 
 
+def _load_activities() -> None:
+    """A club's anti-loan-fraud talk, a university honesty lecture and a district's gratitude activity, attended."""
+    from datetime import timedelta
+
+    from caretrack.activities import queries
+    from caretrack.activities import services as activities
+    from caretrack.activities.models import Activity, Club, Theme
+    from caretrack.core.timeutil import local_today
+
+    club = db.session.scalar(select(Club).limit(1))
+    if club is None or db.session.scalar(select(Activity.id).limit(1)):
+        return
+    themes = {t.name: t for t in db.session.scalars(select(Theme))}
+    today = local_today()
+    plans = [(activities.organiser_for("club", club), "防信贷诈骗教育", "防范校园贷主题讲座", "图书馆报告厅", 20),
+             (activities.organiser_for("unit", _unit("4199010001")), "诚信教育", "诚信还贷，从我做起", "礼堂", 40),
+             (activities.organiser_for("unit", _unit("990101")), "感恩教育", "感恩父母主题班会", "各班教室", 30)]
+    for organiser, theme, title, place, days_ago in plans:
+        activity, _warnings = activities.save_activity(None, activities.ActivityData(
+            organiser=organiser, themes=[themes[theme]], title=title, held_on=today - timedelta(days=days_ago),
+            place=place, summary="邀请老师讲解相关知识，学生分组讨论并交流体会。"), today)
+        school = queries.group_schools(activity)[0]
+        group = queries.groups_for(activity, school)[0 if organiser.club else 1]  # the club, or a first class
+        students = queries.group_students(activity, group)
+        activities.record_attendance(None, activity, students, {s.id for s in students[1:]})
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -259,6 +286,7 @@ def load() -> None:
     _load_ledger()
     _load_followups()
     _load_club_members()
+    _load_activities()
 
 
 # --- the sample import files of docs/samples -------------------------------------------------------------

@@ -1,7 +1,14 @@
-"""Self-reliance clubs (自强社) of aided students; later, themed education activities and attendance."""
+"""Themed education activities with attendance and coverage, self-reliance clubs (自强社), exemplary students."""
 
 from flask import Blueprint
 
-bp = Blueprint("activities", __name__, url_prefix="/clubs")
+bp = Blueprint("activities", __name__, url_prefix="/activities")
 
-from caretrack.activities import views  # noqa: E402,F401 - registers the routes on bp
+from caretrack.activities import (  # noqa: E402,F401 - register the routes on bp
+    activity_views,
+    catalog_views,
+    coverage_views,
+    exemplar_views,
+    timeline,
+    views,
+)

@@ -64,6 +64,13 @@ class Permission(StrEnum):
     SCREENING_RUN = "screening.run"
     CLUBS_VIEW = "clubs.view"
     CLUBS_MANAGE = "clubs.manage"
+    CLUBS_PROPOSE = "clubs.propose"
+    ACTIVITIES_VIEW = "activities.view"
+    ACTIVITIES_MANAGE = "activities.manage"
+    COVERAGE_VIEW = "activities.coverage"
+    COVERAGE_INVITE = "activities.invite"
+    EXEMPLARS_NOMINATE = "activities.nominate"
+    EXEMPLARS_APPROVE = "activities.approve"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -72,7 +79,8 @@ _OFFICER = {
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
     Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
-    Permission.CLUBS_MANAGE,
+    Permission.CLUBS_MANAGE, Permission.ACTIVITIES_VIEW, Permission.ACTIVITIES_MANAGE, Permission.COVERAGE_VIEW,
+    Permission.COVERAGE_INVITE, Permission.EXEMPLARS_NOMINATE, Permission.EXEMPLARS_APPROVE,
 }
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer, who
 # also answer for the care records others wrote (anyone else changes only their own).
@@ -82,12 +90,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
     Role.SCHOOL_OFFICER: frozenset(_OFFICER | _SCHOOL_CARE | {Permission.LEDGER_RESTORE}),
-    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW} | _SCHOOL_CARE),
+    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.ACTIVITIES_VIEW,
+                               Permission.ACTIVITIES_MANAGE, Permission.COVERAGE_VIEW, Permission.EXEMPLARS_NOMINATE}
+                              | _SCHOOL_CARE),
     Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
-    # A club leader sees members' names and attendance through the club, never the student files.
-    Role.CLUB_LEADER: frozenset({Permission.CLUBS_VIEW}),
+    # A club leader sees members' names and attendance through the club, never the student files; they record
+    # the club's activities and propose members, whom the school aid officer approves.
+    Role.CLUB_LEADER: frozenset({Permission.CLUBS_VIEW, Permission.CLUBS_PROPOSE, Permission.ACTIVITIES_VIEW,
+                                 Permission.ACTIVITIES_MANAGE}),
     Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
-                               Permission.SCREENING_VIEW}),
+                               Permission.SCREENING_VIEW, Permission.ACTIVITIES_VIEW, Permission.COVERAGE_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.

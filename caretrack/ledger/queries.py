@@ -86,6 +86,11 @@ def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
     return list(db.session.scalars(statement))
 
 
+# Domains above the ledger add their entries here (activities: the ones the student attended); each is a
+# function(student, filters) returning TimelineEntry rows, and answers only for the kinds it knows.
+TIMELINE_SOURCES: list = []
+
+
 def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineEntry]:
     """Aid and care of one student, newest first; confidential records the user may not read come back closed."""
     entries = []
@@ -94,6 +99,8 @@ def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineE
     if filters.kind != AID:
         entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read(user, r))
                     for r in _records(student, filters)]
+    for source in TIMELINE_SOURCES:
+        entries += source(student, filters)
     entries.sort(key=lambda e: (e.day, e.entry.created_at), reverse=True)
     return entries
 

@@ -77,7 +77,8 @@ def timeline_section(user, student: Student) -> dict | None:
     filters = queries.TimelineFilters(kind=args.get("kind", ""),
                                       year=_year_by_start(parse_id(year_arg)))
     entries = queries.timeline(user, student, filters)
-    services.audit_reads(user, [e.entry for e in entries if not e.is_aid and e.readable], g.client_address)
+    services.audit_reads(user, [e.entry for e in entries if isinstance(e.entry, SupportRecord) and e.readable],
+                         g.client_address)
     may_record = can(user, Permission.CARE_RECORD, student)
     form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,

