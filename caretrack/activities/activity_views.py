@@ -15,12 +15,13 @@ from caretrack.core.access import Permission, can, get_or_404, has_permission, p
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.import_views import ImportPage, register_import_routes
 from caretrack.core.pagination import paginate
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download, table_workbook
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, Unit
 
@@ -37,11 +38,10 @@ def _activity(activity_id: int, permission: Permission = Permission.ACTIVITIES_V
 
 def _filters() -> queries.ActivityFilters:
     args = request.args
-    year = args.get("year", "")
+    year = parse_id(args.get("year"))
     return queries.ActivityFilters(
-        theme_id=int(args["theme"]) if args.get("theme", "").isdigit() else None, q=args.get("q", "").strip(),
-        year=db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == int(year)))
-        if year.isdigit() else None)
+        theme_id=parse_id(args.get("theme")), q=args.get("q", "").strip(),
+        year=db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == year)) if year else None)
 
 
 def _themes() -> list[Theme]:
@@ -107,9 +107,9 @@ def _prepare(form: ActivityForm) -> None:
 
 def _activity_data(form: ActivityForm) -> services.ActivityData:
     kind, _sep, raw_id = form.organiser.data.partition(":")
-    if kind not in ORGANISER_MODELS or not raw_id.isdigit():
+    if kind not in ORGANISER_MODELS or not parse_id(raw_id):
         abort(400)
-    target = get_or_404(ORGANISER_MODELS[kind], int(raw_id), current_user, Permission.ACTIVITIES_MANAGE)
+    target = get_or_404(ORGANISER_MODELS[kind], parse_id(raw_id), current_user, Permission.ACTIVITIES_MANAGE)
     themes = list(db.session.scalars(select(Theme).where(Theme.id.in_(form.theme_ids.data or []))))
     return services.ActivityData(
         organiser=services.organiser_for(kind, target), themes=themes, title=form.title.data or "",
@@ -238,7 +238,7 @@ def take_attendance(activity_id: int):
     if request.method == "POST":
         if group is None:
             abort(400)
-        present = {int(v) for v in request.form.getlist("present") if v.isdigit()} & {s.id for s in students}
+        present = {i for i in map(parse_id, request.form.getlist("present")) if i} & {s.id for s in students}
         try:
             services.record_attendance(current_user, activity, students, present)
         except DomainError as error:

@@ -14,6 +14,7 @@ from caretrack.activities.exports import coverage_workbook
 from caretrack.activities.models import CoverageGoal
 from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, scope_for, scoped
 from caretrack.core.timeutil import local_today
+from caretrack.core.urls import parse_id
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
 from caretrack.org import services as org
@@ -21,8 +22,8 @@ from caretrack.org.models import AcademicYear, College, Unit
 
 
 def _year(unit: Unit) -> AcademicYear:
-    raw = request.values.get("year", "")
-    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == int(raw))) if raw.isdigit() \
+    asked = parse_id(request.values.get("year"))
+    year = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == asked)) if asked \
         else org.current_year(unit, local_today())
     if year is None:
         abort(404)
@@ -93,8 +94,8 @@ def invite_unreached(unit_id: int):
     """Tell the class teachers and counselors of the unreached students (of the officer's scope) to invite them."""
     unit = get_or_404(Unit, unit_id, current_user, Permission.COVERAGE_INVITE)
     year = _year(unit)
-    goal_id = request.form.get("goal", "")
-    goal = db.session.get(CoverageGoal, int(goal_id)) if goal_id.isdigit() else None
+    goal_id = parse_id(request.form.get("goal"))
+    goal = db.session.get(CoverageGoal, goal_id) if goal_id else None
     entry = next((e for e in queries.coverage(unit, year, viewer=current_user) if goal and e.goal.id == goal.id),
                  None)
     if entry is None:
