@@ -63,6 +63,10 @@ class Permission(StrEnum):
     SCREENING_RUN = "screening.run"
     CLUBS_VIEW = "clubs.view"
     CLUBS_MANAGE = "clubs.manage"
+    SUMMARIES_VIEW = "summaries.view"
+    NARRATIVE_WRITE = "summaries.narrative"
+    ARCHIVE_VIEW = "archive.view"
+    ARCHIVE_CLOSE = "archive.close"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -71,21 +75,24 @@ _OFFICER = {
     Permission.STUDENTS_VIEW, Permission.STUDENTS_EDIT, Permission.STUDENTS_IMPORT, Permission.STUDENTS_IDENTIFY,
     Permission.ID_REVEAL, Permission.CASELOADS_MANAGE, Permission.LEDGER_VIEW, Permission.DISBURSE,
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
-    Permission.CLUBS_MANAGE,
+    Permission.CLUBS_MANAGE, Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW,
 }
+# The term's narrative is written by those who know the student: the class teacher and the counselor.
+_SUMMARY_WRITERS = {Permission.SUMMARIES_VIEW, Permission.NARRATIVE_WRITE}
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer.
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),
+    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE, Permission.ARCHIVE_CLOSE}),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
     Role.SCHOOL_OFFICER: frozenset(_OFFICER | _SCHOOL_CARE | {Permission.LEDGER_RESTORE}),
-    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW} | _SCHOOL_CARE),
-    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
+    Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW} | _SCHOOL_CARE | _SUMMARY_WRITERS),
+    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}
+                                  | _SUMMARY_WRITERS),
     # A club leader sees members' names and attendance through the club, never the student files.
     Role.CLUB_LEADER: frozenset({Permission.CLUBS_VIEW}),
     Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
-                               Permission.SCREENING_VIEW}),
+                               Permission.SCREENING_VIEW, Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.
