@@ -66,6 +66,7 @@ NAVIGATION = [
     ("ledger.my_caseload", N_("关怀台账"), Permission.CARE_RECORD),
     ("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
     ("screening.list_units", N_("排查"), Permission.SCREENING_VIEW),
+    ("summaries.list_batches", N_("学期小结"), Permission.SUMMARIES_VIEW),
     ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
     ("activities.list_clubs", N_("自强社"), Permission.CLUBS_VIEW),
     ("org.list_units", N_("单位"), Permission.ORG_VIEW),

@@ -45,6 +45,10 @@ class RecordLine:
     summary: str | None
     school_id: int
 
+    @property
+    def is_restricted(self) -> bool:
+        return self.restricted
+
 
 @dataclass
 class WorkStudyLine:
