@@ -62,6 +62,12 @@ def check_started(window: queries.TermWindow, today: date) -> None:
                             day=f"{window.starts_on.year}年{window.starts_on.month}月{window.starts_on.day}日"))
 
 
+def check_all_started(unit_ids, year: AcademicYear, term: int, today: date) -> None:
+    """The term has begun for the unit asked about and for every school of the batch (each by its own dates)."""
+    for window in queries.term_windows(unit_ids, year, term).values():
+        check_started(window, today)
+
+
 def resolve_year(label_or_start) -> AcademicYear:
     """The academic year of a label ('2025-2026') or a start year; a clear error when it is not set up."""
     start_year = label_or_start if isinstance(label_or_start, int) else parse_year_label(label_or_start)
@@ -164,9 +170,7 @@ def generate_batch(unit_id: int, year: str | int, term: int, *, class_id: int | 
     if db.session.get(Unit, unit_id) is None:
         raise DomainError(_("单位不存在。"), field="unit")
     students = queries.batch_students(academic_year, unit_id=unit_id, class_id=class_id, college_id=college_id)
-    today = today or local_today()
-    for school_id in {s.school_id for s in students}:
-        check_started(queries.term_windows([school_id], academic_year, term)[school_id], today)
+    check_all_started([unit_id, *{s.school_id for s in students}], academic_year, term, today or local_today())
     done, total = 0, len(students)
     if progress:
         progress(done, total)

@@ -155,8 +155,7 @@ def _batch_summaries(scope: str, year: AcademicYear, term: int) -> list:
     target = get_or_404(Unit if kind == "unit" else SchoolClass, int(raw_id), current_user, Permission.SUMMARIES_VIEW)
     students = queries.batch_students(year, unit_id=target.id if kind == "unit" else None,
                                       class_id=target.id if kind == "class" else None, user=current_user)
-    for school_id in {s.school_id for s in students}:
-        services.check_started(queries.term_windows([school_id], year, term)[school_id], local_today())
+    services.check_all_started({s.school_id for s in students}, year, term, local_today())
     return queries.build_summaries(students, year, term)
 
 
