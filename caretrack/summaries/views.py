@@ -95,7 +95,8 @@ def save_narrative(student_id: int, start_year: int, term: int):
     student, year = _student_for(Permission.NARRATIVE_WRITE, student_id), _year_or_404(start_year)
     form = NarrativeForm()
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        # A form opened before any narrative existed carries version 0: someone writing one since makes it stale.
+        version = int(form.version.data) if (form.version.data or "").isdigit() else 0
         try:
             services.save_narrative(current_user, student, year, term, form.text.data, expected_version=version)
         except DomainError as error:

@@ -74,6 +74,17 @@ def test_a_stale_narrative_form_is_refused_and_keeps_the_text(ledger, client, lo
     assert narrative.text == "第二稿"
 
 
+def test_two_blank_forms_do_not_overwrite_each_other(ledger, client, client_for, login):
+    login(ledger.teacher)
+    counselor = client_for(make_user(Role.COUNSELOR, ledger.city.class_a))
+    first = counselor.post(page(ledger, suffix="/narrative"), data={"text": "辅导员先写", "version": ""})
+    assert first.status_code == 302
+    response = client.post(page(ledger, suffix="/narrative"), data={"text": "班主任后写", "version": ""})
+    assert response.status_code == 400
+    assert "已被他人修改" in response.get_data(as_text=True)
+    assert db.session.scalar(select(SummaryNarrative)).text == "辅导员先写"
+
+
 def test_a_term_that_has_not_started_is_refused(ledger, client, login):
     ensure_academic_year(2026)
     login(ledger.teacher)
