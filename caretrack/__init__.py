@@ -25,9 +25,10 @@ def _blueprints():
     from caretrack.screening import bp as screening_bp
     from caretrack.students import bp as students_bp
     from caretrack.students import caseloads_bp
+    from caretrack.summaries import bp as summaries_bp
 
     return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
-            calendar_bp, activities_bp, screening_bp, notify_bp, audit_bp]
+            calendar_bp, activities_bp, screening_bp, summaries_bp, notify_bp, audit_bp]
 
 
 def _import_models() -> None:
@@ -43,6 +44,7 @@ def _import_models() -> None:
     import caretrack.org.models  # noqa: F401
     import caretrack.screening.models  # noqa: F401
     import caretrack.students.models  # noqa: F401
+    import caretrack.summaries.models  # noqa: F401
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -251,6 +251,134 @@ def screening_table(unit_code: str, year_label: str, term: int, output_format: s
     click.echo(f"{table.form} of {unit.code} written to {output} ({len(table.cases)} cases)")
 
 
+@cli.group("summaries")
+def summaries_group():
+    """Term summaries per student (学期资助育人小结)."""
+
+
+def _summary_scope(unit_code: str, year_label: str, term: int, student_no: str | None = None):
+    from caretrack.summaries import queries, services
+
+    unit, year = _unit_year(unit_code, year_label)
+    students = queries.batch_students(year, unit_id=unit.id, student_no=student_no)
+    if student_no and not students:
+        raise click.ClickException(f"no student {student_no} with a file in {year.label} under {unit.code}")
+    try:
+        services.check_all_started([unit.id, *{s.school_id for s in students}], year, term, local_today())
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    return unit, year, students
+
+
+@summaries_group.command("generate")
+@screening_options
+def summaries_generate(unit_code: str, year_label: str, term: int):
+    """Generate the term summaries of every student of a unit (idempotent), committing class by class."""
+    from caretrack.summaries import tasks
+
+    unit, year, students = _summary_scope(unit_code, year_label, term)
+    with click.progressbar(length=len(students), label="summaries") as bar:
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - bar.pos)
+
+        try:
+            made = tasks.generate_batch(unit.id, year.start_year, term, progress=progress)
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+    click.echo(f"generated {made}")
+
+
+@summaries_group.command("export")
+@screening_options
+@click.option("--format", "output_format", type=click.Choice(["json", "xlsx", "pdf"]), default="json")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+@click.option("--student", "student_no", default=None, help="学号: that student's summary only")
+def summaries_export(unit_code: str, year_label: str, term: int, output_format: str, output: str,
+                     student_no: str | None):
+    """Write the unit's term summaries: JSON, an xlsx (a sheet per class), a PDF (a zip of one per student)."""
+    import json
+
+    from caretrack.summaries import pdf, queries, services
+
+    _unit, year, students = _summary_scope(unit_code, year_label, term, student_no)
+    summaries = queries.build_summaries(students, year, term)
+    if output_format == "json":
+        content = json.dumps([services.summary_record(s) for s in summaries], ensure_ascii=False, indent=2)
+        Path(output).write_text(content + "\n", encoding="utf-8")
+    elif output_format == "xlsx":
+        Path(output).write_bytes(services.batch_xlsx(summaries).getvalue())
+    elif student_no:
+        Path(output).write_bytes(pdf.render(summaries, local_today()))
+    else:
+        Path(output).write_bytes(services.batch_zip(summaries, local_today()))
+    click.echo(f"{len(summaries)} summaries written to {output}")
+
+
+@cli.group("archive")
+def archive_group():
+    """The yearly archive: close a year, verify it, export a unit's frozen year."""
+
+
+def _year(year_label: str):
+    from caretrack.summaries.services import resolve_year
+
+    try:
+        return resolve_year(year_label)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+
+
+@archive_group.command("close")
+@click.option("--year", "year_label", required=True, help="e.g. 2025-2026")
+@click.option("--unit", "unit_code", default=None, help="only this unit and those under it")
+@click.option("--force", is_flag=True, help="close although a term has not ended (audited)")
+def archive_close(year_label: str, unit_code: str | None, force: bool):
+    """Freeze the year's term summaries and submitted screening tables (closing twice changes nothing)."""
+    from caretrack.summaries import archive
+
+    unit, year = _unit_year(unit_code, year_label) if unit_code else (None, _year(year_label))
+    try:
+        report = archive.close_year(None, year, unit, force=force)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"closed {year.label}: {len(report.closed)} units, {report.snapshots} snapshots; "
+               f"{report.already_closed} units already closed")
+
+
+@archive_group.command("verify")
+@click.option("--year", "year_label", required=True, help="e.g. 2025-2026")
+def archive_verify(year_label: str):
+    """Check every snapshot's hash and every unit's chain; name each bad snapshot and exit 1 if any."""
+    from caretrack.summaries import archive
+
+    year = _year(year_label)
+    problems = archive.verify_year(year)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"archive {year.label} verified")
+
+
+@archive_group.command("export")
+@click.option("--year", "year_label", required=True, help="e.g. 2025-2026")
+@click.option("--unit", "unit_code", required=True)
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+def archive_export(year_label: str, unit_code: str, output: str):
+    """Write the unit's frozen year as JSON."""
+    from caretrack.summaries import archive
+
+    unit, year = _unit_year(unit_code, year_label)
+    try:
+        Path(output).write_bytes(archive.export_unit(year, unit))
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"archive of {unit.code} {year.label} written to {output}")
+
+
 @cli.command("scheduler")
 def scheduler_command():
     """Run the scheduled jobs (one process per installation; a second one stands by)."""

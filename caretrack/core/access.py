@@ -71,6 +71,10 @@ class Permission(StrEnum):
     COVERAGE_INVITE = "activities.invite"
     EXEMPLARS_NOMINATE = "activities.nominate"
     EXEMPLARS_APPROVE = "activities.approve"
+    SUMMARIES_VIEW = "summaries.view"
+    NARRATIVE_WRITE = "summaries.narrative"
+    ARCHIVE_VIEW = "archive.view"
+    ARCHIVE_CLOSE = "archive.close"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -81,25 +85,30 @@ _OFFICER = {
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
     Permission.CLUBS_MANAGE, Permission.ACTIVITIES_VIEW, Permission.ACTIVITIES_MANAGE, Permission.COVERAGE_VIEW,
     Permission.COVERAGE_INVITE, Permission.EXEMPLARS_NOMINATE, Permission.EXEMPLARS_APPROVE,
+    Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW,
 }
+# The term's narrative is written by those who know the student: the class teacher and the counselor.
+_SUMMARY_WRITERS = {Permission.SUMMARIES_VIEW, Permission.NARRATIVE_WRITE}
 # Confidential care (psychological care by default) stays inside the school: its counselors and aid officer, who
 # also answer for the care records others wrote (anyone else changes only their own).
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED, Permission.CARE_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE}),
+    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE, Permission.ARCHIVE_CLOSE}),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
     Role.SCHOOL_OFFICER: frozenset(_OFFICER | _SCHOOL_CARE | {Permission.LEDGER_RESTORE}),
     Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.ACTIVITIES_VIEW,
                                Permission.ACTIVITIES_MANAGE, Permission.COVERAGE_VIEW, Permission.EXEMPLARS_NOMINATE}
-                              | _SCHOOL_CARE),
-    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}),
+                              | _SCHOOL_CARE | _SUMMARY_WRITERS),
+    Role.CLASS_TEACHER: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.CARE_RECORD}
+                                  | _SUMMARY_WRITERS),
     # A club leader sees members' names and attendance through the club, never the student files; they record
     # the club's activities and propose members, whom the school aid officer approves.
     Role.CLUB_LEADER: frozenset({Permission.CLUBS_VIEW, Permission.CLUBS_PROPOSE, Permission.ACTIVITIES_VIEW,
                                  Permission.ACTIVITIES_MANAGE}),
     Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
-                               Permission.SCREENING_VIEW, Permission.ACTIVITIES_VIEW, Permission.COVERAGE_VIEW}),
+                               Permission.SCREENING_VIEW, Permission.ACTIVITIES_VIEW, Permission.COVERAGE_VIEW,
+                               Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.

@@ -168,6 +168,16 @@ ENDPOINTS = {
     "screening.export_submission": Case("GET", "/screening/submissions/1/table.xlsx", LOGIN, 403, 404),
     "screening.list_rules": Case("GET", "/screening/rules", LOGIN, 403, 200),
     "screening.edit_rule": Case("GET", "/screening/rules/new", LOGIN, 403, 200),
+    # Summaries: the city fixture has no academic year, so a student's summary or a year's archive is left to
+    # tests/summaries; closing with an empty form flashes and goes back.
+    "summaries.show_summary": Case("GET", "/summaries/students/{student}/2025/1", LOGIN, 403, None),
+    "summaries.save_narrative": Case("POST", "/summaries/students/{student}/2025/1/narrative", LOGIN, 403, None),
+    "summaries.download_pdf": Case("GET", "/summaries/students/{student}/2025/1.pdf", LOGIN, 403, None),
+    "summaries.list_batches": Case("GET", "/summaries/", LOGIN, 403, 200),
+    "summaries.list_archive": Case("GET", "/summaries/archive/", LOGIN, 403, 200),
+    "summaries.close_year": Case("POST", "/summaries/archive/close", LOGIN, 403, 302),
+    "summaries.show_archive": Case("GET", "/summaries/archive/2025/units/{unit}", LOGIN, 403, 404),
+    "summaries.export_archive": Case("GET", "/summaries/archive/2025/units/{unit}.json", LOGIN, 403, 404),
     "audit.list_events": Case("GET", "/audit/", LOGIN, 403, 200),
     # Every logged-in user has an inbox; a notification of someone else's (id 1 is nobody's here) is 404.
     "notify.list_notifications": Case("GET", "/inbox/", LOGIN, 200, 200),

@@ -1,0 +1,156 @@
+"""The summary page, the narrative, the PDF and the batch downloads, through HTTP."""
+
+import io
+import zipfile
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from caretrack.audit.models import AuditEvent
+from caretrack.core.access import Role
+from caretrack.extensions import db
+from caretrack.org.services import ensure_academic_year
+from caretrack.summaries.models import SummaryNarrative
+from tests.factories import identify, make_student, make_user, pay
+
+
+@pytest.fixture(autouse=True)
+def _in_term_two():
+    """10 February 2026: term 1 of 2025-2026 is over, term 2 has begun."""
+    with time_machine.travel(datetime(2026, 2, 10, 4, 0, tzinfo=timezone.utc), tick=False):
+        yield
+
+
+def page(ledger, term=1, suffix=""):
+    return f"/summaries/students/{ledger.student.id}/2025/{term}{suffix}"
+
+
+def test_a_class_teacher_reads_the_summary_with_confidential_records_counted_not_quoted(ledger, client, login):
+    login(ledger.teacher)
+    html = client.get(page(ledger)).get_data(as_text=True)
+    assert "学期资助育人小结" in html
+    assert "李明" in html
+    assert "¥1,225.00" in html
+    assert "谈学习计划" in html
+    assert "焦虑" not in html
+    assert "保密记录（仅计数，不显示内容）" in html
+
+
+def test_a_counselor_reads_the_confidential_record_and_the_read_is_audited(ledger, client, login):
+    login(make_user(Role.COUNSELOR, ledger.city.class_a))
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.action == "restricted_record_read"))
+    assert "心理辅导：焦虑情绪" in client.get(page(ledger)).get_data(as_text=True)
+    after = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "restricted_record_read"))
+    assert after == before + 1
+
+
+def test_a_narrative_with_a_script_is_shown_as_text(ledger, client, login):
+    login(ledger.teacher)
+    response = client.post(page(ledger, suffix="/narrative"), data={"text": "<script>alert(1)</script>认真",
+                                                                     "version": ""})
+    assert response.status_code == 302
+    html = client.get(page(ledger)).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;认真" in html
+    assert "<script>alert(1)" not in html
+
+
+def test_a_stale_narrative_form_is_refused_and_keeps_the_text(ledger, client, login):
+    login(ledger.teacher)
+    client.post(page(ledger, suffix="/narrative"), data={"text": "第一稿", "version": ""})
+    narrative = db.session.scalar(select(SummaryNarrative))
+    opened = narrative.version
+    client.post(page(ledger, suffix="/narrative"), data={"text": "第二稿", "version": str(opened)})
+    response = client.post(page(ledger, suffix="/narrative"), data={"text": "我的旧表单", "version": str(opened)})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "已被他人修改" in html
+    assert "我的旧表单" in html
+    db.session.refresh(narrative)
+    assert narrative.text == "第二稿"
+
+
+def test_two_blank_forms_do_not_overwrite_each_other(ledger, client, client_for, login):
+    login(ledger.teacher)
+    counselor = client_for(make_user(Role.COUNSELOR, ledger.city.class_a))
+    first = counselor.post(page(ledger, suffix="/narrative"), data={"text": "辅导员先写", "version": ""})
+    assert first.status_code == 302
+    response = client.post(page(ledger, suffix="/narrative"), data={"text": "班主任后写", "version": ""})
+    assert response.status_code == 400
+    assert "已被他人修改" in response.get_data(as_text=True)
+    assert db.session.scalar(select(SummaryNarrative)).text == "辅导员先写"
+
+
+def test_a_term_that_has_not_started_is_refused(ledger, client, login):
+    ensure_academic_year(2026)
+    login(ledger.teacher)
+    response = client.get(f"/summaries/students/{ledger.student.id}/2026/2", follow_redirects=True)
+    assert "尚未开始" in response.get_data(as_text=True)
+    refused = client.post(f"/summaries/students/{ledger.student.id}/2026/2/narrative", data={"text": "早"},
+                          follow_redirects=True)
+    assert "尚未开始" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(SummaryNarrative)) == 0
+
+
+def test_another_class_student_is_not_found(ledger, client, login):
+    other = make_student(ledger.city.class_b, name="别班")
+    identify(other, 2025)
+    login(ledger.teacher)
+    assert client.get(f"/summaries/students/{other.id}/2025/1").status_code == 404
+    assert client.get(f"/summaries/students/{other.id}/2025/1.pdf").status_code == 404
+
+
+def test_an_inspector_reads_but_may_not_write(ledger, client, login):
+    login(make_user(Role.INSPECTOR, ledger.city.east))
+    assert client.get(page(ledger)).status_code == 200
+    assert client.post(page(ledger, suffix="/narrative"), data={"text": "x"}).status_code == 403
+
+
+def test_the_pdf_download(ledger, client, login):
+    login(ledger.teacher)
+    response = client.get(page(ledger, suffix=".pdf"))
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+
+
+def batch(client, scope, file_format, term="1"):
+    return client.get("/summaries/", query_string={"scope": scope, "year": "2025", "term": term,
+                                                   "format": file_format})
+
+
+def test_the_class_batch_as_xlsx_zip_and_merged_pdf(ledger, client, login):
+    other = make_student(ledger.city.class_a, name="王芳")
+    identify(other, 2025)
+    pay(other, "免学杂费", "300.00", term=1)
+    login(ledger.teacher)
+    scope = f"class:{ledger.city.class_a.id}"
+    workbook = load_workbook(io.BytesIO(batch(client, scope, "xlsx").data))
+    assert workbook.sheetnames == ["初一(1)班"]
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("学号", "姓名")
+    assert {row[1]: row[6] for row in rows[1:]} == {"李明": 1225, "王芳": 300}
+    with zipfile.ZipFile(io.BytesIO(batch(client, scope, "zip").data)) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            [f"初一(1)班_{s.student_no}_{s.name}.pdf" for s in (ledger.student, other)])
+    merged = batch(client, scope, "pdf")
+    assert merged.mimetype == "application/pdf"
+    assert merged.data.startswith(b"%PDF-")
+
+
+def test_a_batch_outside_ones_scope_is_not_found(ledger, client, login):
+    login(ledger.teacher)
+    assert batch(client, f"class:{ledger.city.class_b.id}", "xlsx").status_code == 404
+    assert batch(client, f"unit:{ledger.city.east_school.id}", "xlsx").status_code == 404
+    assert batch(client, "class:abc", "xlsx").status_code == 404
+
+
+def test_a_school_officer_downloads_the_school(ledger, client, login):
+    login(make_user(Role.SCHOOL_OFFICER, ledger.city.east_school))
+    response = batch(client, f"unit:{ledger.city.east_school.id}", "xlsx")
+    assert response.status_code == 200
+    assert load_workbook(io.BytesIO(response.data)).sheetnames == ["初一(1)班"]
