@@ -103,6 +103,7 @@ ENDPOINTS = {
     "activities.import_progress": Case("GET", "/activities/import/jobs/1.json", LOGIN, 403, None),
     "activities.confirm_import": Case("POST", "/activities/import/jobs/1/confirm", LOGIN, 403, None),
     "activities.cancel_import": Case("POST", "/activities/import/jobs/1/cancel", LOGIN, 403, None),
+    "activities.rerun_import": Case("POST", "/activities/import/jobs/1/rerun", LOGIN, 403, None),
     "activities.list_themes": Case("GET", "/activities/themes", LOGIN, 403, 200),
     "activities.edit_theme": Case("GET", "/activities/themes/new", LOGIN, 403, 200),
     "activities.edit_goal": Case("GET", "/activities/goals/new", LOGIN, 403, 200),
