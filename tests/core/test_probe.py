@@ -130,18 +130,19 @@ def add_probe_data(app) -> dict:
 
 
 def sample_ids(model, where=None) -> list[int]:
-    """Ids of `model` from every school (PER_SCHOOL of each), or the first few of a model without a school."""
+    """Ids of `model` from every class or school (PER_SCHOOL of each), or the first few of a model without either."""
     query = select(model).order_by(model.id)
     if where is not None:
         query = query.where(where)
     rows = db.session.scalars(query).all()
-    if not hasattr(model, "school_id"):
+    place = "class_id" if hasattr(model, "class_id") else "school_id"  # a student of each class, so every teacher
+    if not hasattr(model, place):
         return [row.id for row in rows[:8]]
     taken: Counter = Counter()
     chosen = []
     for row in rows:
-        if taken[row.school_id] < PER_SCHOOL:
-            taken[row.school_id] += 1
+        if taken[getattr(row, place)] < PER_SCHOOL:
+            taken[getattr(row, place)] += 1
             chosen.append(row.id)
     return chosen
 
