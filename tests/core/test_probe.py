@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectFieldBase
 from wtforms.fields import FileField
 
@@ -40,7 +40,7 @@ from caretrack.followups.models import CadenceRule, FollowUp
 from caretrack.ledger.models import AidProject, Attachment, Disbursement, SupportRecord
 from caretrack.notify.models import Notification, WebhookKind, WebhookTarget
 from caretrack.notify.services import add_webhook_target, notify
-from caretrack.org.models import SchoolClass, Unit
+from caretrack.org.models import SchoolClass, Unit, UnitKind
 from caretrack.org.services import academic_year_of, ensure_academic_year
 from caretrack.screening import services as screening
 from caretrack.screening.models import ScreeningCase, ScreeningRule, TableSubmission
@@ -49,6 +49,8 @@ from caretrack.students.services import add_to_caseload, create_caseload
 from tests.core.test_access_table import import_job
 from tests.core.test_confidential_leaks import marked_record, text_of
 from tests.core.test_fuzz import FAR_DATES, FORM_POSTS, ODD_NUMBERS, ODD_TEXT, fill
+from tests.factories import FULL_WIDTH
+from tests.html_forms import errors_by_field, form_data
 
 # The model each path argument names; `rule_id` depends on the endpoint, `job_id` on the import's kind.
 ARGUMENT_MODELS = {
@@ -231,7 +233,8 @@ class Probe:
         self.world = world
         self.tried: Counter = Counter()
         self.found: dict[str, list] = {kind: [] for kind in (
-            "server error", "wrong refusal", "restricted text", "full ID number", "formula cell", "cacheable")}
+            "server error", "wrong refusal", "restricted text", "full ID number", "formula cell", "cacheable",
+            "duplicate student")}
         self.id_numbers = {crypto.decrypt(c) for c in db.session.scalars(select(Student.id_cipher))}
         self.marker_seen: Counter = Counter()
         self.neutralised = 0
@@ -375,6 +378,42 @@ def post_and_roll_back(probe, browser, user, endpoint, url, objects, data, revea
         browser.set_cookie("session", cookie.value)
 
 
+SPELLINGS = {"full-width": FULL_WIDTH, "Arabic-Indic": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")}
+
+
+def register_again(probe, browser, user, token) -> None:
+    """Register each sampled demo child again, in each school the user may edit, its number in other digits.
+
+    Each post must be refused on the number, and the child still has one file (in a savepoint rolled back).
+    """
+    if not has_permission(user, Permission.STUDENTS_EDIT):
+        return
+    schools = [s for s in db.session.scalars(select(Unit).where(Unit.kind.in_([UnitKind.SCHOOL, UnitKind.UNIVERSITY])))
+               if can(user, Permission.STUDENTS_EDIT, s)]
+    children = [db.session.get(Student, i) for i in sample_ids(Student)]
+    for school in schools:
+        url = f"/students/new?school={school.id}"
+        form = form_data(browser.get(url).get_data(as_text=True), url)
+        for child in children:
+            number = crypto.decrypt(child.id_cipher)
+            for spelling in SPELLINGS.values():
+                form.update({"csrf_token": token, "name": "探针学生", "student_no": f"P{child.id:06d}",
+                             "id_number": number.translate(spelling)})
+                savepoint = db.session.connection().begin_nested()
+                try:
+                    response = probe.request(browser, user, "students.create_student", "POST", url, [school],
+                                             data=form)
+                    index = crypto.blind_index(number)
+                    files = db.session.scalar(select(func.count()).where(Student.id_index == index))
+                    probe.tried["registrations in other digits"] += 1
+                    refused = response is not None and errors_by_field(response.get_data(as_text=True)).get("id_number")
+                    if files != 1 or not refused:
+                        probe.found["duplicate student"].append((user.username, school.code, child.id, files))
+                finally:
+                    savepoint.rollback()
+                    db.session.expire_all()
+
+
 # --- the probe ------------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -399,6 +438,7 @@ def test_every_demo_role_on_every_route_finds_nothing_wrong(app, demo_city):
                 probe.request(browser, user, endpoint, "GET", url, objects, reveals=reveals_ids(user, url, objects))
         probe.request(app.test_client(), user, "calendar.feed", "GET", f"/calendar/{user.calendar_token}.ics", [])
         token = csrf_token(browser)
+        register_again(probe, browser, user, token)
         rng = random.Random(username)
         for endpoint, url, objects in post_urls(app, user, restricted_ids):
             reveals = endpoint == "students.reveal_id" and can(user, Permission.ID_REVEAL, objects[0])
@@ -407,8 +447,8 @@ def test_every_demo_role_on_every_route_finds_nothing_wrong(app, demo_city):
                                    reveals)
     report(probe, usernames, urls)
     if os.environ.get("CARETRACK_PROBE_REPORT"):  # every finding, not just the first five the assertion shows
-        Path(os.environ["CARETRACK_PROBE_REPORT"]).write_text(
-            json.dumps(probe.found, ensure_ascii=False, indent=1, default=str))
+        Path(os.environ["CARETRACK_PROBE_REPORT"]).write_text(json.dumps(
+            {"urls": len(urls), "tried": probe.tried, "found": probe.found}, ensure_ascii=False, indent=1, default=str))
     assert {kind: found[:5] for kind, found in probe.found.items() if found} == {}
     # The probe looked where the holes were: readers saw the markers, exports held the neutralised formula.
     for record, _markers in world["restricted"]:
@@ -416,6 +456,7 @@ def test_every_demo_role_on_every_route_finds_nothing_wrong(app, demo_city):
         assert readers, record.id
         assert all(probe.marker_seen[(u, record.id)] for u in readers), record.id
     assert probe.neutralised > 0
+    assert probe.tried["registrations in other digits"] > 0
     assert probe.tried["refusals checked"] > 1000
 
 
@@ -429,10 +470,12 @@ def reveals_ids(user, url: str, objects) -> bool:
 
 def report(probe, usernames, urls) -> None:
     """The figures of the run, for `pytest -s` and docs/security.md."""
+    posts = probe.tried["POST"] - probe.tried["registrations in other digits"]
     print(f"\nprobe: {len(urls)} URLs x {len(usernames)} roles; {probe.tried['GET']} GETs, "
-          f"{probe.tried['POST']} POSTs ({probe.tried['POST'] // 2} empty + {probe.tried['POST'] // 2} fuzzed); "
+          f"{posts} POSTs ({posts // 2} with the token only + {posts // 2} fuzzed); "
           f"{probe.tried['refusals checked']} answers held to access.py; {probe.tried['xlsx files']} xlsx files "
           f"({probe.tried['xlsx cells']} cells), {probe.tried['csv files']} CSV files, "
-          f"{len(probe.id_numbers)} ID numbers searched for")
+          f"{len(probe.id_numbers)} ID numbers searched for; {probe.tried['registrations in other digits']} "
+          "registrations of a child again in full-width or Arabic-Indic digits")
     for kind, found in probe.found.items():
         print(f"probe: {kind}: {len(found)}")
