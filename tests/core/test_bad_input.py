@@ -1,13 +1,19 @@
 """Bad input gets a clear 400, 404 or 409, never a 500: tampered versions, huge ids, lost races, logged values."""
 
+import importlib
 import logging
+from pathlib import Path
 
 import pytest
+from flask_wtf import FlaskForm
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import DateField
 
+import caretrack
 from caretrack.core.access import Role
+from caretrack.core.forms import BaseForm
 from caretrack.extensions import db
 from caretrack.students import services as student_services
 from caretrack.students.models import Student
@@ -110,3 +116,26 @@ def test_work_study_hours_that_no_column_holds_are_a_form_error(city, login, hou
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(SupportRecord)) == 0
+
+
+class DatedForm(BaseForm):
+    on = DateField("on")
+
+
+@pytest.mark.parametrize(("typed", "refused"), [
+    ("1989-12-31", True), ("1990-01-01", False), ("2100-12-31", False), ("2101-01-01", True), ("9999-12-31", True),
+])
+def test_a_date_field_on_any_form_accepts_only_1990_to_2100(app, typed, refused):
+    with app.test_request_context(method="POST", data={"on": typed}):
+        form = DatedForm(meta={"csrf": False})
+        assert form.validate() is not refused
+        assert form.errors == ({"on": ["日期须在 1990年1月1日 到 2100年12月31日 之间。"]} if refused else {})
+
+
+def test_every_form_of_the_app_gets_the_checks_of_the_base_form(app):
+    """The date range (and the control-character check) live in BaseForm: a form beside it would skip them."""
+    modules = [f"caretrack.{path.parent.name}.forms" for path in Path(caretrack.__file__).parent.glob("*/forms.py")]
+    forms = [cls for name in modules for cls in vars(importlib.import_module(name)).values()
+             if isinstance(cls, type) and issubclass(cls, FlaskForm) and cls.__module__.startswith("caretrack.")]
+    assert len(forms) > 20
+    assert [cls.__name__ for cls in forms if not issubclass(cls, BaseForm)] == []

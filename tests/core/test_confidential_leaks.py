@@ -10,7 +10,7 @@ them (so the test cannot pass by showing nothing); whatever leaves the app shows
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,19 @@ VARIANTS = ["/followups/?mine=0", "/followups/?mine=0&status=done", "/followups/
             "/students/{student}?kind=psych_care", "/followups/{closed}"]
 
 
+def marked_record(author, student, today: date, folder: Path, suffix: str = "", closes=()):
+    """A psychological-care record (restricted) by `author`, with a next step due tomorrow and an attachment, each
+    free-text field carrying its marker (plus `suffix`, to tell records apart); the record and its markers.
+    """
+    markers = {field: marker + suffix for field, marker in MARKERS.items()}
+    record = ledger.create_record(author, ledger.RecordData(
+        student=student, kind=RecordKind.PSYCH_CARE, happened_on=today, summary=f"考试焦虑 {markers['summary']}",
+        outcome=f"情绪好转 {markers['outcome']}", next_step=f"下周再谈 {markers['next_step']}",
+        next_step_due=today + timedelta(days=1), closes=tuple(closes)), today)
+    ledger.add_attachment(author, record, f"{markers['attachment']}.pdf", b"%PDF-1.4 x", folder, 1024 * 1024)
+    return record, markers
+
+
 def club_leader(city):
     leader = make_user()
     grant_role(None, leader, Role.CLUB_LEADER, ScopeType.CLUB, city.club)
@@ -84,12 +97,9 @@ def world(city, app):
     teacher, counselor = city.users["class teacher of the student"], city.users["counselor of the student"]
     city.teachers_talk = followups.schedule(teacher, followups.FollowUpData(
         student=city.ann, kind=FollowUpKind.TALK, assignee=teacher, due_on=date(2026, 12, 5)), TODAY)
-    city.record = ledger.create_record(counselor, ledger.RecordData(
-        student=city.ann, kind=RecordKind.PSYCH_CARE, happened_on=TODAY, summary=f"考试焦虑 {MARKERS['summary']}",
-        outcome=f"情绪好转 {MARKERS['outcome']}", next_step=f"下周再谈 {MARKERS['next_step']}",
-        next_step_due=date(2026, 11, 29), closes=(city.teachers_talk.id,)), TODAY)
-    city.attachment = ledger.add_attachment(counselor, city.record, f"{MARKERS['attachment']}.pdf", b"%PDF-1.4 x",
-                                            Path(app.instance_path) / "attachments", 1024 * 1024)
+    city.record, _markers = marked_record(counselor, city.ann, TODAY, Path(app.instance_path) / "attachments",
+                                          closes=(city.teachers_talk.id,))
+    city.attachment = city.record.attachments[0]
     city.derived = db.session.scalar(select(FollowUp).where(FollowUp.source_record_id == city.record.id))
     assert city.derived is not None
     assert city.derived.is_restricted
