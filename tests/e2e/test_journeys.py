@@ -218,6 +218,7 @@ def test_school_aid_officer_records_a_payment_imports_a_roster_and_screens(page,
     journey.go(click(item, "link", "修改"))
     expect(page.get_by_label("学年", exact=True).locator("option:checked")).to_have_text(year_label)
     unchanged(journey, student.id, click(page, "button", "保存"))
+    expect(flash(page)).to_have_text("没有改动，未作保存。")
 
     # A roster of one new student: preview, confirm.
     roster = tmp_path / "名单.csv"
@@ -275,6 +276,7 @@ def test_class_teacher_logs_a_talk_with_the_defaults_and_schedules_a_follow_up(p
     journey.go(click(item, "link", "修改"))
     expect(page.get_by_label("类型", exact=True).locator("option:checked")).to_have_text("谈心谈话")
     unchanged(journey, student.id, click(page, "button", "保存"))
+    expect(flash(page)).to_have_text("没有改动，未作保存。")
     expect(page.locator("#timeline .ct-timeline-item").filter(has_text=summary)).to_be_visible()
 
     # A follow-up: the kind and the person in charge preselected, the due date typed.
@@ -312,6 +314,7 @@ def test_counselor_logs_confidential_care_and_reads_it(page, live_server):
 
     journey.go(click(item, "link", "修改"))
     unchanged(journey, student.id, click(page, "button", "保存"))
+    expect(flash(page)).to_have_text("没有改动，未作保存。")
     expect(page.locator("#timeline .ct-timeline-item").filter(has_text=summary)).to_be_visible()
     journey.done()
 
