@@ -6,9 +6,11 @@ compared before and after. The live server is shared by every browser test, so w
 token of its own, and the students it works on are picked from the database.
 """
 
+import os
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -32,6 +34,7 @@ from tests.e2e.test_screening import made_up_id_number
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
 
 WIDTH = 1024
+SHOTS = os.environ.get("CARETRACK_JOURNEY_SHOTS")
 SCHOOL_CODE = "2199010101"  # 东城区第一中学, of 东城区
 CLASS_NAME = "初一(1)班"
 JOB_TIMEOUT = 20_000  # ms: imports run in the background and the page reloads when done
@@ -61,6 +64,9 @@ class Journey:
         if found["page"] > 0 or found["bar_right"] > 0:
             self.problems.append(f"{self.page.url} is wider than {WIDTH} px: {found}")
         self.checked.add(_bare(self.page.url))
+        if SHOTS:  # to look at every page of the journeys: CARETRACK_JOURNEY_SHOTS=folder
+            Path(SHOTS).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=f"{SHOTS}/{len(list(Path(SHOTS).iterdir())):03d}.png", full_page=True)
 
     def log_in(self, username: str) -> None:
         self.page.goto("/login")
