@@ -48,7 +48,7 @@ class GrantRoleForm(BaseForm):
         offered = [role for role in reversed(Role) if grantable is None or role in grantable]
         self.role.choices = [(role.value, role.label) for role in offered]
         self.scope_type.choices = [(t.value, t.label) for t in ScopeType if t in SCOPE_MODELS]
-        self.unit.choices = [(str(u.id), f"{u.name}（{u.code}）") for u in units]
+        self.unit.choices = [(str(u.id), u.name_with_code) for u in units]
         # Grouped by the unit they report to, so a city's two hundred schools read district by district.
         self.unit_groups: dict[str, list[tuple[str, str]]] = {}
         for unit, choice in sorted(zip(units, self.unit.choices, strict=True),

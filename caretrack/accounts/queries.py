@@ -104,6 +104,6 @@ def describe_scopes(assignments) -> dict[int, str]:
             # Name the school too: "初一(1)班" alone is ambiguous across a district.
             statement = statement.options(joinedload(model.school))
         for row in db.session.scalars(statement):
-            names[(scope_type, row.id)] = (f"{row.name}（{row.code}）" if scope_type == ScopeType.UNIT
+            names[(scope_type, row.id)] = (row.name_with_code if scope_type == ScopeType.UNIT
                                            else f"{row.school.name} · {row.name}")
     return {a.id: names.get((a.scope_type, a.scope_id), f"#{a.scope_id}") for a in assignments}

@@ -182,11 +182,11 @@ def edit_disbursement(disbursement_id: int):
     data = _checked_disbursement(form, student, disbursement)
     if data is not None:
         try:
-            services.update_disbursement(current_user, disbursement, data, int(form.version.data or 0))
+            changed = services.update_disbursement(current_user, disbursement, data, int(form.version.data or 0))
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("发放记录已修改。"), "success")
+            flash(_("发放记录已修改。") if changed else _("没有改动，未作保存。"), "success" if changed else "info")
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student,
                            disbursement=disbursement), 400 if form.errors else 200
@@ -209,11 +209,14 @@ def _checked_record(form: RecordForm, student: Student) -> services.RecordData |
                         lambda data, errors: services.check_record(data, local_today(), errors))
 
 
-def _save_attachment(form: RecordForm, support: SupportRecord) -> None:
+def _save_attachment(form: RecordForm, support: SupportRecord) -> list[str]:
+    """Store the uploaded file, if any; what it changed, as `update_record` says it."""
     upload = form.attachment.data
-    if upload and getattr(upload, "filename", ""):
-        services.add_attachment(current_user, support, upload.filename, upload.read(), _attachment_folder(),
-                                current_app.config["MAX_ATTACHMENT_BYTES"])
+    if not (upload and getattr(upload, "filename", "")):
+        return []
+    services.add_attachment(current_user, support, upload.filename, upload.read(), _attachment_folder(),
+                            current_app.config["MAX_ATTACHMENT_BYTES"])
+    return ["attachments"]
 
 
 def _attachment_folder() -> Path:
@@ -274,12 +277,12 @@ def edit_record(record_id: int):
     data = _checked_record(form, support.student)
     if data is not None:
         try:
-            services.update_record(current_user, support, data, local_today(), int(form.version.data or 0))
-            _save_attachment(form, support)
+            changed = services.update_record(current_user, support, data, local_today(), int(form.version.data or 0))
+            changed += _save_attachment(form, support)
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("记录已修改。"), "success")
+            flash(_("记录已修改。") if changed else _("没有改动，未作保存。"), "success" if changed else "info")
             return _back_to_file(support.student)
     services.audit_reads(current_user, [support], g.client_address)
     return render_template("ledger/record_form.html", form=form, student=support.student, support=support,

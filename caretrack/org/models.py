@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -72,6 +73,11 @@ class Unit(TimestampMixin, VersionedMixin, db.Model):
     def stages(self) -> list[Stage]:
         order = list(Stage)
         return sorted((Stage(row.stage) for row in self.stage_rows), key=order.index)
+
+    @property
+    def name_with_code(self) -> str:
+        """How lists name a unit: 东城区第一中学（2199010101）, in English with ASCII brackets."""
+        return _("%(name)s（%(code)s）", name=self.name, code=self.code)
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"

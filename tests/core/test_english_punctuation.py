@@ -45,3 +45,15 @@ def test_an_english_page_puts_english_colons_after_translated_labels(city, clien
     page = client.get(f"/students/{student.id}").get_data(as_text=True)
     assert "Total aid paid: " in page
     assert "Total aid paid：" not in page
+
+
+def test_an_english_home_page_names_the_role_s_unit_with_ascii_brackets(city, client, login):
+    from caretrack.core.access import Role
+    from tests.factories import make_user
+
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    assert f"{city.east_school.name}（{city.east_school.code}）" in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/").get_data(as_text=True)
+    assert f"{city.east_school.name} ({city.east_school.code})" in page
+    assert "（" not in page

@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from caretrack.core.import_jobs import ImportJob
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectFieldBase
@@ -32,7 +33,6 @@ from caretrack.activities.models import Club
 from caretrack.core import crypto
 from caretrack.core.access import ROLE_PERMISSIONS, Permission, can, has_permission, roles_of
 from caretrack.core.errors import DomainError
-from caretrack.core.import_jobs import ImportJob
 from caretrack.core.tabular import FORMULA_TRIGGERS
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db

@@ -110,3 +110,15 @@ def nav_link(page, label: str):
     if menu.count() and not link.is_visible():
         menu.locator(".dropdown-toggle").click()
     return link
+
+
+def overflow(page) -> dict:
+    """How much the page and the menu bar stick out beyond the window, in px (a page without the bar: 0 for it)."""
+    return page.evaluate("""() => {
+        const bar = document.querySelector('nav.navbar');
+        const items = bar ? [...bar.querySelectorAll('.navbar-brand, .nav-link, .ct-lang')] : [];
+        const right = items.length ? Math.max(...items.map(e => e.getBoundingClientRect().right)) : 0;
+        return {page: document.documentElement.scrollWidth - window.innerWidth,
+                bar_height: bar ? bar.getBoundingClientRect().height : 0,
+                bar_right: items.length ? right - window.innerWidth : 0};
+    }""")

@@ -30,18 +30,6 @@ def menu_pages(page) -> list[str]:
     return list(dict.fromkeys(hrefs))
 
 
-def overflow(page) -> dict:
-    """How much the page and the bar stick out beyond the window, in px."""
-    return page.evaluate("""() => {
-        const bar = document.querySelector('nav.navbar');
-        const right = Math.max(...[...bar.querySelectorAll('.navbar-brand, .nav-link, .ct-lang')]
-            .map(e => e.getBoundingClientRect().right));
-        return {page: document.documentElement.scrollWidth - window.innerWidth,
-                bar_height: bar.getBoundingClientRect().height,
-                bar_right: right - window.innerWidth};
-    }""")
-
-
 def check_pages(page, role: str, language: str, paths: list[str]) -> list[str]:
     problems = []
     for width in WIDTHS:
@@ -49,7 +37,7 @@ def check_pages(page, role: str, language: str, paths: list[str]) -> list[str]:
         for path in paths:
             page.goto(path)
             page.wait_for_load_state("load")
-            found = overflow(page)
+            found = live.overflow(page)
             if found["page"] > 0 or found["bar_right"] > 0 or found["bar_height"] > BAR_HEIGHT:
                 problems.append(f"{role} {language} {width}px {path}: {found}")
             if path == "/":

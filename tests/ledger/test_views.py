@@ -314,3 +314,35 @@ def test_the_work_study_fields_are_marked_for_the_script_and_still_checked_by_th
     assert refused.status_code == 400
     assert "只用于勤工助学" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).where(SupportRecord.summary == "谈话")) == 0
+
+
+# --- an edit saved as shown ---------------------------------------------------------------------------------
+
+def test_a_record_saved_unchanged_says_so_and_writes_nothing(counselors_talk, login):
+    story = counselors_talk
+    client = login(story.counselor)
+    record, version = story.record, story.record.version
+    form = {"kind": record.kind, "happened_on": record.happened_on.isoformat(), "summary": record.summary,
+            "tier": record.tier, "version": version}
+    response = client.post(f"/ledger/records/{record.id}/edit", data=form, follow_redirects=True)
+    assert "没有改动，未作保存。" in response.get_data(as_text=True)
+    assert record.version == version
+    response = client.post(f"/ledger/records/{record.id}/edit", data={**form, "summary": "补充了谈话内容"},
+                           follow_redirects=True)
+    assert "记录已修改。" in response.get_data(as_text=True)
+    assert record.version == version + 1
+
+
+def test_a_payment_saved_unchanged_says_so_and_writes_nothing(story, login):
+    client = login(make_user(Role.SCHOOL_OFFICER, story.east_school))
+    grant, version = story.grant, story.grant.version
+    form = {"project_id": grant.project_id, "grade": grant.grade or "", "amount": f"{grant.amount:.2f}",
+            "paid_on": grant.paid_on.isoformat(), "academic_year_id": grant.academic_year_id,
+            "term": str(grant.term or ""), "voucher": grant.voucher, "version": version}
+    response = client.post(f"/ledger/disbursements/{grant.id}/edit", data=form, follow_redirects=True)
+    assert "没有改动，未作保存。" in response.get_data(as_text=True)
+    assert grant.version == version
+    response = client.post(f"/ledger/disbursements/{grant.id}/edit", data={**form, "voucher": "V2"},
+                           follow_redirects=True)
+    assert "发放记录已修改。" in response.get_data(as_text=True)
+    assert grant.version == version + 1
