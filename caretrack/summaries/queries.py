@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from caretrack.activities.queries import attended_between
 from caretrack.core.access import Permission, scoped, unit_subtree_ids
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
@@ -192,9 +193,13 @@ def fill_records(summaries: dict[int, TermSummary], reader) -> None:
 
 
 def fill_activities(summaries: dict[int, TermSummary]) -> None:
-    """Themed activities attended: none yet."""
-    # Filled from caretrack.activities.queries.attended_between(ids, first, last) once themed activities exist.
-    return None
+    """Themed activities attended (present) in the term, by each student's own term dates, in one query."""
+    first = min(s.starts_on for s in summaries.values())
+    last = max(s.ends_on for s in summaries.values())
+    for student_id, _activity_id, themes, title, day in attended_between(list(summaries), first, last):
+        if _in_window(summaries, student_id, day):
+            summaries[student_id].activities.append(
+                ActivityLine(themes=themes.split("、") if themes else [], title=title, day=day))
 
 
 def fill_followups(summaries: dict[int, TermSummary]) -> None:

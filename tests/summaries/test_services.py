@@ -62,8 +62,25 @@ def test_followups_done_and_still_open(ledger):
     assert (summary.followups_done, summary.followups_open) == (1, 1)
 
 
-def test_activities_are_empty_until_themed_activities_exist(ledger):
-    assert summary_of(ledger).activities == []
+def test_the_activities_attended_in_the_term_and_no_others(ledger):
+    from caretrack.activities import services as activities
+    from caretrack.activities.models import Theme
+    from caretrack.extensions import db
+
+    honesty = db.session.scalar(select(Theme).where(Theme.name == "诚信教育"))
+    organiser = activities.Organiser(unit=ledger.student.school)
+
+    def held(title, day, present):
+        activity, _warnings = activities.save_activity(None, activities.ActivityData(
+            organiser=organiser, themes=[honesty], title=title, held_on=day), date(2026, 8, 31))
+        activities.record_attendance(None, activity, [ledger.student], {ledger.student.id} if present else set())
+
+    held("诚信讲座", date(2025, 11, 10), present=True)
+    held("缺席的讲座", date(2025, 12, 1), present=False)
+    held("下学期的讲座", date(2026, 3, 10), present=True)
+    lines = summary_of(ledger).activities
+    assert [(line.title, line.day, line.themes) for line in lines] == [("诚信讲座", date(2025, 11, 10), ["诚信教育"])]
+    assert [line.title for line in summary_of(ledger, term=2).activities] == ["下学期的讲座"]
 
 
 def test_restricted_records_are_counted_not_quoted_for_a_class_teacher(ledger):
