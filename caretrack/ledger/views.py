@@ -358,7 +358,7 @@ def restore_entry(kind: str, entry_id: int):
 def removed_entries(student_id: int):
     student = _student_for(Permission.LEDGER_RESTORE, student_id)
     entries = [e for e in queries.timeline(current_user, student, queries.TimelineFilters(include_removed=True))
-               if e.entry.is_deleted]
+               if getattr(e.entry, "is_deleted", False)]  # activities on the timeline are never removed
     return render_template("ledger/removed.html", student=student, entries=entries)
 
 

@@ -179,6 +179,16 @@ def test_the_attendance_shows_on_each_attendees_timeline(club, login, client):
     assert "防范校园贷讲座" not in client.get(f"/students/{club.members[1].id}").get_data(as_text=True)
 
 
+def test_an_attendee_s_removed_entries_page_leaves_the_activities_out(club, login, client):
+    # The removed-entries page filters the timeline on removal; an activity on it is never removed (a 500 once).
+    activity = make_activity(club.club, "诚信教育", kind="club", title="诚信讲座")
+    services.record_attendance(None, activity, club.members, {club.members[0].id})
+    login(make_user(Role.SCHOOL_OFFICER, club.university))
+    page = client.get(f"/ledger/students/{club.members[0].id}/removed")
+    assert page.status_code == 200
+    assert "诚信讲座" not in page.get_data(as_text=True)
+
+
 def test_the_coverage_page_counts_and_lists_the_unreached_to_those_who_may_see_them(club, login, client,
                                                                                    client_for):
     year = ensure_academic_year(2025)
