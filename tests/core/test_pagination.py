@@ -147,8 +147,8 @@ def test_the_clubs_and_a_clubs_members_page(city, client, login):
     for name in MEMBERS:
         add_member(None, clubs[0], make_student(city.uni_class, name=name))
     login(officer)
-    assert_paged(client, "/clubs/", NAMES)
-    assert_paged(client, f"/clubs/{clubs[0].id}", MEMBERS)
+    assert_paged(client, "/activities/clubs/", NAMES)
+    assert_paged(client, f"/activities/clubs/{clubs[0].id}", MEMBERS)
 
 
 def test_the_caseloads_and_a_caseloads_members_page(city, client, login):
