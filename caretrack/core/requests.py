@@ -51,6 +51,12 @@ def commit_anyway() -> None:
     setattr(g, _COMMIT_ANYWAY, True)
 
 
+def roll_back_now() -> None:
+    """Undo this request's writes at once (a flush that lost a race), so the page can read what is saved now."""
+    db.session.rollback()
+    roll_back_anyway()
+
+
 def roll_back_anyway() -> None:
     """Roll this request's writes back although it redirects (a refusal flashed on the page it goes back to)."""
     setattr(g, _ROLL_BACK_ANYWAY, True)

@@ -231,6 +231,7 @@ def update_case(case_id: int):
         except DomainError as error:
             form.add_domain_error(error)
             if error.field == "version":  # the saved values are shown beside the form from now on
+                requests.roll_back_now()  # the lost flush is undone before what is saved now is read
                 form.show_saved({"reason": case.reason or "", "remedy": case.remedy or "", "deadline": case.deadline,
                                  "owner_id": case.owner_id or NO_OWNER}, case.version)
         else:

@@ -15,7 +15,7 @@ from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
-from caretrack.core.requests import roll_back_anyway
+from caretrack.core.requests import roll_back_anyway, roll_back_now
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
 from caretrack.core.validation import checked_data, typed
@@ -262,6 +262,7 @@ def edit_student(student_id: int):
         except DomainError as error:
             form.add_domain_error(error)
             if error.field == "version":
+                roll_back_now()  # the lost flush is undone before what is saved now is read
                 form.show_saved(_saved_student(student), student.version)
         else:
             flash(_("学生信息已保存。"), "success")
