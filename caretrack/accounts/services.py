@@ -316,7 +316,9 @@ def grant_role(actor: User | None, user: User, role: Role, scope_type: ScopeType
 
 
 def revoke_role(actor: User, assignment: RoleAssignment) -> None:
-    """Take a role grant back."""
+    """Take a role grant back; never one's own, so an administrator cannot lock the city out by a slip."""
+    if actor is not None and assignment.user_id == actor.id:
+        raise DomainError(_("不能撤销自己的角色，请由另一位管理员操作。"))
     scope_type = ScopeType(assignment.scope_type)
     unit_id = scope_unit_id(scope_type, _scope_target(scope_type, assignment.scope_id))
     _check_may_grant(actor, Role(assignment.role), unit_id)

@@ -212,6 +212,10 @@ def revoke_role(user_id: int, assignment_id: int):
         services.revoke_role(current_user, assignment)
     except Forbidden:
         abort(403)
+    except DomainError as error:
+        requests.roll_back_anyway()
+        flash(error.message, "danger")
+        return redirect(url_for("accounts.show_user", user_id=user.id))
     flash(_("已撤销角色。"), "success")
     if queries.get_manageable_user(current_user, user.id) is None:
         return redirect(url_for("accounts.list_users"))  # no role left in the admin's scope: the page would 404

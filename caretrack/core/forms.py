@@ -164,3 +164,14 @@ def valid_from_field() -> IntegerField:
 def valid_to_field() -> IntegerField:
     """The last academic year it applies to; empty while it is in force."""
     return IntegerField(_l("停用学年（起始年份，可空）"), [validators.Optional(), validators.NumberRange(2000, 2100)])
+
+
+def flash_saved(message: str, changed: bool) -> None:
+    """Tell the person what a save did: the message when something changed, plainly "no change" otherwise."""
+    from flask import flash
+    from flask_babel import gettext as _
+
+    if changed:
+        flash(message, "success")
+    else:
+        flash(_("没有改动，未作保存。"), "info")

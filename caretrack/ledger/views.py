@@ -11,6 +11,7 @@ from sqlalchemy import select
 from caretrack.core.access import Permission, can, get_or_404, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -186,7 +187,7 @@ def edit_disbursement(disbursement_id: int):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("发放记录已修改。") if changed else _("没有改动，未作保存。"), "success" if changed else "info")
+            flash_saved(_("发放记录已修改。"), changed)
             return _back_to_file(student)
     return render_template("ledger/disbursement_form.html", form=form, student=student,
                            disbursement=disbursement), 400 if form.errors else 200
@@ -282,7 +283,7 @@ def edit_record(record_id: int):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("记录已修改。") if changed else _("没有改动，未作保存。"), "success" if changed else "info")
+            flash_saved(_("记录已修改。"), changed)
             return _back_to_file(support.student)
     services.audit_reads(current_user, [support], g.client_address)
     return render_template("ledger/record_form.html", form=form, student=support.student, support=support,

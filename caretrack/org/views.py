@@ -9,6 +9,7 @@ from caretrack.core import requests
 from caretrack.core.access import Permission, can, get_or_404, permission_required, scope_for
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
@@ -111,12 +112,13 @@ def edit_unit(unit_id: int):
     if form.validate_on_submit():
         if _unit_data(form).parent_code != (unit.parent.code if unit.parent else None):
             _check_parent_in_scope(form.parent_code.data)  # only a move needs the new parent to be the actor's
+        version_before = unit.version
         try:
             services.save_unit(current_user, _unit_data(form), unit)
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("单位信息已保存。"), "success")
+            flash_saved(_("单位信息已保存。"), unit.version != version_before)
             return redirect(url_for("org.show_unit", unit_id=unit.id))
     return render_template("org/unit_form.html", form=form, unit=unit), 400 if form.errors else 200
 

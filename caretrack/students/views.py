@@ -13,6 +13,7 @@ from caretrack.core import idnumber
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.requests import roll_back_anyway, roll_back_now
@@ -257,6 +258,7 @@ def edit_student(student_id: int):
     _prepare_student_form(form, student.school)
     data = _checked_student(form, student.school, student)
     if data is not None:
+        version_before = student.version
         try:
             warnings = services.update_student(current_user, student, data, int(form.version.data or 0))
         except DomainError as error:
@@ -265,7 +267,7 @@ def edit_student(student_id: int):
                 roll_back_now()  # the lost flush is undone before what is saved now is read
                 form.show_saved(_saved_student(student), student.version)
         else:
-            flash(_("学生信息已保存。"), "success")
+            flash_saved(_("学生信息已保存。"), student.version != version_before)
             for warning in warnings:
                 flash(warning, "warning")
             return redirect(url_for("students.show_student", student_id=student.id))
@@ -383,16 +385,18 @@ def identify_student(student_id: int):
     data = checked_data(form, lambda _errors: _identification_data(form),
                         lambda data, _errors: services.check_identification(data))
     if data is not None:
+        before = services.identification_for(student, data.academic_year)
+        version_before = before.version if before is not None else None
         try:
-            services.identify(current_user, student, data,
-                              int(form.version.data) if form.version.data else None)
+            identification = services.identify(current_user, student, data,
+                                               int(form.version.data) if form.version.data else None)
         except DomainError as error:
             form.add_domain_error(error)
             saved = services.identification_for(student, _identification_data(form).academic_year)
             if error.field == "version" and saved is not None:
                 form.show_saved(_saved_identification(saved), saved.version)
         else:
-            flash(_("认定信息已保存。"), "success")
+            flash_saved(_("认定信息已保存。"), identification.version != version_before)
             return redirect(url_for("students.show_student", student_id=student.id))
     return render_template("students/identify.html", form=form, student=student), 400 if form.errors else 200
 

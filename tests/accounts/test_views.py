@@ -514,6 +514,18 @@ def test_revoking_the_last_role_in_ones_scope_returns_to_the_user_list(city, cli
     assert teacher.role_assignments == []
 
 
+def test_an_administrator_cannot_revoke_their_own_role(city, client, login):
+    admin = make_user(Role.CITY_ADMIN, city.city)
+    login(admin)
+    own = admin.role_assignments[0]
+    events = count(AuditEvent)
+    response = client.post(f"/users/{admin.id}/roles/{own.id}/revoke")
+    assert redirects_to(response, f"/users/{admin.id}")
+    assert "不能撤销自己的角色" in text_of(client.get(response.location))
+    assert [a.id for a in admin.role_assignments] == [own.id]
+    assert count(AuditEvent) == events
+
+
 # --- The user list -----------------------------------------------------------------------------------------
 
 def test_the_user_list_filters_by_name_and_role(city, client, login):

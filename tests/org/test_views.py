@@ -86,6 +86,19 @@ def test_an_unknown_parent_code_is_a_form_error_for_the_city_admin(city, client,
 
 
 @pytest.mark.usefixtures("district_officer")
+def test_saving_a_unit_unchanged_says_so_and_audits_nothing(city, client):
+    from tests.html_forms import form_data
+
+    url = f"/units/{city.east_school.id}/edit"
+    events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    response = client.post(url, data=form_data(text_of(client.get(url)), url))
+    assert response.status_code == 302
+    shown = text_of(client.get(response.location))
+    assert "没有改动，未作保存" in shown and "单位信息已保存" not in shown
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+
+
+@pytest.mark.usefixtures("district_officer")
 def test_editing_a_unit_saves_and_audits_the_change(city, client):
     form = text_of(client.get(f"/units/{city.east_school.id}/edit"))
     assert 'value="东城区第一中学"' in form

@@ -306,3 +306,23 @@ def test_a_stale_identification_form_shows_what_is_saved_and_can_then_be_saved(s
     assert f'name="version" type="hidden" value="{saved.version}"' in html
     assert client.post(path, data={**form, "version": str(saved.version)}).status_code == 302
     assert {c.value for c in saved.categories} == {"orphan", "disabled"}
+
+
+def test_saving_an_unchanged_form_says_nothing_changed(school, login):
+    from tests.html_forms import form_data
+
+    client = login(make_user(Role.SCHOOL_OFFICER, school.east_school))
+    for url in (f"/students/{school.ann.id}/edit", f"/students/{school.ann.id}/identification?year=2025"):
+        events = db.session.scalar(select(func.count()).select_from(AuditEvent))
+        response = client.post(url, data=form_data(page(client, url), url))
+        assert response.status_code == 302, url
+        shown = page(client, response.location)
+        assert "没有改动，未作保存" in shown, url
+        assert "已保存" not in shown, url
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
+    version = school.ann.version
+    url = f"/students/{school.ann.id}/edit"
+    data = form_data(page(client, url), url)
+    data["name"] = "安安改名"
+    assert "学生信息已保存" in page(client, client.post(url, data=data).location)
+    assert school.ann.version == version + 1
