@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from caretrack.screening.tables import NOTES, ReceivedAid
 from caretrack.screening.xlsx import check_boxes, form_filename, form_workbook, term_label
+from tests.conftest import skip_or_fail
 from tests.screening.render_form import district_table, school_table
 
 HEADER_ROW = 9
@@ -227,7 +228,7 @@ def test_libreoffice_prints_it_on_one_a4_landscape_page(tmp_path):
     """The sample 附件1 converted by LibreOffice is one A4 landscape page (skipped without LibreOffice)."""
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if not office or not shutil.which("pdfinfo"):
-        pytest.skip("libreoffice or pdfinfo not installed")
+        skip_or_fail("libreoffice or pdfinfo not installed")
     source = tmp_path / "form.xlsx"
     source.write_bytes(form_workbook(school_table()).getvalue())
     subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
