@@ -65,12 +65,13 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _import_models()
-    from caretrack.core import database, i18n, requests, security, web
+    from caretrack.accounts import sessions
+    from caretrack.core import database, i18n, requests, web
     from caretrack.core.urls import IdConverter
 
     database.init_app(app)
     i18n.init_app(app, babel)
-    security.init_app(app, login_manager)
+    sessions.init_app(app, login_manager)
     web.init_app(app)
     # Before the routes are added: every `<int:...>` in them is then an id that fits the database.
     app.url_map.converters["int"] = IdConverter

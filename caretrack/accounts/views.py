@@ -14,7 +14,7 @@ from caretrack.core import requests
 from caretrack.core.access import Permission, Role, ScopeType, permission_required
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
-from caretrack.core.security import end_session, limiter, start_session
+from caretrack.accounts.sessions import end_session, limiter, start_session
 from caretrack.core.web import local_target
 from caretrack.extensions import db
 
