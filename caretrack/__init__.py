@@ -18,9 +18,9 @@ def _blueprints():
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
     from caretrack.followups import bp as followups_bp
-    from caretrack.followups import calendar_bp
     from caretrack.ledger import bp as ledger_bp
     from caretrack.notify import bp as notify_bp
+    from caretrack.notify.calendar import calendar_bp
     from caretrack.org import bp as org_bp
     from caretrack.screening import bp as screening_bp
     from caretrack.students import bp as students_bp

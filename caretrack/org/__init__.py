@@ -2,7 +2,14 @@
 
 from flask import Blueprint
 
+from caretrack.core.access import Permission
+from caretrack.core.choices import N_
+from caretrack.core.web import register_nav
+
 bp = Blueprint("org", __name__, url_prefix="/units")
+
+# This domain's pages in the main menu (core/web.py register_nav).
+register_nav(N_("管理"), N_("单位"), "org.list_units", Permission.ORG_VIEW, order=10)
 
 from caretrack.org import views  # noqa: E402,F401 - registers the routes on bp
 
