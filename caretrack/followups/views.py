@@ -14,9 +14,9 @@ from caretrack.core.urls import parse_id
 from caretrack.followups import bp, cadence, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-from caretrack.ledger.caseload_views import register_caseload_column
 from caretrack.ledger.queries import may_read, prime_may_read
 from caretrack.ledger.views import Closable, register_closable_source
+from caretrack.ledger.worklist_views import register_caseload_column
 from caretrack.notify.calendar import FeedEntry, masked_name, new_token, register_feed_source
 from caretrack.org import services as org
 from caretrack.students.queries import get_student

@@ -403,4 +403,4 @@ register_import_routes(bp, ImportPage(
     columns_help=N_("列：身份证号（或单位代码和学号）、资助项目、档次、金额、发放日期、学年、学期、凭证号。")),
     DisbursementImporter)
 
-from caretrack.ledger import caseload_views, catalog_views  # noqa: E402,F401 - register their pages on bp
+from caretrack.ledger import catalog_views, worklist_views  # noqa: E402,F401 - register their pages on bp

@@ -403,4 +403,4 @@ register_import_routes(bp, ImportPage(
                     "家庭经济困难类型、困难等级、是否建档立卡家庭、是否烈士子女、是否遭遇自然灾害或突发事件、认定学年、"
                     "监护人姓名、监护人电话。")), StudentImporter)
 
-from caretrack.students import caseload_views  # noqa: E402,F401 - registers the caseload pages
+from caretrack.students import caseload_admin_views  # noqa: E402,F401 - registers the caseload pages
