@@ -241,12 +241,27 @@ def scoped(query, user, permission: Permission, model=None):
     return query.where(scope_filter(model, scope_for(user, permission)))
 
 
-def get_or_404(model, object_id, user, permission: Permission):
-    """Load one row through the user's scope; 404 when it does not exist or lies outside the scope."""
+def get_or_404(model, object_id, user, permission: Permission, then: Permission | None = None):
+    """Load one row through the user's scope; 404 when it does not exist or lies outside the scope.
+
+    With `then`, the row is also one to act on: 403 unless the user holds `then` on a scope that contains it
+    (out of scope is 404, in scope without the role is 403).
+    """
     row = db.session.scalar(scoped(select(model).where(model.id == object_id), user, permission, model))
     if row is None:
         abort(404)
-    return row
+    return row if then is None else require(user, then, row)
+
+
+def require(user, permission: Permission, obj=None):
+    """`obj` when the user holds `permission` on a scope that contains it (without `obj`: anywhere); else 403.
+
+    For a row already found within the user's scope (get_or_404, students.queries.get_student): seeing it is
+    not yet acting on it.
+    """
+    if not can(user, permission, obj):
+        abort(403)
+    return obj
 
 
 def can(user, permission: Permission, obj=None) -> bool:

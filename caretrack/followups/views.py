@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from caretrack.accounts.models import User
-from caretrack.core.access import Permission, Role, can, get_or_404, permission_required
+from caretrack.core.access import Permission, Role, can, get_or_404, permission_required, require
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
@@ -91,8 +91,7 @@ def schedule_followup():
     student = get_student(current_user, parse_id(request.args.get("student")) or 0)
     if student is None:
         abort(404)
-    if not can(current_user, Permission.CARE_RECORD, student):
-        abort(403)
+    require(current_user, Permission.CARE_RECORD, student)
     people = _assignees(student)
     form = FollowUpForm(assignee_id=current_user.id)
     form.assignee_id.choices = [(u.id, u.display_name) for u in people]

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from caretrack.accounts.services import home_unit
 from caretrack.core import idnumber
-from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
+from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
@@ -130,8 +130,7 @@ def _student_or_404(student_id: int) -> Student:
 
 def _require(permission: Permission, student: Student) -> None:
     """The student is visible; acting on them needs the permission on a scope that holds them."""
-    if not can(current_user, permission, student):
-        abort(403)
+    require(current_user, permission, student)
 
 
 # Domains above this one add their part of the student's file here (the ledger its timeline, follow-ups theirs):
