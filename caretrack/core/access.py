@@ -10,6 +10,7 @@ Models that hold scoped data declare `__access_columns__`, a mapping from scope 
 places a row in that scope, e.g. `{"unit": Student.school_id, "college": Student.college_id, ...}`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
@@ -166,16 +167,23 @@ class Scope:
         }[ScopeType(scope_type)]
 
 
-def unit_subtree_ids(root_ids) -> frozenset[int]:
-    """The given units and every unit reporting to them, at any depth (one recursive query)."""
-    from caretrack.org.models import Unit  # org sits on core; imported late to keep core importable alone
+def _no_unit_tree(_root_ids) -> frozenset[int]:
+    raise RuntimeError("no unit tree registered: caretrack.org registers it (register_unit_tree)")
 
+
+_unit_tree: Callable[[list[int]], frozenset[int]] = _no_unit_tree
+
+
+def register_unit_tree(subtree_ids: Callable[[list[int]], frozenset[int]]) -> None:
+    """org, which owns the units, tells access how to find the units under some units (core names no domain)."""
+    global _unit_tree
+    _unit_tree = subtree_ids
+
+
+def unit_subtree_ids(root_ids) -> frozenset[int]:
+    """The given units and every unit reporting to them, at any depth (org's query, see register_unit_tree)."""
     root_ids = list(root_ids)
-    if not root_ids:
-        return frozenset()
-    tree = select(Unit.id).where(Unit.id.in_(root_ids)).cte("tree", recursive=True)
-    tree = tree.union_all(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
-    return frozenset(db.session.scalars(select(tree.c.id)))
+    return _unit_tree(root_ids) if root_ids else frozenset()
 
 
 def _assignments(user):

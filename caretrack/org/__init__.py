@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from caretrack.core.access import Permission
+from caretrack.core.access import Permission, register_unit_tree
 from caretrack.core.choices import N_
 from caretrack.core.web import register_nav
 
@@ -12,6 +12,9 @@ bp = Blueprint("org", __name__, url_prefix="/units")
 register_nav(N_("管理"), N_("单位"), "org.list_units", Permission.ORG_VIEW, order=10)
 
 from caretrack.org import views  # noqa: E402,F401 - registers the routes on bp
+from caretrack.org.queries import unit_subtree_ids  # noqa: E402
+
+register_unit_tree(unit_subtree_ids)  # the scopes of roles granted on a unit reach every unit under it
 
 
 @bp.app_template_filter("stage_label")
