@@ -12,8 +12,9 @@ bp = Blueprint("activities", __name__, url_prefix="/activities")
 register_nav(N_("学生"), N_("自强社"), "activities.list_clubs", Permission.CLUBS_VIEW, order=30)
 register_nav(N_("关怀"), N_("活动"), "activities.list_activities", Permission.ACTIVITIES_VIEW, order=30)
 
-from caretrack.activities import (  # noqa: E402,F401 - register the routes on bp
+from caretrack.activities import (  # noqa: E402,F401 - register the routes on bp (audit_names: the log's names)
     activity_views,
+    audit_names,
     catalog_views,
     coverage_views,
     exemplar_views,

@@ -12,4 +12,4 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 register_nav(N_("关怀"), N_("关怀台账"), "ledger.my_caseload", Permission.CARE_RECORD, order=20)
 register_nav(N_("资助"), N_("资助发放"), "ledger.list_disbursements", Permission.DISBURSE, order=10)
 
-from caretrack.ledger import views  # noqa: E402,F401 - registers the routes on bp
+from caretrack.ledger import audit_names, views  # noqa: E402,F401 - register the routes and the log's names
