@@ -18,9 +18,9 @@ def _blueprints():
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
     from caretrack.followups import bp as followups_bp
-    from caretrack.followups import calendar_bp
     from caretrack.ledger import bp as ledger_bp
     from caretrack.notify import bp as notify_bp
+    from caretrack.notify.calendar import calendar_bp
     from caretrack.org import bp as org_bp
     from caretrack.screening import bp as screening_bp
     from caretrack.students import bp as students_bp
@@ -65,12 +65,13 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _import_models()
-    from caretrack.core import database, i18n, requests, security, web
+    from caretrack.accounts import sessions
+    from caretrack.core import database, i18n, requests, web
     from caretrack.core.urls import IdConverter
 
     database.init_app(app)
     i18n.init_app(app, babel)
-    security.init_app(app, login_manager)
+    sessions.init_app(app, login_manager)
     web.init_app(app)
     # Before the routes are added: every `<int:...>` in them is then an id that fits the database.
     app.url_map.converters["int"] = IdConverter

@@ -71,7 +71,7 @@ JOBS = [
     # Reminders and escalations first, so the 07:30 digest carries them.
     Job("followups.remind_due", "caretrack.followups.tasks:remind_due", {"hour": 7, "minute": 0}),
     Job("followups.escalate", "caretrack.followups.tasks:escalate", {"hour": 7, "minute": 10}),
-    Job("followups.remind_screening_deadlines", "caretrack.followups.tasks:remind_screening_deadlines",
+    Job("screening.remind_deadlines", "caretrack.screening.tasks:remind_deadlines",
         {"month": "6,12", "day": "1,10", "hour": 7, "minute": 20}),
     # At notify.tasks.DIGEST_TIME, which the retries need to know (a test keeps the two equal).
     Job("notify.send_digests", "caretrack.notify.tasks:send_digests", {"hour": 7, "minute": 30}),

@@ -14,6 +14,7 @@ from caretrack.core.access import Role, ScopeType
 from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
+from caretrack.notify.models import register_recipient_model
 
 
 def new_session_token() -> str:
@@ -134,3 +135,6 @@ class UserSession(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+register_recipient_model(User)  # the people notify mails its digests to

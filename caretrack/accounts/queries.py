@@ -107,3 +107,9 @@ def describe_scopes(assignments) -> dict[int, str]:
             names[(scope_type, row.id)] = (row.name_with_code if scope_type == ScopeType.UNIT
                                            else f"{row.school.name} · {row.name}")
     return {a.id: names.get((a.scope_type, a.scope_id), f"#{a.scope_id}") for a in assignments}
+
+
+def user_by_calendar_token(token: str) -> User | None:
+    """The active user whose calendar feed this secret token opens (notify/calendar.py asks)."""
+    user = db.session.scalar(select(User).where(User.calendar_token == token))
+    return user if user is not None and user.is_active_user else None

@@ -9,12 +9,12 @@ from flask_login import current_user, login_required, login_user
 from caretrack.accounts import bp, queries, services
 from caretrack.accounts.forms import ChangePasswordForm, CreateUserForm, GrantRoleForm, LoginForm, UserFilterForm
 from caretrack.accounts.models import RoleAssignment
+from caretrack.accounts.sessions import end_session, limiter, start_session
 from caretrack.audit.services import AuditAction, record
 from caretrack.core import requests
 from caretrack.core.access import Permission, Role, ScopeType, permission_required
 from caretrack.core.errors import DomainError, Forbidden
 from caretrack.core.pagination import paginate
-from caretrack.core.security import end_session, limiter, start_session
 from caretrack.core.web import local_target
 from caretrack.extensions import db
 

@@ -30,10 +30,7 @@ ORGANISER_MODELS = {"unit": Unit, "college": College, "club": Club}
 
 def _activity(activity_id: int, permission: Permission = Permission.ACTIVITIES_VIEW) -> Activity:
     """An activity the user may see (404 otherwise) and act on with `permission` (403 otherwise)."""
-    activity = get_or_404(Activity, activity_id, current_user, Permission.ACTIVITIES_VIEW)
-    if not can(current_user, permission, activity):
-        abort(403)
-    return activity
+    return get_or_404(Activity, activity_id, current_user, Permission.ACTIVITIES_VIEW, then=permission)
 
 
 def _filters() -> queries.ActivityFilters:

@@ -1,6 +1,6 @@
 """Exemplary students (优秀典型): nominate, approve, record the consent, publish, record outreach talks."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,10 +19,7 @@ from caretrack.students.models import Student
 
 
 def _exemplar(exemplar_id: int, permission: Permission) -> Exemplar:
-    exemplar = get_or_404(Exemplar, exemplar_id, current_user, Permission.EXEMPLARS_NOMINATE)
-    if not can(current_user, permission, exemplar):
-        abort(403)
-    return exemplar
+    return get_or_404(Exemplar, exemplar_id, current_user, Permission.EXEMPLARS_NOMINATE, then=permission)
 
 
 def _list_page(form: NominationForm, status: int = 200):

@@ -3,11 +3,11 @@
 from datetime import date, time
 
 from sqlalchemy import Column, Date, ForeignKey, Index, String, Table, Text, Time, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from caretrack.core.access import ScopeType, register_scope_model
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, VersionedMixin
 from caretrack.extensions import db
 from caretrack.org.models import College, Unit
 from caretrack.students.models import Student, access_via_student
@@ -40,19 +40,18 @@ register_scope_model(ScopeType.CLUB, Club)
 
 # --- themed education activities --------------------------------------------------------------------------
 
-class Theme(TimestampMixin, db.Model):
+class Theme(EffectiveYearsMixin, TimestampMixin, db.Model):
     """A theme of education activities (诚信教育, 防信贷诈骗教育, ...): catalog data with effective years."""
 
     __tablename__ = "activity_themes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
-    first_year: Mapped[int]  # the start year of the first academic year it applies to
-    last_year: Mapped[int | None]  # None: still in force
+    valid_from: Mapped[int] = mapped_column("first_year")  # the start year of the first academic year it applies to
+    valid_to: Mapped[int | None] = mapped_column("last_year")  # None: still in force
     sort_order: Mapped[int] = mapped_column(default=0)
-
-    def in_force(self, start_year: int) -> bool:
-        return self.first_year <= start_year and (self.last_year is None or start_year <= self.last_year)
+    first_year = synonym("valid_from")  # the names the activities forms and services use
+    last_year = synonym("valid_to")
 
 
 activity_theme_links = Table(
@@ -131,7 +130,7 @@ class ActivityPhoto(TimestampMixin, db.Model):
     size: Mapped[int]
 
 
-class CoverageGoal(TimestampMixin, db.Model):
+class CoverageGoal(EffectiveYearsMixin, TimestampMixin, db.Model):
     """Every identified student of the listed kinds of school attends `min_count` activities of a theme a year."""
 
     __tablename__ = "coverage_goals"
@@ -139,8 +138,10 @@ class CoverageGoal(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("activity_themes.id"))
     unit_kinds: Mapped[str] = mapped_column(String(100))  # UnitKind values, comma-separated
-    first_year: Mapped[int]
-    last_year: Mapped[int | None]
+    valid_from: Mapped[int] = mapped_column("first_year")
+    valid_to: Mapped[int | None] = mapped_column("last_year")
+    first_year = synonym("valid_from")
+    last_year = synonym("valid_to")
 
     theme: Mapped[Theme] = relationship(lazy="joined")
 

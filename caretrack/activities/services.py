@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from caretrack.activities.models import (
     Activity,
@@ -27,6 +27,7 @@ from caretrack.audit.services import record, register_action_labels
 from caretrack.core.access import unit_subtree_ids
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, DomainErrors, ErrorCollector
+from caretrack.core.models import EffectiveYearsMixin
 from caretrack.extensions import db
 from caretrack.ledger.services import sniff_type
 from caretrack.org import services as org
@@ -83,17 +84,12 @@ register_action_labels({
 })
 
 
-def _check_years(first_year: int, last_year: int | None) -> None:
-    if last_year is not None and last_year < first_year:
-        raise DomainError(_("停用学年不能早于启用学年。"), field="last_year")
-
-
 def save_theme(actor, name: str, first_year: int, last_year: int | None, theme: Theme | None = None) -> Theme:
     """Add a theme or change one (the city admin's catalog)."""
     name = (name or "").strip()
     if not name:
         raise DomainError(_("请填写主题名称。"), field="name")
-    _check_years(first_year, last_year)
+    EffectiveYearsMixin.check_years(first_year, last_year, field="last_year")
     clash = db.session.scalar(select(Theme.id).where(Theme.name == name))
     if clash is not None and (theme is None or clash != theme.id):
         raise DomainError(_("已有名为“%(name)s”的主题。", name=name), field="name")
@@ -116,7 +112,7 @@ def save_goal(actor, theme: Theme, kinds: list[UnitKind], first_year: int, last_
     """Add or change a coverage goal: which schools' identified students must attend the theme, from when."""
     if not kinds or any(not kind.is_school for kind in kinds):
         raise DomainError(_("请选择学校类型。"), field="unit_kinds")
-    _check_years(first_year, last_year)
+    EffectiveYearsMixin.check_years(first_year, last_year, field="last_year")
     if goal is None:
         goal = CoverageGoal()
         db.session.add(goal)
@@ -130,9 +126,7 @@ def save_goal(actor, theme: Theme, kinds: list[UnitKind], first_year: int, last_
 def goals_in_force(start_year: int) -> list[CoverageGoal]:
     """The coverage goals of an academic year, in theme order."""
     return list(db.session.scalars(
-        select(CoverageGoal).join(Theme).where(
-            CoverageGoal.first_year <= start_year,
-            or_(CoverageGoal.last_year.is_(None), CoverageGoal.last_year >= start_year))
+        select(CoverageGoal).join(Theme).where(CoverageGoal.in_force_clause(start_year))
         .order_by(Theme.sort_order, CoverageGoal.id)))
 
 

@@ -39,10 +39,7 @@ def list_clubs():
 
 
 def _club(club_id: int, permission: Permission) -> Club:
-    club = get_or_404(Club, club_id, current_user, Permission.CLUBS_VIEW)
-    if not can(current_user, permission, club):
-        abort(403)
-    return club
+    return get_or_404(Club, club_id, current_user, Permission.CLUBS_VIEW, then=permission)
 
 
 @bp.route("/clubs/<int:club_id>")

@@ -1,7 +1,8 @@
 """The audit log as sentences: "张老师 记录了 王小明 的谈心谈话", in the reader's language.
 
 The log (services.py) stays below every domain and stores ids only. The viewer names what the ids point at: it
-reads the domains' tables, one query per kind of object on the page, whatever the number of rows (no N+1).
+reads the domains' tables through the resolvers they register (register_describer), one query per kind of
+object on the page, whatever the number of rows (no N+1).
 It never shows confidential content (a record's kind, never its text) nor an ID number.
 """
 
@@ -135,77 +136,35 @@ def _rows(statement) -> list:
     return list(db.session.execute(statement))
 
 
-def _resolvers() -> dict[str, Callable[[set[int]], dict[int, Subject]]]:
-    """For each table the log points at: ids -> Subject, one query. Models are imported here, by the viewer only."""
-    from caretrack.accounts.models import User
-    from caretrack.activities.models import Club
-    from caretrack.followups.models import CadenceRule, FollowUp, FollowUpKind
-    from caretrack.ledger.models import AidProject, Attachment, Disbursement, RecordKind, SupportRecord, Tier
-    from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
-    from caretrack.screening.models import ScreeningCase, ScreeningRule
-    from caretrack.students.models import Caseload, Identification, Student
+Resolver = Callable[[set[int]], dict[int, Subject]]
+# For each table the log points at: ids -> Subject, one query. Each domain registers its own tables' resolvers
+# (its audit_names.py, imported by its package), so the log's viewer imports no domain.
+_RESOLVERS: dict[str, Resolver] = {}
 
-    def named(model, column):
-        def resolve(ids):
-            table = model.__tablename__
-            return {i: Subject(table, name) for i, name in _rows(select(model.id, column).where(model.id.in_(ids)))}
-        return resolve
 
-    def record_kind(kind, tier):
-        label = RecordKind(kind).label if kind in RecordKind._value2member_map_ else _("帮扶记录")
-        return _("%(kind)s（保密）", kind=label) if tier == Tier.RESTRICTED.value else label
+def register_describer(table: str, resolve: Resolver) -> None:
+    """Name the rows of `table` in the log: `resolve(ids)` gives {id: Subject} in one query.
 
-    def records(ids):
-        rows = _rows(select(SupportRecord.id, SupportRecord.kind, SupportRecord.tier, Student.name)
-                     .join(Student, Student.id == SupportRecord.student_id).where(SupportRecord.id.in_(ids)))
-        return {i: Subject(record_kind(kind, tier), owner=name) for i, kind, tier, name in rows}
+    A domain adds, in its `audit_names.py` (imported from its `__init__.py`):
 
-    def attachments(ids):
-        rows = _rows(select(Attachment.id, SupportRecord.kind, SupportRecord.tier, Student.name)
-                     .join(SupportRecord, SupportRecord.id == Attachment.record_id)
-                     .join(Student, Student.id == SupportRecord.student_id).where(Attachment.id.in_(ids)))
-        return {i: Subject(_("%(kind)s的附件", kind=record_kind(kind, tier)), owner=name)
-                for i, kind, tier, name in rows}
+        register_describer("duties", named(Duty, Duty.name))
 
-    def disbursements(ids):
-        rows = _rows(select(Disbursement.id, AidProject.name, Student.name)
-                     .join(AidProject, AidProject.id == Disbursement.project_id)
-                     .join(Student, Student.id == Disbursement.student_id).where(Disbursement.id.in_(ids)))
-        return {i: Subject(_("资助发放（%(project)s）", project=project), owner=name) for i, project, name in rows}
+    and, for a row named by its kind, its student or its unit, a function building the Subjects itself. The
+    sentence of an action goes into SENTENCES, the kind of a named row into NAMED (message ids).
+    """
+    _RESOLVERS[table] = resolve
 
-    def identifications(ids):
-        rows = _rows(select(Identification.id, AcademicYear.start_year, Student.name)
-                     .join(AcademicYear, AcademicYear.id == Identification.academic_year_id)
-                     .join(Student, Student.id == Identification.student_id).where(Identification.id.in_(ids)))
-        return {i: Subject(_("%(year)s 学年的家庭经济困难认定", year=f"{start}-{start + 1}"), owner=name)
-                for i, start, name in rows}
 
-    def followups(ids):
-        rows = _rows(select(FollowUp.id, FollowUp.kind, Student.name)
-                     .join(Student, Student.id == FollowUp.student_id).where(FollowUp.id.in_(ids)))
-        return {i: Subject(_("跟进（%(kind)s）", kind=FollowUpKind(kind).label)
-                           if kind in FollowUpKind._value2member_map_ else _("跟进"), owner=name)
-                for i, kind, name in rows}
+def named(model, column) -> Resolver:
+    """A resolver of rows with a name of their own (`column`), their kind being their table."""
+    def resolve(ids):
+        table = model.__tablename__
+        return {i: Subject(table, name) for i, name in _rows(select(model.id, column).where(model.id.in_(ids)))}
+    return resolve
 
-    def cases(ids):
-        rows = _rows(select(ScreeningCase.id, Student.name)
-                     .join(Student, Student.id == ScreeningCase.student_id).where(ScreeningCase.id.in_(ids)))
-        return {i: Subject(_("排查情况"), owner=name) for i, name in rows}
 
-    return {
-        "users": named(User, User.display_name),
-        "students": named(Student, Student.name),
-        "units": named(Unit, Unit.name),
-        "colleges": named(College, College.name),
-        "classes": named(SchoolClass, SchoolClass.name),
-        "caseloads": named(Caseload, Caseload.name),
-        "clubs": named(Club, Club.name),
-        "aid_projects": named(AidProject, AidProject.name),
-        "cadence_rules": named(CadenceRule, CadenceRule.name),
-        "screening_rules": named(ScreeningRule, ScreeningRule.name),
-        "support_records": records, "attachments": attachments, "disbursements": disbursements,
-        "identifications": identifications, "followups": followups, "screening_cases": cases,
-    }
+def _resolvers() -> dict[str, Resolver]:
+    return _RESOLVERS
 
 
 # Details that name another row, as "student:12", "class:3", "record:7", "disbursement:9".

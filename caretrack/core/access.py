@@ -10,6 +10,7 @@ Models that hold scoped data declare `__access_columns__`, a mapping from scope 
 places a row in that scope, e.g. `{"unit": Student.school_id, "college": Student.college_id, ...}`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
@@ -166,16 +167,23 @@ class Scope:
         }[ScopeType(scope_type)]
 
 
-def unit_subtree_ids(root_ids) -> frozenset[int]:
-    """The given units and every unit reporting to them, at any depth (one recursive query)."""
-    from caretrack.org.models import Unit  # org sits on core; imported late to keep core importable alone
+def _no_unit_tree(_root_ids) -> frozenset[int]:
+    raise RuntimeError("no unit tree registered: caretrack.org registers it (register_unit_tree)")
 
+
+_unit_tree: Callable[[list[int]], frozenset[int]] = _no_unit_tree
+
+
+def register_unit_tree(subtree_ids: Callable[[list[int]], frozenset[int]]) -> None:
+    """org, which owns the units, tells access how to find the units under some units (core names no domain)."""
+    global _unit_tree
+    _unit_tree = subtree_ids
+
+
+def unit_subtree_ids(root_ids) -> frozenset[int]:
+    """The given units and every unit reporting to them, at any depth (org's query, see register_unit_tree)."""
     root_ids = list(root_ids)
-    if not root_ids:
-        return frozenset()
-    tree = select(Unit.id).where(Unit.id.in_(root_ids)).cte("tree", recursive=True)
-    tree = tree.union_all(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
-    return frozenset(db.session.scalars(select(tree.c.id)))
+    return _unit_tree(root_ids) if root_ids else frozenset()
 
 
 def _assignments(user):
@@ -241,12 +249,27 @@ def scoped(query, user, permission: Permission, model=None):
     return query.where(scope_filter(model, scope_for(user, permission)))
 
 
-def get_or_404(model, object_id, user, permission: Permission):
-    """Load one row through the user's scope; 404 when it does not exist or lies outside the scope."""
+def get_or_404(model, object_id, user, permission: Permission, then: Permission | None = None):
+    """Load one row through the user's scope; 404 when it does not exist or lies outside the scope.
+
+    With `then`, the row is also one to act on: 403 unless the user holds `then` on a scope that contains it
+    (out of scope is 404, in scope without the role is 403).
+    """
     row = db.session.scalar(scoped(select(model).where(model.id == object_id), user, permission, model))
     if row is None:
         abort(404)
-    return row
+    return row if then is None else require(user, then, row)
+
+
+def require(user, permission: Permission, obj=None):
+    """`obj` when the user holds `permission` on a scope that contains it (without `obj`: anywhere); else 403.
+
+    For a row already found within the user's scope (get_or_404, students.queries.get_student): seeing it is
+    not yet acting on it.
+    """
+    if not can(user, permission, obj):
+        abort(403)
+    return obj
 
 
 def can(user, permission: Permission, obj=None) -> bool:

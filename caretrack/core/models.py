@@ -4,7 +4,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Integer, event, inspect
+from sqlalchemy import DateTime, Integer, and_, event, inspect, or_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,6 +40,31 @@ class TimestampMixin:
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class EffectiveYearsMixin:
+    """Catalog or policy data in force over a range of academic years, named by their start years (2025 for
+    2025-2026), both ends inclusive; `valid_to` None: still in force.
+
+    A model whose columns have other names maps them onto these (`valid_from = mapped_column("first_year")`).
+    """
+
+    valid_from: Mapped[int]
+    valid_to: Mapped[int | None]
+
+    def in_force(self, start_year: int) -> bool:
+        return self.valid_from <= start_year and (self.valid_to is None or start_year <= self.valid_to)
+
+    @classmethod
+    def in_force_clause(cls, start_year: int):
+        """`in_force` as a WHERE clause."""
+        return and_(cls.valid_from <= start_year, or_(cls.valid_to.is_(None), cls.valid_to >= start_year))
+
+    @staticmethod
+    def check_years(valid_from: int, valid_to: int | None, field: str = "valid_to") -> None:
+        """Refuse a range that ends before it starts, on the form's field of the last year."""
+        if valid_to is not None and valid_to < valid_from:
+            raise DomainError(_("停用学年不能早于启用学年。"), field=field)
 
 
 class VersionedMixin:

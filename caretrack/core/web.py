@@ -1,6 +1,8 @@
 """The web shell: error pages, template helpers and the navigation each role sees."""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
@@ -72,24 +74,59 @@ def _register_error_handlers(app: Flask) -> None:
         return _error_page(500, _("系统出错了"), _("服务器处理请求时出错，已记录。请稍后再试。"))
 
 
-# The main menu: groups of (endpoint, message id of the label, permission needed or None for every logged-in
-# user). A group shows as a dropdown named by its first message id, or as a plain link when the user may open only
-# one of its pages; grouped, every role's bar fits a 1024 px window in both languages.
-NAVIGATION = [
-    (N_("我的工作"), [("dashboard.home", N_("我的工作"), None)]),
-    (N_("学生"), [("students.list_students", N_("学生"), Permission.STUDENTS_VIEW),
-                 ("caseloads.list_caseloads", N_("名单"), Permission.CASELOADS_MANAGE),
-                 ("activities.list_clubs", N_("自强社"), Permission.CLUBS_VIEW)]),
-    (N_("关怀"), [("followups.list_followups", N_("跟进"), Permission.CARE_RECORD),
-                 ("ledger.my_caseload", N_("关怀台账"), Permission.CARE_RECORD),
-                 ("activities.list_activities", N_("活动"), Permission.ACTIVITIES_VIEW),
-                 ("summaries.list_batches", N_("学期小结"), Permission.SUMMARIES_VIEW)]),
-    (N_("资助"), [("ledger.list_disbursements", N_("资助发放"), Permission.DISBURSE),
-                 ("screening.list_units", N_("排查"), Permission.SCREENING_VIEW)]),
-    (N_("管理"), [("org.list_units", N_("单位"), Permission.ORG_VIEW),
-                 ("accounts.list_users", N_("用户与角色"), Permission.USERS_MANAGE),
-                 ("audit.list_events", N_("审计日志"), Permission.AUDIT_VIEW)]),
-]
+# The main menu's groups, in the order the bar shows them. A group shows as a dropdown named by its message id, or
+# as a plain link when the user may open only one of its pages; grouped, every role's bar fits a 1024 px window in
+# both languages. The shell names the groups only: each domain registers its own pages into them (register_nav).
+MENU_GROUPS = (N_("我的工作"), N_("学生"), N_("关怀"), N_("资助"), N_("管理"))
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One page of the main menu: where it sits, what it says, who sees it."""
+
+    group: str
+    label: str
+    endpoint: str
+    visible: Permission | Callable[[object], bool] | None
+    order: int
+
+    def shown_to(self, user) -> bool:
+        if self.visible is None:
+            return True
+        if isinstance(self.visible, Permission):
+            return access.has_permission(user, self.visible)
+        return bool(self.visible(user))
+
+
+_NAV_ENTRIES: dict[str, NavEntry] = {}
+
+
+def register_nav(group: str, label: str, endpoint: str,
+                 visible: Permission | Callable[[object], bool] | None = None, order: int = 100) -> None:
+    """Put a page into the main menu.
+
+    A domain calls this from its package's `__init__.py`, next to its blueprint, once per page it lists:
+
+        from caretrack.core.choices import N_
+        from caretrack.core.access import Permission
+        from caretrack.core.web import register_nav
+
+        register_nav(N_("关怀"), N_("值班"), "duties.list_duties", Permission.DUTIES_VIEW, order=50)
+
+    `group` is one of MENU_GROUPS (a group not listed there comes after them, in the order first registered);
+    `label` is the page's message id (its English goes into messages.po); `visible` is the permission a user
+    needs, a predicate taking the user, or None for every logged-in user; `order` places the page within its
+    group (lower first; today's pages use 10, 20, 30...). Registering an endpoint again replaces its entry.
+    """
+    _NAV_ENTRIES[endpoint] = NavEntry(group, label, endpoint, visible, order)
+
+
+def _menu() -> list[tuple[str, list[NavEntry]]]:
+    """The registered entries as (group, entries) in the bar's order."""
+    groups = list(MENU_GROUPS)
+    groups += list(dict.fromkeys(e.group for e in _NAV_ENTRIES.values() if e.group not in MENU_GROUPS))
+    entries = sorted(_NAV_ENTRIES.values(), key=lambda e: e.order)
+    return [(group, [e for e in entries if e.group == group]) for group in groups]
 
 
 def navigation_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -97,9 +134,8 @@ def navigation_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
     if not user.is_authenticated:
         return []
     groups = []
-    for title, items in NAVIGATION:
-        allowed = [(endpoint, _(label)) for endpoint, label, permission in items
-                   if permission is None or access.has_permission(user, permission)]
+    for title, entries in _menu():
+        allowed = [(entry.endpoint, _(entry.label)) for entry in entries if entry.shown_to(user)]
         if allowed:
             groups.append((_(title), allowed))
     return groups

@@ -1,8 +1,14 @@
-"""Follow-ups, the visit cadence, escalation and the calendar feed."""
+"""Follow-ups, the visit cadence and escalation; their entries in the calendar feed (notify/calendar.py)."""
 
 from flask import Blueprint
 
-bp = Blueprint("followups", __name__, url_prefix="/followups")
-calendar_bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+from caretrack.core.access import Permission
+from caretrack.core.choices import N_
+from caretrack.core.web import register_nav
 
-from caretrack.followups import views  # noqa: E402,F401 - registers the routes on both blueprints
+bp = Blueprint("followups", __name__, url_prefix="/followups")
+
+# This domain's pages in the main menu (core/web.py register_nav).
+register_nav(N_("关怀"), N_("跟进"), "followups.list_followups", Permission.CARE_RECORD, order=10)
+
+from caretrack.followups import audit_names, views  # noqa: E402,F401 - register the routes and the log's names

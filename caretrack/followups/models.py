@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, VersionedMixin
 from caretrack.extensions import db
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.students.models import Student, access_via_student
@@ -108,7 +108,7 @@ class CadencePeriod(LabelledEnum):
     YEAR = "year", N_("每学年")
 
 
-class CadenceRule(TimestampMixin, db.Model):
+class CadenceRule(EffectiveYearsMixin, TimestampMixin, db.Model):
     """How often identified students must be contacted: a kind of record, every term or year, for whom.
 
     A rule with neither category nor level applies to every identified student; otherwise to those whose
@@ -123,8 +123,6 @@ class CadenceRule(TimestampMixin, db.Model):
     period: Mapped[str] = mapped_column(String(10))
     category: Mapped[str | None] = mapped_column(String(20))
     level: Mapped[str | None] = mapped_column(String(20))
-    valid_from: Mapped[int]
-    valid_to: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)
 
     @property
@@ -136,8 +134,7 @@ class CadenceRule(TimestampMixin, db.Model):
         return CadencePeriod(self.period)
 
     def applies_in(self, start_year: int) -> bool:
-        ends_after = self.valid_to is None or start_year <= self.valid_to
-        return self.is_active and self.valid_from <= start_year and ends_after
+        return self.is_active and self.in_force(start_year)
 
 
 FollowUp.__access_columns__ = access_via_student(FollowUp.student_id, FollowUp.school_id)

@@ -68,20 +68,3 @@ def overdue(today: date, level: int, days: int) -> list[int]:
 def due_between(first: date, last: date) -> list[int]:
     return list(db.session.scalars(select(FollowUp.id).where(
         FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on.between(first, last)).order_by(FollowUp.id)))
-
-
-def officers_owing_tables() -> list[tuple[int, str]]:
-    """(user id, unit name) of the aid officers whose unit reports a screening table to the city.
-
-    Units reporting to the city: districts (附件2) and the schools that report to it directly (附件1).
-    """
-    from caretrack.org.models import Unit, UnitKind
-
-    city_ids = select(Unit.id).where(Unit.kind == UnitKind.CITY)
-    rows = db.session.execute(
-        select(User.id, Unit.name).join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .join(Unit, (RoleAssignment.scope_type == ScopeType.UNIT) & (RoleAssignment.scope_id == Unit.id))
-        .where(Unit.parent_id.in_(city_ids), User.is_active_user.is_(True),
-               RoleAssignment.role.in_([Role.SCHOOL_OFFICER, Role.DISTRICT_OFFICER]))
-        .order_by(User.id))
-    return [(user_id, name) for user_id, name in rows]

@@ -17,7 +17,7 @@ from caretrack.core.access import Permission, can
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.models import changed_attributes, check_version
+from caretrack.core.models import EffectiveYearsMixin, changed_attributes, check_version
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
@@ -191,8 +191,7 @@ def save_cadence_rule(actor, data: CadenceData, rule: CadenceRule | None = None)
     """The city admin's edit of the visit cadence (policy data, never constants in code)."""
     if not data.name.strip():
         raise DomainError(_("请填写要求的名称。"), field="name")
-    if data.valid_to is not None and data.valid_to < data.valid_from:
-        raise DomainError(_("停用学年不能早于启用学年。"), field="valid_to")
+    EffectiveYearsMixin.check_years(data.valid_from, data.valid_to)
     created = rule is None
     rule = rule or CadenceRule()
     rule.name, rule.record_kind, rule.period = data.name.strip(), data.record_kind.value, data.period.value

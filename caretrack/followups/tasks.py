@@ -18,7 +18,6 @@ from caretrack.followups import queries
 from caretrack.followups.models import FollowUp
 from caretrack.followups.services import FollowUpAction
 from caretrack.notify.services import notify, notify_unit
-from caretrack.org import services as org
 
 log = logging.getLogger(__name__)
 
@@ -85,24 +84,3 @@ def _escalate_one(followup: FollowUp, level: int, role: Role) -> None:
            detail=f"level {level + 1} to {len(recipients)} {role.value}")
     if not recipients:
         log.warning("follow-up %s overdue with no %s to escalate to", followup.id, role.value)
-
-
-def remind_screening_deadlines(today: date | None = None) -> int:
-    """On 1 and 10 June and December, remind the officers who owe a screening table of its deadline.
-
-    Schools reporting to the city owe 附件1 (their aid officers are reminded); districts owe 附件2 (their
-    officers).
-    """
-    today = today or local_today()
-    deadline = next((day for day in org.screening_deadlines_in(today.year) if day.month == today.month), None)
-    if deadline is None:
-        return 0
-    sent = 0
-    for user_id, unit_name in queries.officers_owing_tables():
-        created = notify(user_id, f"screening-deadline:{deadline.isoformat()}:{today.isoformat()}",
-                         _("排查统计表须于 %(day)s 前报送", day=deadline.isoformat()),
-                         _("%(unit)s的家庭经济困难学生排查统计汇总表须于 %(day)s 前报送市教委，请按时完成排查并提交。",
-                           unit=unit_name, day=deadline.isoformat()), "/")
-        db.session.commit()
-        sent += created is not None
-    return sent

@@ -1,24 +1,23 @@
-"""Follow-up pages: a person's list, scheduling, one follow-up, the calendar feed, the visit cadence."""
+"""Follow-up pages: a person's list, scheduling, one follow-up, the calendar subscription, the visit cadence."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from caretrack.accounts.models import User
-from caretrack.core.access import Permission, Role, can, get_or_404, permission_required
+from caretrack.core.access import Permission, Role, can, get_or_404, permission_required, require
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
-from caretrack.extensions import db
-from caretrack.followups import bp, cadence, calendar, calendar_bp, queries, services
+from caretrack.followups import bp, cadence, queries, services
 from caretrack.followups.forms import CancelForm, FollowUpForm
 from caretrack.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-from caretrack.ledger.caseload_views import register_caseload_column
 from caretrack.ledger.queries import may_read, prime_may_read
 from caretrack.ledger.views import Closable, register_closable_source
+from caretrack.ledger.worklist_views import register_caseload_column
+from caretrack.notify.calendar import FeedEntry, masked_name, new_token, register_feed_source
 from caretrack.org import services as org
 from caretrack.students.queries import get_student
 from caretrack.students.views import register_file_section
@@ -92,8 +91,7 @@ def schedule_followup():
     student = get_student(current_user, parse_id(request.args.get("student")) or 0)
     if student is None:
         abort(404)
-    if not can(current_user, Permission.CARE_RECORD, student):
-        abort(403)
+    require(current_user, Permission.CARE_RECORD, student)
     people = _assignees(student)
     form = FollowUpForm(assignee_id=current_user.id)
     form.assignee_id.choices = [(u.id, u.display_name) for u in people]
@@ -154,21 +152,22 @@ def calendar_settings():
     user = current_user._get_current_object()
     if request.method == "POST":
         # A new token is a new URL: the old one stops working at once.
-        user.calendar_token = calendar.new_token() if request.form.get("action") != "revoke" else None
+        user.calendar_token = new_token() if request.form.get("action") != "revoke" else None
         flash(_("日历订阅地址已更新，旧地址已失效。") if user.calendar_token else _("日历订阅已关闭。"), "success")
         return redirect(url_for("followups.calendar_settings"))
     feed_url = url_for("calendar.feed", token=user.calendar_token, _external=True) if user.calendar_token else None
     return render_template("followups/calendar.html", feed_url=feed_url)
 
 
-@calendar_bp.route("/<token>.ics")
-def feed(token: str):
-    """No login: the secret token in the URL is the credential, as phone calendars cannot log in."""
-    user = db.session.scalar(select(User).where(User.calendar_token == token)) if len(token) >= 32 else None
-    if user is None or not user.is_active_user:
-        abort(404)
-    body = calendar.feed(queries.open_for_calendar(user), request.host_url.rstrip("/"), _("学生资助跟进"))
-    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "no-store"})
+def calendar_entries(user) -> list[FeedEntry]:
+    """The user's open follow-ups in their phone calendar (notify/calendar.py serves the feed)."""
+    return [FeedEntry(uid=f"followup-{followup.id}@caretrack", day=followup.due_on,
+                      summary=f"{followup.shareable_label}：{masked_name(followup.student.name)}",
+                      path=f"/followups/{followup.id}")
+            for followup in queries.open_for_calendar(user)]
+
+
+register_feed_source(calendar_entries)
 
 
 from caretrack.followups import cadence_views  # noqa: E402,F401 - registers the cadence pages on bp

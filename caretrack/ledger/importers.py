@@ -138,7 +138,7 @@ class DisbursementImporter(Importer):
             raise DomainError(_("找不到这名学生，或该学生不在您的管理范围内。请核对身份证号（或单位代码和学号），"
                                 "并确认已导入学生名单。"))
         project = next((p for p in self.projects.get((student.stage, row.project_name), [])
-                        if p.is_valid_in(row.start_year)), None)
+                        if p.in_force(row.start_year)), None)
         if project is None:
             raise DomainError(_("“%(project)s”不是该学生所在学段在 %(year)d-%(next)d 学年的资助项目。",
                                 project=row.project_name, year=row.start_year, next=row.start_year + 1),

@@ -7,7 +7,7 @@ from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear
 from caretrack.students.models import Student, access_via_student
@@ -51,7 +51,7 @@ class Tier(LabelledEnum):
     RESTRICTED = "restricted", N_("保密")
 
 
-class AidProject(TimestampMixin, db.Model):
+class AidProject(EffectiveYearsMixin, TimestampMixin, db.Model):
     """资助项目 of one stage, valid for a range of academic years (start years, inclusive)."""
 
     __tablename__ = "aid_projects"
@@ -62,15 +62,10 @@ class AidProject(TimestampMixin, db.Model):
     stage: Mapped[str] = mapped_column(String(20), index=True)
     has_grades: Mapped[bool] = mapped_column(default=False)
     period: Mapped[str] = mapped_column(String(10), default=Period.ANNUAL)
-    valid_from: Mapped[int]
-    valid_to: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(String(200))
 
     standards: Mapped[list["AidStandard"]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="AidStandard.grade", lazy="selectin")
-
-    def is_valid_in(self, start_year: int) -> bool:
-        return self.valid_from <= start_year and (self.valid_to is None or start_year <= self.valid_to)
 
 
 class AidStandard(db.Model):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from caretrack.audit.services import record, record_each, register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
-from caretrack.core.models import changed_attributes, check_version
+from caretrack.core.models import EffectiveYearsMixin, changed_attributes, check_version
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from caretrack.ledger.catalog import SEED_FROM_YEAR, seed_rows
@@ -99,8 +99,7 @@ class ProjectData:
 
 def save_project(actor, data: ProjectData, project: AidProject | None = None) -> AidProject:
     """Create or change a catalog project; past disbursements keep what they recorded."""
-    if data.valid_to is not None and data.valid_to < data.valid_from:
-        raise DomainError(_("停用学年不能早于启用学年。"), field="valid_to")
+    EffectiveYearsMixin.check_years(data.valid_from, data.valid_to)
     clash = db.session.scalar(select(AidProject).where(
         AidProject.stage == data.stage, AidProject.name == data.name.strip(), AidProject.valid_from == data.valid_from))
     if clash is not None and clash is not project:
@@ -129,7 +128,7 @@ def save_project(actor, data: ProjectData, project: AidProject | None = None) ->
 def projects_for(stage: str, start_year: int) -> list[AidProject]:
     """The projects of a stage valid in an academic year."""
     projects = db.session.scalars(select(AidProject).where(AidProject.stage == stage).order_by(AidProject.id))
-    return [p for p in projects if p.is_valid_in(start_year)]
+    return [p for p in projects if p.in_force(start_year)]
 
 
 def find_project(name: str, stage: str, start_year: int) -> AidProject | None:
@@ -195,7 +194,7 @@ def _check_project(data: DisbursementData) -> None:
     if project.stage != student.stage:
         errors.add(_("“%(project)s”不是%(stage)s的资助项目。", project=project.name,
                      stage=Stage(student.stage).label), field="project_id")
-    elif data.academic_year is not None and not project.is_valid_in(data.academic_year.start_year):
+    elif data.academic_year is not None and not project.in_force(data.academic_year.start_year):
         errors.add(_("“%(project)s”在 %(year)s 学年不在资助项目目录中。", project=project.name,
                      year=data.academic_year.label), field="project_id")
     if project.has_grades and data.grade is None:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from caretrack.core.access import Permission, can, get_or_404, permission_required
+from caretrack.core.access import Permission, can, get_or_404, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.forms import flash_saved
@@ -99,9 +99,7 @@ def _student_for(permission: Permission, student_id: int) -> Student:
     student = get_student(current_user, student_id)
     if student is None:
         abort(404)
-    if not can(current_user, permission, student):
-        abort(403)
-    return student
+    return require(current_user, permission, student)
 
 
 def _back_to_file(student: Student):
@@ -162,10 +160,7 @@ def record_disbursement(student_id: int):
 
 
 def _entry_or_404(model, entry_id: int, permission: Permission):
-    entry = get_or_404(model, entry_id, current_user, Permission.LEDGER_VIEW)
-    if not can(current_user, permission, entry):
-        abort(403)
-    return entry
+    return get_or_404(model, entry_id, current_user, Permission.LEDGER_VIEW, then=permission)
 
 
 @bp.route("/disbursements/<int:disbursement_id>/edit", methods=["GET", "POST"])
@@ -404,4 +399,4 @@ register_import_routes(bp, ImportPage(
     columns_help=N_("列：身份证号（或单位代码和学号）、资助项目、档次、金额、发放日期、学年、学期、凭证号。")),
     DisbursementImporter)
 
-from caretrack.ledger import caseload_views, catalog_views  # noqa: E402,F401 - register their pages on bp
+from caretrack.ledger import catalog_views, worklist_views  # noqa: E402,F401 - register their pages on bp

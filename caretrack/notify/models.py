@@ -10,6 +10,21 @@ from caretrack.core.models import TimestampMixin, UTCDateTime
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 
+# The people notify mails (id, email, display_name, is_active_user): accounts registers its user model here, as
+# org registers its units with core.access; notify sits below accounts and never imports it.
+_recipient_model: type | None = None
+
+
+def register_recipient_model(model: type) -> None:
+    global _recipient_model
+    _recipient_model = model
+
+
+def recipient_model() -> type:
+    if _recipient_model is None:
+        raise RuntimeError("no recipient model registered: caretrack.accounts.models registers it")
+    return _recipient_model
+
 
 class Notification(db.Model):
     """One reminder to one person. `key` names what it is about (e.g. "followup:12:due:2026-11-29"), so the

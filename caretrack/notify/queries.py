@@ -3,12 +3,14 @@
 from flask import abort
 from sqlalchemy import func, select
 
-from caretrack.core.access import Permission, get_or_404, scoped
+from caretrack.core.access import SCOPE_MODELS, Permission, ScopeType, get_or_404, scoped
 from caretrack.extensions import db
 from caretrack.notify.models import Notification, WebhookTarget
 
-# org is the bottom domain: the robot settings read units (names, scope); notify's services and jobs never do.
-from caretrack.org.models import Unit
+
+def _unit_model() -> type:
+    """The units the robot settings hang on: the model org registered with core.access (notify imports no domain)."""
+    return SCOPE_MODELS[ScopeType.UNIT]
 
 
 def inbox(user):
@@ -28,11 +30,12 @@ def own_notification_or_404(user, notification_id: int) -> Notification:
 
 def webhook_units(user):
     """The units whose robots the user manages, by code."""
-    return scoped(select(Unit), user, Permission.WEBHOOKS_MANAGE).order_by(Unit.code)
+    unit = _unit_model()
+    return scoped(select(unit), user, Permission.WEBHOOKS_MANAGE).order_by(unit.code)
 
 
-def webhook_unit_or_404(user, unit_id: int) -> Unit:
-    return get_or_404(Unit, unit_id, user, Permission.WEBHOOKS_MANAGE)
+def webhook_unit_or_404(user, unit_id: int):
+    return get_or_404(_unit_model(), unit_id, user, Permission.WEBHOOKS_MANAGE)
 
 
 def active_robot_counts(unit_ids: list[int]) -> dict[int, int]:

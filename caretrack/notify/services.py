@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+# audit sits below notify (tests/core/test_layers.py): robot settings are audited like every other setting.
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core import requests
 from caretrack.core.choices import N_

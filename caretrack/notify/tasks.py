@@ -14,12 +14,11 @@ from datetime import datetime, time, timedelta, timezone
 from flask import current_app
 from sqlalchemy import select, update
 
-from caretrack.accounts.models import User  # the recipients' addresses; accounts never imports notify's jobs
 from caretrack.core import lease
 from caretrack.core.timeutil import local_zone, utcnow
 from caretrack.extensions import db
 from caretrack.notify import email, webhooks
-from caretrack.notify.models import DeliveryStatus, Notification, WebhookDelivery
+from caretrack.notify.models import DeliveryStatus, Notification, WebhookDelivery, recipient_model
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +77,7 @@ def _pending(now: datetime, created_before: datetime | None) -> list:
 
 def _recipients(now: datetime, created_before: datetime | None) -> list[int]:
     """Ids of active users with an email address and something pending."""
+    User = recipient_model()  # noqa: N806 - a model class, named as one
     return list(db.session.scalars(
         select(User.id).join(Notification, Notification.user_id == User.id)
         .where(*_pending(now, created_before), User.email.is_not(None), User.email != "",
@@ -107,7 +107,7 @@ def _send_all(now: datetime, created_before: datetime | None, holder: str) -> in
 
 def _send_one(smtp: smtplib.SMTP, user_id: int, now: datetime, created_before: datetime | None) -> int:
     """Send one person's digest and mark its notifications emailed; 1 when sent, 0 when not."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(recipient_model(), user_id)
     notifications = list(db.session.scalars(
         select(Notification).where(Notification.user_id == user_id, *_pending(now, created_before))
         .order_by(Notification.created_at, Notification.id)))

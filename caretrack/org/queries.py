@@ -40,3 +40,13 @@ def own_term_rows(unit: Unit) -> list[Term]:
 
 def recent_years(limit: int = 3) -> list[AcademicYear]:
     return db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc()).limit(limit)).all()
+
+
+def unit_subtree_ids(root_ids: list[int]) -> frozenset[int]:
+    """The given units and every unit reporting to them, at any depth (one recursive query).
+
+    Registered with core.access (org/__init__.py), whose scopes and `unit_subtree_ids` use it.
+    """
+    tree = select(Unit.id).where(Unit.id.in_(root_ids)).cte("tree", recursive=True)
+    tree = tree.union_all(select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+    return frozenset(db.session.scalars(select(tree.c.id)))

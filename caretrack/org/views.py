@@ -30,10 +30,7 @@ def list_units():
 
 
 def _manageable_unit_or_error(unit_id: int) -> Unit:
-    unit = get_or_404(Unit, unit_id, current_user, Permission.ORG_VIEW)
-    if not can(current_user, Permission.ORG_MANAGE, unit):
-        abort(403)
-    return unit
+    return get_or_404(Unit, unit_id, current_user, Permission.ORG_VIEW, then=Permission.ORG_MANAGE)
 
 
 def _term_form(unit: Unit) -> TermDatesForm:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
 from caretrack.ledger.models import Disbursement, Grade
 from caretrack.org.models import AcademicYear, Unit
@@ -20,7 +20,7 @@ class CaseKind(LabelledEnum):
     NO_AID = "no_aid", N_("其他应资助未资助")
 
 
-class ScreeningRule(TimestampMixin, db.Model):
+class ScreeningRule(EffectiveYearsMixin, TimestampMixin, db.Model):
     """Who must have received what in an academic year.
 
     Applies to identified students of `stage` (any stage when empty) who hold any of `categories` or any of
@@ -40,8 +40,6 @@ class ScreeningRule(TimestampMixin, db.Model):
     project_name: Mapped[str | None] = mapped_column(String(50))
     min_grade: Mapped[str | None] = mapped_column(String(1))
     coverage_form: Mapped[str | None] = mapped_column(String(10))  # the table whose coverage question it answers
-    valid_from: Mapped[int]
-    valid_to: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(default=True)
 
     @property
@@ -55,8 +53,7 @@ class ScreeningRule(TimestampMixin, db.Model):
         return f"{self.project_name}（{grade.zh_name}{'' if grade is Grade.FIRST else '及以上'}）"
 
     def applies_in(self, start_year: int) -> bool:
-        ends_after = self.valid_to is None or start_year <= self.valid_to
-        return self.is_active and self.valid_from <= start_year and ends_after
+        return self.is_active and self.in_force(start_year)
 
 
 class ScreeningRun(db.Model):

@@ -79,3 +79,18 @@ def officers_of(unit_ids: list[int]) -> dict[int, list[int]]:
     for unit_id, user_id in rows:
         officers.setdefault(unit_id, []).append(user_id)
     return officers
+
+
+def officers_owing_tables() -> list[tuple[int, str]]:
+    """(user id, unit name) of the aid officers whose unit reports a screening table to the city.
+
+    Units reporting to the city: districts (附件2) and the schools that report to it directly (附件1).
+    """
+    city_ids = select(Unit.id).where(Unit.kind == UnitKind.CITY)
+    rows = db.session.execute(
+        select(User.id, Unit.name).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Unit, (RoleAssignment.scope_type == ScopeType.UNIT) & (RoleAssignment.scope_id == Unit.id))
+        .where(Unit.parent_id.in_(city_ids), User.is_active_user.is_(True),
+               RoleAssignment.role.in_([Role.SCHOOL_OFFICER, Role.DISTRICT_OFFICER]))
+        .order_by(User.id))
+    return [(user_id, name) for user_id, name in rows]

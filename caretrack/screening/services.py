@@ -20,7 +20,7 @@ from caretrack.core import crypto, lease, requests
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.i18n import format_date
-from caretrack.core.models import changed_attributes, check_version, flush_versioned
+from caretrack.core.models import EffectiveYearsMixin, changed_attributes, check_version, flush_versioned
 from caretrack.core.timeutil import local_today, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -458,8 +458,7 @@ def save_rule(actor, data: RuleData, rule: ScreeningRule | None = None) -> Scree
     """Create or change a rule; a project must exist in the catalog for the rule's stage."""
     if not data.name.strip():
         raise DomainError(_("请填写规则名称。"), field="name")
-    if data.valid_to is not None and data.valid_to < data.valid_from:
-        raise DomainError(_("停用学年不能早于启用学年。"), field="valid_to")
+    EffectiveYearsMixin.check_years(data.valid_from, data.valid_to)
     if data.project_name:
         statement = select(AidProject.id).where(AidProject.name == data.project_name.strip())
         if data.stage:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from caretrack.audit.services import record
 from caretrack.core import crypto, requests
-from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
+from caretrack.core.access import Permission, can, get_or_404, permission_required, require, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.pagination import Page, page_of, requested_page
 from caretrack.core.timeutil import local_today
@@ -63,10 +63,7 @@ def _unit_or_404(unit_id: int) -> Unit:
 
 
 def _unit_to_run(unit_id: int) -> Unit:
-    unit = _unit_or_404(unit_id)
-    if not can(current_user, Permission.SCREENING_RUN, unit):
-        abort(403)
-    return unit
+    return require(current_user, Permission.SCREENING_RUN, _unit_or_404(unit_id))
 
 
 def _term_or_404(unit: Unit) -> tuple[AcademicYear, int]:
@@ -210,9 +207,7 @@ def run_screening(unit_id: int):
 
 def _case_to_work(case_id: int) -> tuple[ScreeningCase, Unit, AcademicYear]:
     """A case in the user's scope they may work on; the unit page to return to (?unit=, else the school)."""
-    case = get_or_404(ScreeningCase, case_id, current_user, Permission.SCREENING_VIEW)
-    if not can(current_user, Permission.SCREENING_RUN, case):
-        abort(403)
+    case = get_or_404(ScreeningCase, case_id, current_user, Permission.SCREENING_VIEW, then=Permission.SCREENING_RUN)
     unit = _unit_or_404(request.args.get("unit", type=parse_id) or case.school_id)
     return case, unit, db.session.get(AcademicYear, case.academic_year_id)
 
@@ -326,8 +321,7 @@ def remind_late(unit_id: int):
     unit = get_or_404(Unit, unit_id, current_user, Permission.SCREENING_VIEW)
     if UnitKind(unit.kind) not in (UnitKind.CITY, UnitKind.DISTRICT):
         abort(404)
-    if not can(current_user, Permission.SCREENING_RUN, unit):
-        abort(403)
+    require(current_user, Permission.SCREENING_RUN, unit)
     year, term = _term_or_404(unit)
     done = services.remind_late(current_user, unit, year, term, local_today(),
                                 lambda late: _unit_url(late, year, term))

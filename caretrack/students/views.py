@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 
 from caretrack.accounts.services import home_unit
 from caretrack.core import idnumber
-from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required
+from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.forms import flash_saved
@@ -131,8 +131,7 @@ def _student_or_404(student_id: int) -> Student:
 
 def _require(permission: Permission, student: Student) -> None:
     """The student is visible; acting on them needs the permission on a scope that holds them."""
-    if not can(current_user, permission, student):
-        abort(403)
+    require(current_user, permission, student)
 
 
 # Domains above this one add their part of the student's file here (the ledger its timeline, follow-ups theirs):
@@ -407,4 +406,4 @@ register_import_routes(bp, ImportPage(
                     "家庭经济困难类型、困难等级、是否建档立卡家庭、是否烈士子女、是否遭遇自然灾害或突发事件、认定学年、"
                     "监护人姓名、监护人电话。")), StudentImporter)
 
-from caretrack.students import caseload_views  # noqa: E402,F401 - registers the caseload pages
+from caretrack.students import caseload_admin_views  # noqa: E402,F401 - registers the caseload pages

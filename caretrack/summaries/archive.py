@@ -23,7 +23,7 @@ from caretrack.extensions import db
 from caretrack.ledger.models import Disbursement, SupportRecord
 from caretrack.org.models import AcademicYear, Unit
 from caretrack.org.services import term_dates
-from caretrack.screening.models import TableSubmission
+from caretrack.screening.models import TableSubmission  # summaries sit above screening (test_layers.py)
 from caretrack.summaries import queries
 from caretrack.summaries.models import ArchiveClosure, ArchiveSnapshot, SnapshotKind, SummaryNarrative
 from caretrack.summaries.services import TERMS, SummaryAction, store_generated, summary_record

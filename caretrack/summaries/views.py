@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from caretrack.core.access import Permission, can, get_or_404, permission_required, scoped
+from caretrack.core.access import Permission, can, get_or_404, permission_required, require, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
@@ -47,9 +47,7 @@ def _student_for(permission: Permission, student_id: int) -> Student:
     student = get_student(current_user, student_id)
     if student is None:
         abort(404)
-    if not can(current_user, permission, student):
-        abort(403)
-    return student
+    return require(current_user, permission, student)
 
 
 def _year_or_404(start_year: int) -> AcademicYear:

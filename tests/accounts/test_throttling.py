@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from caretrack import create_app
 from caretrack.accounts.models import LoginAttempt
+from caretrack.accounts.sessions import limiter
 from caretrack.core.access import Role
-from caretrack.core.security import limiter
 from caretrack.extensions import db
 from tests.conftest import skip_or_fail
 from tests.factories import PASSWORD, make_user

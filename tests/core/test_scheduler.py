@@ -347,7 +347,7 @@ def test_every_trigger_fires_at_shanghai_time_on_a_host_in_another_zone(tmp_path
         "accounts.purge_login_attempts": "2026-11-30T19:15:00+00:00",  # 03:15 on 1 December in Shanghai
         "followups.remind_due": "2026-11-30T23:00:00+00:00",
         "followups.escalate": "2026-11-30T23:10:00+00:00",
-        "followups.remind_screening_deadlines": "2026-11-30T23:20:00+00:00",
+        "screening.remind_deadlines": "2026-11-30T23:20:00+00:00",
         "notify.send_digests": "2026-11-30T23:30:00+00:00",
         "notify.retry_digests": "2026-11-30T12:15:00+00:00",
         "notify.deliver_webhooks": "2026-11-30T12:05:00+00:00",
@@ -368,7 +368,7 @@ def test_the_digest_retry_cutoff_is_the_digest_triggers_last_fire_time(app, monk
 
 
 def test_the_latest_fire_time_is_found_only_within_the_misfire_grace():
-    screening = job_of("followups.remind_screening_deadlines").trigger("Asia/Shanghai")
+    screening = job_of("screening.remind_deadlines").trigger("Asia/Shanghai")
     at = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
     assert scheduler.latest_fire_time(screening, at) == datetime(2026, 11, 30, 23, 20, tzinfo=UTC)
     assert scheduler.latest_fire_time(screening, at.replace(hour=13, minute=20)) is not None  # six hours late
@@ -422,7 +422,7 @@ def test_two_processes_claiming_the_same_fire_time_at_once_get_it_once(app, firs
 
 @pytest.mark.usefixtures("leases")
 def test_the_1_december_reminder_missed_in_a_restart_runs_once_on_takeover(app):
-    screening = replace(job_of("followups.remind_screening_deadlines"), func=COUNTED)
+    screening = replace(job_of("screening.remind_deadlines"), func=COUNTED)
     assert claim(screening.id, datetime(2026, 6, 9, 23, 20, tzinfo=UTC), "old-leader")  # 10 June's, done
     with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI), tick=False):
         assert runner(app, "new-leader").run_due(screening)

@@ -38,3 +38,31 @@ def test_a_menu_of_one_page_is_a_plain_link_and_the_current_page_marks_its_menu(
     assert top_level(page) == ["我的工作", "学生", "关怀"]
     assert re.search(r'class="nav-link dropdown-toggle active"[^>]*>关怀</a>', page)
     assert re.search(r'class="dropdown-item active" aria-current="page"\s+href="/ledger/caseload"', page)
+
+
+def test_the_domains_register_the_menu_in_the_order_it_always_had(app):
+    from caretrack.core.web import _menu
+
+    menu = [(group, [entry.endpoint for entry in entries]) for group, entries in _menu()]
+    assert menu[:5] == [
+        ("我的工作", ["dashboard.home"]),
+        ("学生", ["students.list_students", "caseloads.list_caseloads", "activities.list_clubs"]),
+        ("关怀", ["followups.list_followups", "ledger.my_caseload", "activities.list_activities",
+                "summaries.list_batches"]),
+        ("资助", ["ledger.list_disbursements", "screening.list_units"]),
+        ("管理", ["org.list_units", "accounts.list_users", "audit.list_events"]),
+    ]
+
+
+def test_a_registered_page_shows_to_whom_its_predicate_lets_see_it(city, app):
+    from caretrack.core import web
+
+    web.register_nav("新组", "试验页", "probe.page", lambda user: user.username == "seer", order=5)
+    try:
+        seer, other = make_user(Role.CLASS_TEACHER, city.class_a, username="seer"), make_user(
+            Role.CLASS_TEACHER, city.class_a, username="other")
+        with app.test_request_context():
+            assert ("新组", [("probe.page", "试验页")]) in web.navigation_for(seer)
+            assert "新组" not in [title for title, _items in web.navigation_for(other)]
+    finally:
+        web._NAV_ENTRIES.pop("probe.page")

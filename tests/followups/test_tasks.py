@@ -85,18 +85,6 @@ def test_a_crash_between_two_follow_ups_sends_nothing_twice(people, monkeypatch)
     assert subjects == [f"followup:{first.id}:escalate:1", f"followup:{second.id}:escalate:1"]
 
 
-def test_deadline_reminders_reach_the_officers_who_owe_a_table(people):
-    district = make_user(Role.DISTRICT_OFFICER, people.east)
-    uni = make_user(Role.SCHOOL_OFFICER, people.university)
-    assert tasks.remind_screening_deadlines(date(2026, 6, 1)) == 2
-    assert tasks.remind_screening_deadlines(date(2026, 6, 1)) == 0
-    assert [n.subject for n in inbox(district)] == ["排查统计表须于 2026-06-15 前报送"]
-    assert len(inbox(uni)) == 1
-    assert inbox(people.officer) == []  # a district school reports through its district
-    assert tasks.remind_screening_deadlines(date(2026, 6, 10)) == 2
-    assert tasks.remind_screening_deadlines(date(2026, 7, 1)) == 0
-
-
 def test_no_reminder_reaches_an_assignee_who_no_longer_has_the_student(people):
     from caretrack.accounts.services import revoke_role
 

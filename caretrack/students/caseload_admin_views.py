@@ -1,4 +1,4 @@
-"""Caseloads (名单): named lists of students that a counselor can be granted on."""
+"""Caseloads (名单) administered: named lists of students that a counselor can be granted on, and their members."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _

@@ -1,4 +1,4 @@
-"""The caseload of a counselor or class teacher: whom to contact next."""
+"""The worklist of a counselor or class teacher (关怀台账, their caseload): whom to contact next."""
 
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
