@@ -94,7 +94,8 @@ def test_saving_a_unit_unchanged_says_so_and_audits_nothing(city, client):
     response = client.post(url, data=form_data(text_of(client.get(url)), url))
     assert response.status_code == 302
     shown = text_of(client.get(response.location))
-    assert "没有改动，未作保存" in shown and "单位信息已保存" not in shown
+    assert "没有改动，未作保存" in shown
+    assert "单位信息已保存" not in shown
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == events
 
 
