@@ -4,9 +4,11 @@ from flask import current_app, redirect, render_template, request, session, url_
 from flask_login import current_user, login_required
 
 from caretrack.accounts.queries import describe_scopes
+from caretrack.core.timeutil import local_today
 from caretrack.core.web import local_target
-from caretrack.dashboard import bp
-from caretrack.dashboard.queries import my_classes, my_students, my_units
+from caretrack.dashboard import bp, home as _home  # noqa: F401 - registers the built-in home sections
+from caretrack.dashboard.profile import my_classes, my_students, my_units
+from caretrack.dashboard.sections import sections_for
 
 
 @bp.route("/")
@@ -15,6 +17,7 @@ def home():
     assignments = current_user.role_assignments
     return render_template("dashboard/home.html", assignments=assignments,
                            scope_names=describe_scopes(assignments),
+                           sections=sections_for(current_user, local_today()),
                            units=my_units(current_user), classes=my_classes(current_user),
                            students=my_students(current_user))
 

@@ -1,6 +1,6 @@
 """Reads of follow-ups: a person's list, a student's list, who answers for a student."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -12,16 +12,33 @@ from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.students.models import Student, caseload_members
 
 
-def followup_query(user, status: str = "open", mine_only: bool = False):
+# The windows of due dates the list can be narrowed to (?due=), as (first day, last day) from today; None: open end.
+DUE_WINDOWS = {
+    "today": lambda today: (today, today),
+    "week": lambda today: (today, today + timedelta(days=6)),
+    "overdue": lambda today: (None, today - timedelta(days=1)),
+}
+
+
+def followup_query(user, status: str = "open", mine_only: bool = False, due: str = "", today: date | None = None,
+                   class_id: int | None = None):
     """Follow-ups in the user's scope (of those, the ones assigned to them), soonest due first.
 
     "Mine" narrows the scope, never replaces it: a teacher whose class changed no longer sees its students.
+    `due` (a DUE_WINDOWS key, with `today`) and `class_id` narrow it further.
     """
     statement = scoped(select(FollowUp), user, Permission.LEDGER_VIEW)
     if mine_only:
         statement = statement.where(FollowUp.assignee_id == user.id)
     if status:
         statement = statement.where(FollowUp.status == status)
+    if due in DUE_WINDOWS and today is not None:
+        first, last = DUE_WINDOWS[due](today)
+        statement = statement.where(FollowUp.due_on <= last)
+        if first is not None:
+            statement = statement.where(FollowUp.due_on >= first)
+    if class_id:
+        statement = statement.where(FollowUp.student_id.in_(select(Student.id).where(Student.class_id == class_id)))
     return statement.options(joinedload(FollowUp.student).joinedload(Student.school_class),
                              joinedload(FollowUp.assignee)).order_by(FollowUp.due_on, FollowUp.id)
 

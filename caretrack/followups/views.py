@@ -72,9 +72,15 @@ register_caseload_column(cadence_column)
 def list_followups():
     status = request.args.get("status", "open")
     mine = request.args.get("mine", "1") == "1"
-    page = paginate(queries.followup_query(current_user, status, mine_only=mine))
+    due = request.args.get("due", "")
+    due = due if due in queries.DUE_WINDOWS else ""
+    class_id = parse_id(request.args.get("class"))
+    today = local_today()
+    page = paginate(queries.followup_query(current_user, status, mine_only=mine, due=due, today=today,
+                                           class_id=class_id))
     prime_may_read(current_user, page.items)
-    return render_template("followups/list.html", page=page, status=status, mine=mine, today=local_today())
+    return render_template("followups/list.html", page=page, status=status, mine=mine, today=today, due=due,
+                           class_id=class_id)
 
 
 def _assignees(student) -> list[User]:
