@@ -16,6 +16,7 @@ from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus
 from caretrack.students.models import Category
 
+
 @dataclass
 class Reporting:
     """The reporting card of a city or district (screening/_reporting.html), with 催报 when the user may."""

@@ -3,10 +3,11 @@
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+import caretrack.dashboard.home  # noqa: F401 - registers the built-in home sections
 from caretrack.accounts.queries import describe_scopes
 from caretrack.core.timeutil import local_today
 from caretrack.core.web import local_target
-from caretrack.dashboard import bp, home as _home  # noqa: F401 - registers the built-in home sections
+from caretrack.dashboard import bp
 from caretrack.dashboard.profile import my_classes, my_students, my_units
 from caretrack.dashboard.sections import sections_for
 

@@ -11,7 +11,6 @@ from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.students.models import Student, caseload_members
 
-
 # The windows of due dates the list can be narrowed to (?due=), as (first day, last day) from today; None: open end.
 DUE_WINDOWS = {
     "today": lambda today: (today, today),
