@@ -3,10 +3,11 @@ data, the counts stay inside the user's scope, and the page runs as many queries
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from html import unescape
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from caretrack.accounts.models import User
@@ -18,7 +19,7 @@ from caretrack.extensions import db
 from caretrack.followups import services as followups
 from caretrack.followups.models import FollowUpKind
 from caretrack.notify.services import notify
-from caretrack.org.services import academic_year_of, ensure_academic_year
+from caretrack.org.services import academic_year_of, ensure_academic_year, screening_deadline, term_on
 from caretrack.students.models import Category, Student
 from tests.core.test_probe import add_probe_data, load_demo, log_in
 from tests.factories import identify, make_student, make_user
@@ -115,16 +116,26 @@ def test_each_role_sees_its_own_sections_and_someone_of_several_roles_sees_each(
     grant_role(None, teacher, Role.SCHOOL_OFFICER, ScopeType.UNIT, db.session.get(Unit, school))
     db.session.commit()
     page = log_in(app, "teacher", password).get("/").get_data(as_text=True)
-    assert 'id="home-care"' in page and 'id="home-school"' in page
+    assert 'id="home-care"' in page
+    assert 'id="home-school"' in page
 
 
-def test_the_district_page_shows_the_reporting_with_催报_and_the_inspector_reads_it_without(app, demo_city):
+def test_the_city_page_shows_the_late_units_with_the_reminder_and_the_inspector_reads_them_without(app, demo_city):
     usernames, password = demo_city
-    district = log_in(app, "district", password).get("/").get_data(as_text=True)
-    assert 'id="reporting"' in district and 'id="chart-submissions"' in district
-    inspector = log_in(app, "inspector", password).get("/").get_data(as_text=True)
-    assert 'id="chart-submissions"' in inspector
-    assert "/remind" not in inspector
+    term = term_on(None, local_today())
+    after_deadline = screening_deadline(term.year.start_year, term.number) + timedelta(days=3)
+    with time_machine.travel(datetime.combine(after_deadline, time(4, 0), tzinfo=timezone.utc), tick=False):
+        browser = log_in(app, "city", password)  # the demo's district has not submitted: late to the city
+        page = browser.get("/").get_data(as_text=True)
+        late = dict(counted_lines(page))[f"/screening/?year={term.year.start_year}&term={term.number}&report=late"]
+        assert late > 0
+        assert listed(browser, f"/screening/?year={term.year.start_year}&term={term.number}&report=late") == late
+        assert 'id="reporting"' in page
+        assert "/remind" in page
+        assert 'id="chart-submissions"' in page
+        inspector = log_in(app, "inspector", password).get("/").get_data(as_text=True)
+        assert 'id="chart-submissions"' in inspector
+        assert "/remind" not in inspector
 
 
 CHART_CELL = re.compile(r'<td class="text-end"><a href="([^"]+)">(\d+)</a></td>')
