@@ -7,6 +7,7 @@ from flask import current_app, g, url_for
 from flask_babel import gettext as _
 
 from caretrack.core.access import Permission, Role, can, has_permission
+from caretrack.core.i18n import format_date
 from caretrack.dashboard import queries
 from caretrack.dashboard.sections import OVERSIGHT_ROLES, Bar, Chart, Line, Section, register_home_section
 from caretrack.notify import services as notify
@@ -102,7 +103,7 @@ def _screening_lines(units, year, term: int, today: date) -> list[Line]:
                           url + "#submissions", counted=False, urgent=not submitted and state.is_late(today)))
         if not submitted:
             left = (state.deadline - today).days
-            lines.append(Line(_("距报送截止日（%(day)s）天数", day=state.deadline.strftime("%Y-%m-%d")), left,
+            lines.append(Line(_("距报送截止日（%(day)s）天数", day=format_date(state.deadline)), left,
                               url, counted=False, urgent=left < 14))
     return lines
 
