@@ -6,6 +6,7 @@ from datetime import date
 from flask import current_app, g, url_for
 from flask_babel import gettext as _
 
+from caretrack.activities import queries as activities
 from caretrack.core.access import Permission, Role, can, has_permission
 from caretrack.core.i18n import format_date
 from caretrack.dashboard import queries
@@ -118,7 +119,7 @@ def school_section(user, today: date) -> Section | None:
                    url_for("followups.list_followups", mine="0", due="overdue", **{"class": row.class_id}),
                    urgent=True) for row in queries.overdue_by_class(user, today)]
     lines += _proposal_lines(user)
-    charts = [identified_chart(user, term.year)]
+    charts = [identified_chart(user, term.year), *[coverage_chart(unit, term.year) for unit in units]]
     return Section("school", _("本校资助工作"), lines, charts)
 
 
@@ -144,7 +145,8 @@ def oversight_section(user, today: date) -> Section | None:
                  for unit in screening_queries.overseen_units(user)]
     charts = [submissions_chart(by_state, year.start_year, number),
               cases_by_unit_chart(user, [s.unit for s in statuses], year, number),
-              cases_by_term_chart(user), identified_chart(user, year)]
+              cases_by_term_chart(user), identified_chart(user, year),
+              *[coverage_chart(unit, year) for unit in queries.granted_units(user, *OVERSIGHT_ROLES)]]
     return Section("oversight", _("所辖单位"), lines, charts, include="dashboard/_oversight.html",
                    context={"reporting": reporting, "year": year, "term": number})
 
@@ -164,6 +166,15 @@ def identified_chart(user, year) -> Chart:
     return Chart("identified", _("%(year)s 学年已认定学生：按学段和困难类型", year=year.label),
                  [category.label for category in Category], groups,
                  note=_("一名学生有几种困难类型，就在每种类型下各计一次。"))
+
+
+def coverage_chart(unit, year) -> Chart:
+    """Per goal of themed activities: identified students it should reach and those it reached (activities.coverage)."""
+    url = url_for("activities.unit_coverage", unit_id=unit.id, year=year.start_year)
+    groups = [(entry.goal.theme.name, [Bar(_("应覆盖"), entry.expected, url), Bar(_("已覆盖"), entry.reached, url)])
+              for entry in activities.coverage(unit, year, list_unreached=False)]
+    return Chart(f"coverage-{unit.id}", _("%(unit)s 主题教育活动覆盖：按目标", unit=unit.name),
+                 [_("应覆盖"), _("已覆盖")], groups)
 
 
 def submissions_chart(by_state: dict[str, int], start_year: int, term: int) -> Chart:

@@ -82,9 +82,9 @@ def pending_proposals(user) -> list[ClubPending]:
 
 # --- school aid officers -----------------------------------------------------------------------------------
 
-def granted_units(user, role: Role) -> list[Unit]:
-    """The units the user holds `role` on, by code (one query)."""
-    ids = [a.scope_id for a in user.role_assignments if Role(a.role) is role and a.scope_type == ScopeType.UNIT]
+def granted_units(user, *roles: Role) -> list[Unit]:
+    """The units the user holds one of `roles` on, by code (one query)."""
+    ids = [a.scope_id for a in user.role_assignments if Role(a.role) in roles and a.scope_type == ScopeType.UNIT]
     if not ids:
         return []
     return list(db.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)))
