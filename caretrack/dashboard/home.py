@@ -119,6 +119,8 @@ def school_section(user, today: date) -> Section | None:
                    url_for("followups.list_followups", mine="0", due="overdue", **{"class": row.class_id}),
                    urgent=True) for row in queries.overdue_by_class(user, today)]
     lines += _proposal_lines(user)
+    failed = len(queries.failed_imports(user))
+    lines.append(Line(_("失败的导入"), failed, url_for("dashboard.failed_imports"), urgent=failed > 0))
     charts = [identified_chart(user, term.year), *[coverage_chart(unit, term.year) for unit in units]]
     return Section("school", _("本校资助工作"), lines, charts)
 

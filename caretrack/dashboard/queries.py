@@ -15,6 +15,8 @@ from caretrack.activities.models import Attendance, Club, ClubProposal, Proposal
 from caretrack.core.access import ROLE_PERMISSIONS, Permission, Role, ScopeType, scoped
 from caretrack.extensions import db
 from caretrack.followups import queries as followups
+from caretrack.jobs import imports
+from caretrack.jobs.models import FAILED, RUNNING, Job
 from caretrack.ledger import queries as ledger
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Unit
@@ -174,3 +176,20 @@ def may_oversee(user) -> bool:
 def current_term(user, today: date):
     """The term today is in by the dates of the user's own unit (or the city's)."""
     return org.term_on(home_unit(user), today)
+
+
+# A user starts a handful of imports a term; a list of more failures than this is cut, newest first.
+FAILED_IMPORTS_LIMIT = 200
+
+
+def failed_imports(user) -> list[Job]:
+    """The user's imports that failed, or whose worker died while running, newest first (one query).
+
+    A job is seen only by its starter. "Died" is judged as the job's page judges it (jobs.shown_status).
+    """
+    from caretrack.jobs import services as jobs
+
+    candidates = db.session.scalars(select(Job).where(
+        Job.user_id == user.id, Job.kind.like(f"{imports.KIND_PREFIX}%"), Job.status.in_([FAILED, RUNNING]))
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(FAILED_IMPORTS_LIMIT))
+    return [job for job in candidates if jobs.shown_status(job) == FAILED]

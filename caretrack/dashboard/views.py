@@ -9,7 +9,9 @@ from caretrack.core.timeutil import local_today
 from caretrack.core.web import local_target
 from caretrack.dashboard import bp
 from caretrack.dashboard.profile import my_classes, my_students, my_units
+from caretrack.dashboard.queries import failed_imports as failed_imports_of
 from caretrack.dashboard.sections import sections_for
+from caretrack.jobs.import_views import IMPORT_PAGES
 
 
 @bp.route("/")
@@ -21,6 +23,14 @@ def home():
                            sections=sections_for(current_user, local_today()),
                            units=my_units(current_user), classes=my_classes(current_user),
                            students=my_students(current_user))
+
+
+@bp.route("/imports/failed")
+@login_required
+def failed_imports():
+    """The user's own imports that failed: the school aid officer's home page counts them and links here."""
+    jobs = failed_imports_of(current_user)
+    return render_template("dashboard/failed_imports.html", jobs=jobs, pages=IMPORT_PAGES)
 
 
 @bp.route("/language", methods=["POST"])

@@ -38,6 +38,7 @@ class Case:
 
 ENDPOINTS = {
     "dashboard.home": Case("GET", "/", LOGIN, 200, 200),
+    "dashboard.failed_imports": Case("GET", "/imports/failed", LOGIN, 200, 200),
     "favicon": Case("GET", "/favicon.ico", 200, 200, 200),
     "dashboard.set_language": Case("POST", "/language", HOME, HOME, HOME),
     "accounts.login": Case("GET", "/login", 200, HOME, HOME),

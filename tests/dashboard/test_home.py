@@ -18,6 +18,7 @@ from caretrack.dashboard import queries
 from caretrack.extensions import db
 from caretrack.followups import services as followups
 from caretrack.followups.models import FollowUpKind
+from caretrack.jobs.models import Job
 from caretrack.notify.services import notify
 from caretrack.org.services import academic_year_of, ensure_academic_year, screening_deadline, term_on
 from caretrack.students.models import Category, Student
@@ -66,6 +67,8 @@ def add_work(usernames) -> None:
     outsider = db.session.scalar(select(Student).where(Student.school_id == club.school_id,
                                                        ~Student.id.in_([m.id for m in club.members])))
     db.session.add(ClubProposal(club_id=club.id, student_id=outsider.id))
+    for status in ("failed", "done"):
+        db.session.add(Job(kind="import.students", user_id=users["school_officer"].id, status=status))
     db.session.flush()
 
 
@@ -98,6 +101,7 @@ def test_every_number_on_each_demo_roles_home_page_is_the_total_of_the_list_it_l
     assert seen["club_leader"]["/activities/?when=unrecorded"] == 1
     assert any(url.endswith("#proposals") and n == 1 for url, n in seen["club_leader"].items())
     assert all(seen[name]["/inbox/?unread=1"] >= 1 for name in usernames)
+    assert seen["school_officer"]["/imports/failed"] >= 1
 
 
 def test_each_role_sees_its_own_sections_and_someone_of_several_roles_sees_each(app, demo_city):
