@@ -17,6 +17,7 @@ from caretrack.screening import queries as screening_queries
 from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus
 from caretrack.students.models import Category
+from caretrack.summaries import queries as summaries
 
 
 @dataclass
@@ -61,6 +62,9 @@ def care_section(user, today: date) -> Section | None:
         stale = queries.stale_students(user, term.year, today, days)
         lines.append(Line(_("超过 %(n)d 天未联系的已认定学生", n=days), stale,
                           url_for("ledger.my_caseload", days=days, stale="1"), urgent=stale > 0))
+        if has_permission(user, Permission.NARRATIVE_WRITE):
+            unwritten = queries.count_of(summaries.narratives_to_write(user, term.year, term.number))
+            lines.append(Line(_("本学期待写的评语"), unwritten, url_for("summaries.list_narratives")))
     return Section("care", _("我的关怀工作"), lines)
 
 

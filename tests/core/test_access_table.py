@@ -176,6 +176,7 @@ ENDPOINTS = {
     "summaries.save_narrative": Case("POST", "/summaries/students/{student}/2025/1/narrative", LOGIN, 403, None),
     "summaries.download_pdf": Case("GET", "/summaries/students/{student}/2025/1.pdf", LOGIN, 403, None),
     "summaries.list_batches": Case("GET", "/summaries/", LOGIN, 403, 200),
+    "summaries.list_narratives": Case("GET", "/summaries/narratives", LOGIN, 403, 403),
     "summaries.list_archive": Case("GET", "/summaries/archive/", LOGIN, 403, 200),
     "summaries.close_year": Case("POST", "/summaries/archive/close", LOGIN, 403, 302),
     "summaries.show_archive": Case("GET", "/summaries/archive/2025/units/{unit}", LOGIN, 403, 404),

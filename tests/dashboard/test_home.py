@@ -181,6 +181,7 @@ def test_a_class_teachers_counts_cover_only_their_class(app, city, client, login
     lines = dict(counted_lines(client.get("/").get_data(as_text=True)))
     assert lines["/followups/?due=today"] == 1
     assert lines[f"/ledger/caseload?days={app.config['CARE_STALE_DAYS']}&stale=1"] == 2
+    assert lines["/summaries/narratives"] == 2
 
 
 def _grow(city, user, start_year: int, n: int) -> None:
