@@ -11,6 +11,7 @@ from caretrack.core.access import Permission, Role, can, has_permission
 from caretrack.core.i18n import format_date
 from caretrack.dashboard import queries
 from caretrack.dashboard.sections import OVERSIGHT_ROLES, Bar, Chart, Line, Section, register_home_section
+from caretrack.followups import queries as followups
 from caretrack.notify import services as notify
 from caretrack.org.models import Stage
 from caretrack.screening import queries as screening_queries
@@ -62,6 +63,8 @@ def care_section(user, today: date) -> Section | None:
         stale = queries.stale_students(user, term.year, today, days)
         lines.append(Line(_("超过 %(n)d 天未联系的已认定学生", n=days), stale,
                           url_for("ledger.my_caseload", days=days, stale="1"), urgent=stale > 0))
+        owed = len(followups.owing_students(user, term.year, today))
+        lines.append(Line(_("走访要求未完成的学生"), owed, url_for("followups.list_owed"), urgent=owed > 0))
         if has_permission(user, Permission.NARRATIVE_WRITE):
             unwritten = queries.count_of(summaries.narratives_to_write(user, term.year, term.number))
             lines.append(Line(_("本学期待写的评语"), unwritten, url_for("summaries.list_narratives")))

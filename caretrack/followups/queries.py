@@ -101,3 +101,22 @@ def officers_owing_tables() -> list[tuple[int, str]]:
                RoleAssignment.role.in_([Role.SCHOOL_OFFICER, Role.DISTRICT_OFFICER]))
         .order_by(User.id))
     return [(user_id, name) for user_id, name in rows]
+
+
+def owing_students(user, year, today: date) -> list[tuple[Student, list]]:
+    """The user's identified students of the year whom the visit cadence says are owed a visit or talk now.
+
+    The cadence is judged per student in Python (cadence.obligations: a few queries for the whole list), so the
+    whole caseload is read: a class or a school's, never more than one user's scope.
+    """
+    from caretrack.followups import cadence
+    from caretrack.students.models import Identification
+
+    students = db.session.scalars(
+        scoped(select(Student), user, Permission.LEDGER_VIEW)
+        .join(Identification, (Identification.student_id == Student.id) & (Identification.academic_year_id == year.id))
+        .where(Student.status == "active").options(joinedload(Student.school_class))
+        .order_by(Student.school_id, Student.class_id, Student.name, Student.id)).unique().all()
+    owed = cadence.obligations(students, year, today)
+    rows = [(student, cadence.attention(owed.get(student.id, []))) for student in students]
+    return [(student, items) for student, items in rows if items]

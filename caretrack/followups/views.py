@@ -83,6 +83,20 @@ def list_followups():
                            class_id=class_id)
 
 
+@bp.route("/owed")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def list_owed():
+    """The students the visit cadence says are owed a visit or talk now (the home page counts them)."""
+    from caretrack.accounts.services import home_unit
+    from caretrack.core.pagination import page_of
+
+    today = local_today()
+    year = org.current_year(home_unit(current_user), today)
+    page = page_of(queries.owing_students(current_user, year, today)) if year else None
+    return render_template("followups/owed.html", page=page, year=year)
+
+
 def _assignees(student) -> list[User]:
     """Who may be put in charge: the acting user and the class teachers and counselors of the student."""
     people = {current_user.id: current_user._get_current_object()}

@@ -146,6 +146,7 @@ ENDPOINTS = {
     "ledger.list_projects": Case("GET", "/ledger/catalog", LOGIN, 403, 200),
     "ledger.edit_project": Case("GET", "/ledger/catalog/new", LOGIN, 403, 200),
     "followups.list_followups": Case("GET", "/followups/", LOGIN, 403, 200),
+    "followups.list_owed": Case("GET", "/followups/owed", LOGIN, 403, 200),
     "followups.schedule_followup": Case("GET", "/followups/new?student={student}", LOGIN, 403, None),
     "followups.show_followup": Case("GET", "/followups/{followup}", LOGIN, 403, None),
     "followups.cancel_followup": Case("POST", "/followups/1/cancel", LOGIN, 403, None),
