@@ -36,8 +36,10 @@ def _activity(activity_id: int, permission: Permission = Permission.ACTIVITIES_V
 def _filters() -> queries.ActivityFilters:
     args = request.args
     year = parse_id(args.get("year"))
+    when = args.get("when", "")
     return queries.ActivityFilters(
         theme_id=parse_id(args.get("theme")), q=args.get("q", "").strip(),
+        when=when if when in queries.ACTIVITY_WHEN else "", today=local_today(),
         year=db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == year)) if year else None)
 
 

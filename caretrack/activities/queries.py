@@ -31,6 +31,12 @@ class ActivityFilters:
     theme_id: int | None = None
     year: AcademicYear | None = None
     q: str = ""
+    # "upcoming": held today or later; "unrecorded": held before today and nobody on its attendance sheet.
+    when: str = ""
+    today: date | None = None
+
+
+ACTIVITY_WHEN = ("upcoming", "unrecorded")
 
 
 def activity_query(user, filters: ActivityFilters):
@@ -45,6 +51,12 @@ def activity_query(user, filters: ActivityFilters):
         statement = statement.where(Activity.held_on.between(first, last))
     if filters.q:
         statement = statement.where(Activity.title.like(f"%{filters.q.strip()}%"))
+    if filters.when == "upcoming" and filters.today:
+        # What comes next reads soonest first.
+        return statement.where(Activity.held_on >= filters.today).order_by(Activity.held_on, Activity.id)
+    if filters.when == "unrecorded" and filters.today:
+        statement = statement.where(Activity.held_on < filters.today,
+                                    ~select(Attendance.id).where(Attendance.activity_id == Activity.id).exists())
     return statement.order_by(Activity.held_on.desc(), Activity.id.desc())
 
 

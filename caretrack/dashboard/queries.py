@@ -1,61 +1,195 @@
-"""What the home page lists for a user."""
+"""The counts of the home page: each a set-based query over the user's scope, built on the very statement of the
+list it links to, so that the number on the home page is the total that list shows.
+
+Every function here runs a fixed number of queries whatever the number of students, follow-ups or cases.
+"""
 
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, distinct, func, select
 
-from caretrack.core.access import ScopeType
+from caretrack.accounts.services import home_unit
+from caretrack.activities import queries as activities
+from caretrack.activities.models import Attendance, Club, ClubProposal, ProposalStatus
+from caretrack.core.access import ROLE_PERMISSIONS, Permission, Role, ScopeType, scoped
 from caretrack.extensions import db
-from caretrack.org.models import SchoolClass, Unit
-
-HOME_LIST_LIMIT = 20
-
-
-def my_units(user) -> list[Unit]:
-    """The units the user's roles are granted on, and the units reporting to them, first few."""
-    granted = [a.scope_id for a in user.role_assignments if a.scope_type == ScopeType.UNIT]
-    if not granted:
-        return []
-    return db.session.scalars(
-        select(Unit).where(or_(Unit.id.in_(granted), Unit.parent_id.in_(granted)))
-        .order_by(Unit.parent_id.is_not(None), Unit.code).limit(HOME_LIST_LIMIT)).all()
+from caretrack.followups import queries as followups
+from caretrack.jobs import imports
+from caretrack.jobs.models import FAILED, RUNNING, Job
+from caretrack.ledger import queries as ledger
+from caretrack.org import services as org
+from caretrack.org.models import AcademicYear, SchoolClass, Unit
+from caretrack.screening import queries as screening_queries
+from caretrack.screening import services as screening
+from caretrack.screening.models import CaseStatus, ScreeningCase
+from caretrack.students.models import Identification, IdentificationCategory, Student
 
 
-def my_classes(user) -> list[SchoolClass]:
-    """The classes the user is granted on directly (class teachers, counselors)."""
-    class_ids = [a.scope_id for a in user.role_assignments if a.scope_type == ScopeType.CLASS]
-    if not class_ids:
-        return []
-    return db.session.scalars(select(SchoolClass).where(SchoolClass.id.in_(class_ids))
-                              .order_by(SchoolClass.name)).all()
+def count_of(statement) -> int:
+    """The number of rows a list statement returns (what its pager shows as 共 N 条), in one query."""
+    return db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+
+
+def _sum_when(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# --- class teachers and counselors -------------------------------------------------------------------------
+
+def followup_counts(user, today: date) -> dict[str, int]:
+    """The user's own open follow-ups due today, within 7 days, and overdue (one query)."""
+    rows = followups.followup_query(user, "open", mine_only=True).order_by(None).subquery()
+    windows = {due: window(today) for due, window in followups.DUE_WINDOWS.items()}
+    columns = []
+    for due, (first, last) in windows.items():
+        condition = rows.c.due_on <= last if first is None else rows.c.due_on.between(first, last)
+        columns.append(_sum_when(condition).label(due))
+    result = db.session.execute(select(*columns).select_from(rows)).one()
+    return {due: int(result[index]) for index, due in enumerate(windows)}
+
+
+def stale_students(user, year: AcademicYear, today: date, days: int) -> int:
+    """Identified students of the caseload not contacted for `days` days, or never (one query)."""
+    return count_of(ledger.caseload_query(user, year, today, days, only_stale=True))
+
+
+# --- club leaders ------------------------------------------------------------------------------------------
+
+def activity_counts(user, today: date) -> dict[str, int]:
+    """The user's activities still to come, and those held without an attendance sheet (one query)."""
+    rows = activities.activity_query(user, activities.ActivityFilters()).order_by(None).subquery()
+    unrecorded = and_(rows.c.held_on < today,
+                      ~select(Attendance.id).where(Attendance.activity_id == rows.c.id).exists())
+    result = db.session.execute(select(_sum_when(rows.c.held_on >= today), _sum_when(unrecorded))
+                                .select_from(rows)).one()
+    return {"upcoming": int(result[0]), "unrecorded": int(result[1])}
 
 
 @dataclass
-class StudentSummary:
-    """How many students the user works with, how many identified this year, and the first few of them."""
-
-    total: int
-    identified: int
-    year_label: str
-    first: list
+class ClubPending:
+    club_id: int
+    name: str
+    pending: int
 
 
-def my_students(user, limit: int = 10) -> StudentSummary | None:
-    """The students the user may see, counted in two queries; None for roles that see no student files."""
-    from caretrack.accounts.services import home_unit
-    from caretrack.core.access import Permission, has_permission
-    from caretrack.core.timeutil import local_today
-    from caretrack.org.services import current_year
-    from caretrack.students import queries
-
-    if not has_permission(user, Permission.STUDENTS_VIEW):
-        return None
-    year = current_year(home_unit(user), local_today())
-    everyone = queries.student_query(user, queries.StudentFilters(year=year))
-    identified = queries.student_query(user, queries.StudentFilters(year=year, identified="yes"))
-    first = db.session.scalars(queries.with_places(everyone).limit(limit)).unique().all()
-    return StudentSummary(_count(everyone), _count(identified), year.label if year else "", first)
+def pending_proposals(user) -> list[ClubPending]:
+    """Members proposed and not yet approved, per club the user sees (one query); clubs with none left out."""
+    statement = (scoped(select(Club.id, Club.name, func.count(ClubProposal.id)), user, Permission.CLUBS_VIEW, Club)
+                 .join(ClubProposal, and_(ClubProposal.club_id == Club.id,
+                                          ClubProposal.status == ProposalStatus.PENDING))
+                 .group_by(Club.id, Club.name).order_by(Club.name, Club.id))
+    return [ClubPending(club_id, name, pending) for club_id, name, pending in db.session.execute(statement)]
 
 
-def _count(statement) -> int:
-    return db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+# --- school aid officers -----------------------------------------------------------------------------------
+
+def granted_units(user, *roles: Role) -> list[Unit]:
+    """The units the user holds one of `roles` on, by code (one query)."""
+    ids = [a.scope_id for a in user.role_assignments if Role(a.role) in roles and a.scope_type == ScopeType.UNIT]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code)))
+
+
+def unremedied_by_school(school_ids: list[int], year: AcademicYear, term: int) -> dict[int, int]:
+    """Open cases with neither a measure nor a deadline, per school (screening.without_remedy's rule; one query)."""
+    if not school_ids:
+        return {}
+    return dict(db.session.execute(select(ScreeningCase.school_id, func.count()).where(
+        ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+        ScreeningCase.term == term, ScreeningCase.status == CaseStatus.OPEN,
+        func.coalesce(func.trim(ScreeningCase.remedy), "") == "", ScreeningCase.deadline.is_(None))
+        .group_by(ScreeningCase.school_id)).all())
+
+
+@dataclass
+class ClassCount:
+    class_id: int
+    name: str
+    count: int
+
+
+def overdue_by_class(user, today: date) -> list[ClassCount]:
+    """Overdue open follow-ups in the user's scope, per class of the student (one query); classes with none left out."""
+    rows = followups.followup_query(user, "open", due="overdue", today=today).order_by(None).subquery()
+    statement = (select(SchoolClass.id, SchoolClass.name, func.count(rows.c.id))
+                 .select_from(rows).join(Student, Student.id == rows.c.student_id)
+                 .join(SchoolClass, SchoolClass.id == Student.class_id)
+                 .group_by(SchoolClass.id, SchoolClass.name).order_by(SchoolClass.name, SchoolClass.id))
+    return [ClassCount(*row) for row in db.session.execute(statement)]
+
+
+# --- the charts' data --------------------------------------------------------------------------------------
+
+def identified_by_stage_and_category(user, year: AcademicYear) -> dict[tuple[str, str], int]:
+    """Active students identified in the year, per (stage, category), over the user's students (one query).
+
+    A student of several categories counts under each, as the student list filtered by one category finds them.
+    """
+    statement = (scoped(select(Student.stage, IdentificationCategory.category, func.count(distinct(Student.id))),
+                        user, Permission.STUDENTS_VIEW, Student)
+                 .join(Identification, and_(Identification.student_id == Student.id,
+                                            Identification.academic_year_id == year.id))
+                 .join(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
+                 .where(Student.status == "active")
+                 .group_by(Student.stage, IdentificationCategory.category))
+    return {(stage, category): n for stage, category, n in db.session.execute(statement)}
+
+
+def cases_by_term(user) -> dict[tuple[int, int, str], int]:
+    """Screening cases in the user's scope per (start year, term, status), over every term (one query)."""
+    statement = (scoped(select(AcademicYear.start_year, ScreeningCase.term, ScreeningCase.status, func.count()),
+                        user, Permission.SCREENING_VIEW, ScreeningCase)
+                 .join(AcademicYear, AcademicYear.id == ScreeningCase.academic_year_id)
+                 .group_by(AcademicYear.start_year, ScreeningCase.term, ScreeningCase.status))
+    return {(start_year, term, status): n for start_year, term, status, n in db.session.execute(statement)}
+
+
+def cases_by_unit(user, units: list[Unit], year: AcademicYear, term: int) -> dict[int, dict[str, int]]:
+    """Open and closed cases of the term per listed unit: a school's own, a district's schools' (one query)."""
+    statement = (scoped(select(ScreeningCase.school_id, Unit.parent_id, ScreeningCase.status, func.count()),
+                        user, Permission.SCREENING_VIEW, ScreeningCase)
+                 .join(Unit, Unit.id == ScreeningCase.school_id)
+                 .where(ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term)
+                 .group_by(ScreeningCase.school_id, Unit.parent_id, ScreeningCase.status))
+    totals = {unit.id: {CaseStatus.OPEN.value: 0, CaseStatus.CLOSED.value: 0} for unit in units}
+    for school_id, parent_id, status, n in db.session.execute(statement):
+        for unit_id in {school_id, parent_id}:
+            if unit_id in totals:
+                totals[unit_id][status] = totals[unit_id].get(status, 0) + n
+    return totals
+
+
+def overseen_statuses(user, year: AcademicYear, term: int) -> list[screening.UnitStatus]:
+    """Where each unit the user oversees stands with its table for the term (as the screening overview lists)."""
+    units = screening_queries.units_for(user)
+    return screening.statuses(units, year, term) if units else []
+
+
+def may_oversee(user) -> bool:
+    """Whether the user holds a screening role on a unit (they see the overview's reporting)."""
+    return any(a.scope_type == ScopeType.UNIT and Permission.SCREENING_VIEW in ROLE_PERMISSIONS[Role(a.role)]
+               for a in user.role_assignments)
+
+
+def current_term(user, today: date):
+    """The term today is in by the dates of the user's own unit (or the city's)."""
+    return org.term_on(home_unit(user), today)
+
+
+# A user starts a handful of imports a term; a list of more failures than this is cut, newest first.
+FAILED_IMPORTS_LIMIT = 200
+
+
+def failed_imports(user) -> list[Job]:
+    """The user's imports that failed, or whose worker died while running, newest first (one query).
+
+    A job is seen only by its starter. "Died" is judged as the job's page judges it (jobs.shown_status).
+    """
+    from caretrack.jobs import services as jobs
+
+    candidates = db.session.scalars(select(Job).where(
+        Job.user_id == user.id, Job.kind.like(f"{imports.KIND_PREFIX}%"), Job.status.in_([FAILED, RUNNING]))
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(FAILED_IMPORTS_LIMIT))
+    return [job for job in candidates if jobs.shown_status(job) == FAILED]

@@ -1,6 +1,6 @@
 """Reads of follow-ups: a person's list, a student's list, who answers for a student."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -11,17 +11,33 @@ from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.students.models import Student, caseload_members
 
+# The windows of due dates the list can be narrowed to (?due=), as (first day, last day) from today; None: open end.
+DUE_WINDOWS = {
+    "today": lambda today: (today, today),
+    "week": lambda today: (today, today + timedelta(days=6)),
+    "overdue": lambda today: (None, today - timedelta(days=1)),
+}
 
-def followup_query(user, status: str = "open", mine_only: bool = False):
+
+def followup_query(user, status: str = "open", mine_only: bool = False, due: str = "", today: date | None = None,
+                   class_id: int | None = None):
     """Follow-ups in the user's scope (of those, the ones assigned to them), soonest due first.
 
     "Mine" narrows the scope, never replaces it: a teacher whose class changed no longer sees its students.
+    `due` (a DUE_WINDOWS key, with `today`) and `class_id` narrow it further.
     """
     statement = scoped(select(FollowUp), user, Permission.LEDGER_VIEW)
     if mine_only:
         statement = statement.where(FollowUp.assignee_id == user.id)
     if status:
         statement = statement.where(FollowUp.status == status)
+    if due in DUE_WINDOWS and today is not None:
+        first, last = DUE_WINDOWS[due](today)
+        statement = statement.where(FollowUp.due_on <= last)
+        if first is not None:
+            statement = statement.where(FollowUp.due_on >= first)
+    if class_id:
+        statement = statement.where(FollowUp.student_id.in_(select(Student.id).where(Student.class_id == class_id)))
     return statement.options(joinedload(FollowUp.student).joinedload(Student.school_class),
                              joinedload(FollowUp.assignee)).order_by(FollowUp.due_on, FollowUp.id)
 
@@ -68,3 +84,22 @@ def overdue(today: date, level: int, days: int) -> list[int]:
 def due_between(first: date, last: date) -> list[int]:
     return list(db.session.scalars(select(FollowUp.id).where(
         FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on.between(first, last)).order_by(FollowUp.id)))
+
+
+def owing_students(user, year, today: date) -> list[tuple[Student, list]]:
+    """The user's identified students of the year whom the visit cadence says are owed a visit or talk now.
+
+    The cadence is judged per student in Python (cadence.obligations: a few queries for the whole list), so the
+    whole caseload is read: a class or a school's, never more than one user's scope.
+    """
+    from caretrack.followups import cadence
+    from caretrack.students.models import Identification
+
+    students = db.session.scalars(
+        scoped(select(Student), user, Permission.LEDGER_VIEW)
+        .join(Identification, (Identification.student_id == Student.id) & (Identification.academic_year_id == year.id))
+        .where(Student.status == "active").options(joinedload(Student.school_class))
+        .order_by(Student.school_id, Student.class_id, Student.name, Student.id)).unique().all()
+    owed = cadence.obligations(students, year, today)
+    rows = [(student, cadence.attention(owed.get(student.id, []))) for student in students]
+    return [(student, items) for student, items in rows if items]

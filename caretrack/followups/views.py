@@ -71,9 +71,29 @@ register_caseload_column(cadence_column)
 def list_followups():
     status = request.args.get("status", "open")
     mine = request.args.get("mine", "1") == "1"
-    page = paginate(queries.followup_query(current_user, status, mine_only=mine))
+    due = request.args.get("due", "")
+    due = due if due in queries.DUE_WINDOWS else ""
+    class_id = parse_id(request.args.get("class"))
+    today = local_today()
+    page = paginate(queries.followup_query(current_user, status, mine_only=mine, due=due, today=today,
+                                           class_id=class_id))
     prime_may_read(current_user, page.items)
-    return render_template("followups/list.html", page=page, status=status, mine=mine, today=local_today())
+    return render_template("followups/list.html", page=page, status=status, mine=mine, today=today, due=due,
+                           class_id=class_id)
+
+
+@bp.route("/owed")
+@login_required
+@permission_required(Permission.LEDGER_VIEW)
+def list_owed():
+    """The students the visit cadence says are owed a visit or talk now (the home page counts them)."""
+    from caretrack.accounts.services import home_unit
+    from caretrack.core.pagination import page_of
+
+    today = local_today()
+    year = org.current_year(home_unit(current_user), today)
+    page = page_of(queries.owing_students(current_user, year, today)) if year else None
+    return render_template("followups/owed.html", page=page, year=year)
 
 
 def _assignees(student) -> list[User]:

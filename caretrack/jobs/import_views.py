@@ -57,9 +57,14 @@ def _enqueue(job_id: int, attempt: int) -> None:
         flash(_("后台任务队列暂时不可用，导入没有开始。请稍后点“重新运行”。"), "danger")
 
 
+# Each import's page of one job (the endpoint of its show_import), and its title: for lists of a user's imports.
+IMPORT_PAGES: dict[str, tuple[str, str]] = {}
+
+
 def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) -> None:
     """Add the upload, progress, report, confirm and rerun pages of one import to `bp`."""
     imports.IMPORTERS[page.kind] = importer_factory
+    IMPORT_PAGES[page.kind] = (f"{bp.name}.show_import", page.title)
     upload_endpoint = f"{bp.name}.import_{page.kind}"
 
     def guard():

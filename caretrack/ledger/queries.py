@@ -169,20 +169,20 @@ class CaseloadRow:
     overdue: bool
 
 
-def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact") -> Page:
-    """One page of the user's identified students with their last contact and this year's aid (two queries).
+def caseload_query(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
+                   only_stale: bool = False):
+    """The user's identified active students of the year with their last contact and this year's aid.
 
-    Students not contacted for `stale_days` (or never) come first unless another sort is asked for; the database
-    sorts, so a university's twenty thousand identified students are never loaded at once.
+    Students not contacted for `stale_days` (or never) come first unless another sort is asked for; with
+    `only_stale`, only they are kept (the home page's count links here).
     """
     last_contact = (select(SupportRecord.student_id, func.max(SupportRecord.happened_on).label("last"))
                     .where(SupportRecord.deleted_at.is_(None)).group_by(SupportRecord.student_id).subquery())
     aid = (select(Disbursement.student_id, func.sum(Disbursement.amount).label("total"))
            .where(Disbursement.deleted_at.is_(None), Disbursement.academic_year_id == year.id)
            .group_by(Disbursement.student_id).subquery())
-    threshold = today - timedelta(days=stale_days)
     last, total = last_contact.c.last, func.coalesce(aid.c.total, literal(0))
-    overdue = or_(last.is_(None), last < threshold)
+    overdue = or_(last.is_(None), last < today - timedelta(days=stale_days))
     orders = {
         "contact": (case((overdue, 0), else_=1), last.asc().nulls_first()),
         "aid": (total,),
@@ -195,6 +195,16 @@ def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str =
                  .outerjoin(aid, aid.c.student_id == Student.id)
                  .where(Student.status == "active")
                  .order_by(*orders.get(sort, orders["contact"]), Student.name, Student.id))
+    return statement.where(overdue) if only_stale else statement
+
+
+def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
+             only_stale: bool = False) -> Page:
+    """One page of the caseload (two queries); the database sorts, so a university's twenty thousand identified
+    students are never loaded at once.
+    """
+    threshold = today - timedelta(days=stale_days)
+    statement = caseload_query(user, year, today, stale_days, sort, only_stale)
     from caretrack.students.queries import with_places
 
     page = paginate(with_places(statement), scalars=False)

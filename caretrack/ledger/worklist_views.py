@@ -29,8 +29,9 @@ def my_caseload():
     days = parse_id(raw_days)
     stale_days = days if days and days < 1000 else current_app.config["CARE_STALE_DAYS"]
     sort = request.args.get("sort", "contact")
-    page = queries.caseload(current_user, year, today, stale_days, sort) if year else None
+    only_stale = request.args.get("stale") == "1"
+    page = queries.caseload(current_user, year, today, stale_days, sort, only_stale) if year else None
     rows = page.items if page else []
     columns = [column(rows, year, today) for column in CASELOAD_COLUMNS] if rows else []
     return render_template("ledger/caseload.html", page=page, rows=rows, year=year, stale_days=stale_days,
-                           sort=sort, columns=columns)
+                           sort=sort, columns=columns, only_stale=only_stale)

@@ -13,9 +13,12 @@ def _unit_model() -> type:
     return SCOPE_MODELS[ScopeType.UNIT]
 
 
-def inbox(user):
-    """The user's notifications, unread first, newest first."""
-    return (select(Notification).where(Notification.user_id == user.id)
+def inbox(user, unread_only: bool = False):
+    """The user's notifications (only the unread ones when asked), unread first, newest first."""
+    statement = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        statement = statement.where(Notification.read_at.is_(None))
+    return (statement
             .order_by(Notification.read_at.is_not(None), Notification.created_at.desc(), Notification.id.desc()))
 
 

@@ -30,8 +30,9 @@ def inbox_badge():
 @bp.route("/")
 @login_required
 def list_notifications():
-    page = paginate(queries.inbox(current_user))
-    return render_template("notify/inbox.html", page=page)
+    unread_only = request.args.get("unread") == "1"
+    page = paginate(queries.inbox(current_user, unread_only))
+    return render_template("notify/inbox.html", page=page, unread_only=unread_only)
 
 
 def _back_to_inbox():

@@ -504,6 +504,16 @@ class UnitStatus:
             return today > self.deadline
         return self.latest.version == 1 and to_local_date(self.latest.submitted_at) > self.deadline
 
+    def report_state(self, today: date) -> str:
+        """One of REPORT_STATES: where the unit stands against the deadline today."""
+        if self.latest is None:
+            return "late" if self.is_late(today) else "pending"
+        return "late_submitted" if self.is_late(today) else "on_time"
+
+
+# Where a unit stands with its table against the deadline, in the order the overview and the home page show them.
+REPORT_STATES = ("on_time", "late_submitted", "late", "pending")
+
 
 def to_local_date(moment) -> date:
     from caretrack.core.timeutil import to_local

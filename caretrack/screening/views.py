@@ -91,10 +91,13 @@ def list_units():
     year, term = _year_and_term(units[0] if len(units) == 1 else None)
     statuses = services.statuses(units, year, term) if year and units else []
     today = local_today()
+    report = request.args.get("report", "")
+    if report in services.REPORT_STATES:  # the home page's counts link here, one state at a time
+        statuses = [state for state in statuses if state.report_state(today) == report]
     overseen = [_reporting(unit, year, term, today) for unit in queries.overseen_units(current_user)] if year else []
     return render_template("screening/units.html", statuses=statuses, year=year, term=term, years=_years(),
                            today=today, deadline=services.deadline_of(year, term) if year else None,
-                           overseen=overseen)
+                           overseen=overseen, report=report if report in services.REPORT_STATES else "")
 
 
 @dataclass

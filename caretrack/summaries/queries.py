@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caretrack.activities.queries import attended_between
@@ -279,3 +279,16 @@ def batch_students(year: AcademicYear, *, unit_id: int | None = None, class_id: 
                                   joinedload(Student.school_class))
     students = db.session.scalars(statement).unique().all()
     return sorted(students, key=lambda s: (s.school.code, s.school_class.name, s.student_no))
+
+
+def narratives_to_write(user, year: AcademicYear, term: int):
+    """Active students with a file in the year whose term narrative the user may write and nobody has written yet.
+
+    A select() in the order of the class lists; narrowed to the user's NARRATIVE_WRITE scope.
+    """
+    written = select(SummaryNarrative.id).where(
+        SummaryNarrative.student_id == Student.id, SummaryNarrative.academic_year_id == year.id,
+        SummaryNarrative.term == term, func.trim(SummaryNarrative.text) != "")
+    statement = select(Student).where(_has_year_file(year), Student.status == "active", ~written.exists())
+    return (scoped(statement, user, Permission.NARRATIVE_WRITE)
+            .order_by(Student.school_id, Student.class_id, Student.student_no, Student.id))

@@ -158,6 +158,21 @@ def _batch_summaries(scope: str, year: AcademicYear, term: int) -> list:
     return queries.build_summaries(students, year, term)
 
 
+@bp.route("/narratives")
+@login_required
+@permission_required(Permission.NARRATIVE_WRITE)
+def list_narratives():
+    """The students whose narrative of the current term is still to write (the home page counts them)."""
+    from caretrack.accounts.services import home_unit
+    from caretrack.core.pagination import paginate
+    from caretrack.students.queries import with_places
+
+    current = term_on(home_unit(current_user), local_today())
+    page = paginate(with_places(queries.narratives_to_write(current_user, current.year, current.number))) \
+        if current else None
+    return render_template("summaries/narratives.html", page=page, current=current)
+
+
 @bp.route("/")
 @login_required
 @permission_required(Permission.SUMMARIES_VIEW)

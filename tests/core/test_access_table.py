@@ -38,6 +38,7 @@ class Case:
 
 ENDPOINTS = {
     "dashboard.home": Case("GET", "/", LOGIN, 200, 200),
+    "dashboard.failed_imports": Case("GET", "/imports/failed", LOGIN, 200, 200),
     "favicon": Case("GET", "/favicon.ico", 200, 200, 200),
     "dashboard.set_language": Case("POST", "/language", HOME, HOME, HOME),
     "accounts.login": Case("GET", "/login", 200, HOME, HOME),
@@ -145,6 +146,7 @@ ENDPOINTS = {
     "ledger.list_projects": Case("GET", "/ledger/catalog", LOGIN, 403, 200),
     "ledger.edit_project": Case("GET", "/ledger/catalog/new", LOGIN, 403, 200),
     "followups.list_followups": Case("GET", "/followups/", LOGIN, 403, 200),
+    "followups.list_owed": Case("GET", "/followups/owed", LOGIN, 403, 200),
     "followups.schedule_followup": Case("GET", "/followups/new?student={student}", LOGIN, 403, None),
     "followups.show_followup": Case("GET", "/followups/{followup}", LOGIN, 403, None),
     "followups.cancel_followup": Case("POST", "/followups/1/cancel", LOGIN, 403, None),
@@ -175,6 +177,7 @@ ENDPOINTS = {
     "summaries.save_narrative": Case("POST", "/summaries/students/{student}/2025/1/narrative", LOGIN, 403, None),
     "summaries.download_pdf": Case("GET", "/summaries/students/{student}/2025/1.pdf", LOGIN, 403, None),
     "summaries.list_batches": Case("GET", "/summaries/", LOGIN, 403, 200),
+    "summaries.list_narratives": Case("GET", "/summaries/narratives", LOGIN, 403, 403),
     "summaries.list_archive": Case("GET", "/summaries/archive/", LOGIN, 403, 200),
     "summaries.close_year": Case("POST", "/summaries/archive/close", LOGIN, 403, 302),
     "summaries.show_archive": Case("GET", "/summaries/archive/2025/units/{unit}", LOGIN, 403, 404),
