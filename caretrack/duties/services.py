@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from caretrack.accounts.models import User
-from caretrack.audit.services import record as audit, register_action_labels
+from caretrack.audit.services import record as audit
+from caretrack.audit.services import register_action_labels
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
 from caretrack.duties.models import (
