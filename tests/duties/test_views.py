@@ -17,7 +17,8 @@ PDF = b"%PDF-1.4\n% minutes\n"
 def test_a_district_officer_sees_its_district_and_schools_only(city, people, client_for, year):
     browser = client_for(people["east"])
     page = browser.get(f"/duties/boards/{city.east.id}?year=2025").get_data(as_text=True)
-    assert "东城区第一中学" in page and "西城区民族中学" not in page
+    assert "东城区第一中学" in page
+    assert "西城区民族中学" not in page
     assert browser.get(f"/duties/boards/{city.west.id}?year=2025").status_code == 404
     assert browser.get(f"/duties/units/{city.west_school.id}?year=2025").status_code == 404
     assert browser.get(f"/duties/units/{city.west_school.id}/inspection.xlsx").status_code == 404
@@ -35,7 +36,9 @@ def test_roles_without_duties_get_403(city, people, client_for, year):
 
 def test_the_city_board_lists_districts_and_the_schools_reporting_to_it(city, people, client_for, year):
     page = client_for(people["admin"]).get(f"/duties/boards/{city.city.id}?year=2025").get_data(as_text=True)
-    assert "东城区" in page and "西城区" in page and "示例理工大学" in page
+    assert "东城区" in page
+    assert "西城区" in page
+    assert "示例理工大学" in page
     assert "东城区第一中学" not in page  # on the district's board
 
 
@@ -49,7 +52,9 @@ def test_recording_a_training_with_attendance_turns_the_cell_done(city, people, 
     browser = client_for(people["east"])
     training = duties["district_training"]
     form = browser.get(f"/duties/units/{city.east.id}/records/new?duty={training.id}").get_data(as_text=True)
-    assert "东城区第一中学" in form and "一中 周老师" in form and "理工 赵老师" not in form
+    assert "东城区第一中学" in form
+    assert "一中 周老师" in form
+    assert "理工 赵老师" not in form
     response = browser.post(f"/duties/units/{city.east.id}/records/new", data={
         "duty_type_id": training.id, "done_on": "2025-10-20", "title": "资助政策专题培训",
         "attending_unit_ids": [city.east_school.id], "trainee_ids": [people["school"].id],
@@ -62,7 +67,8 @@ def test_recording_a_training_with_attendance_turns_the_cell_done(city, people, 
     cell = page.split(f'data-duty="district_training" data-unit="{city.east.code}"')[1].split("</td>")[0]
     assert "已完成" in cell
     shown = browser.get(f"/duties/records/{entry.id}").get_data(as_text=True)
-    assert "一中 周老师" in shown and "纪要.pdf" in shown
+    assert "一中 周老师" in shown
+    assert "纪要.pdf" in shown
     stored = db.session.scalar(select(DutyFile))
     assert browser.get(f"/duties/files/{stored.id}").get_data() == PDF
     assert client_for(people["west"]).get(f"/duties/files/{stored.id}").status_code == 404
@@ -79,15 +85,18 @@ def test_bad_input_shows_messages_and_writes_nothing(city, people, client_for, y
     response = browser.post(f"/duties/units/{city.east.id}/records/new", data={
         "duty_type_id": duties["district_training"].id, "done_on": "2025-10-01", "title": "",
         "file": (io.BytesIO(b"MZ not a pdf"), "x.exe")}, content_type="multipart/form-data")
-    assert response.status_code == 400 and "此项必填" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "此项必填" in response.get_data(as_text=True)
     entry = services.record_duty(None, city.east, services.RecordData(
         duty=duties["district_training"], done_on=date(2025, 10, 1), title="培训"), date(2025, 10, 2), set(), set())
     response = browser.post(f"/duties/records/{entry.id}/files", data={"file": (io.BytesIO(b"MZ"), "x.exe")},
                             content_type="multipart/form-data")
-    assert response.status_code == 400 and "JPG、PNG" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "JPG、PNG" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(DutyFile.id))) == 0
     response = browser.post(f"/duties/units/{city.east.id}/staff", data={"name": "", "starts_on": "x"})
-    assert response.status_code == 302 and db.session.scalar(select(func.count(AidStaff.id))) == 0
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count(AidStaff.id))) == 0
 
 
 def test_another_districts_unit_cannot_be_written(city, people, client_for, year, duties):
@@ -122,8 +131,13 @@ def test_staff_visits_and_budgets_on_the_unit_page(city, people, client_for, yea
         "project_id": payment.project_id, "amount": "5000.00"})
     assert response.status_code == 302
     page = east.get(f"/duties/units/{city.east.id}?year=2025").get_data(as_text=True)
-    assert "已整改" in page and "整改中" in page and "李老师" in page
-    assert "¥5,000.00" in page and "¥1,250.00" in page and "25.0%" in page and "2025-10" in page
+    assert "已整改" in page
+    assert "整改中" in page
+    assert "李老师" in page
+    assert "¥5,000.00" in page
+    assert "¥1,250.00" in page
+    assert "25.0%" in page
+    assert "2025-10" in page
 
 
 def test_the_inspection_xlsx_opens_with_the_units_year(city, people, client_for, year, duties):
@@ -136,7 +150,8 @@ def test_the_inspection_xlsx_opens_with_the_units_year(city, people, client_for,
     sheet = workbook.worksheets[0]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     training = next(row for row in rows if row[0] == duties["district_training"].name)
-    assert training[2] == "已完成" and "东城区第一中学" in training[3]
+    assert training[2] == "已完成"
+    assert "东城区第一中学" in training[3]
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     assert {ws.title for ws in workbook.worksheets} >= {"职责完成情况", "资助工作人员", "走访调研"}
 
@@ -200,7 +215,8 @@ def test_the_cli_writes_the_board_as_json_and_xlsx(city, people, runner, year, d
     assert {d["状态"] for u in data["单位"] for d in u["职责"]} <= {"已完成", "未到期", "逾期"}
     training = next(d for d in units[city.east.code]["职责"] if d["职责"] == duties["district_training"].name)
     assert training["状态"] == "已完成"
-    assert training["记录"][0]["参加单位"] == ["东城区第一中学"] and training["记录"][0]["参训人员"] == ["一中 周老师"]
+    assert training["记录"][0]["参加单位"] == ["东城区第一中学"]
+    assert training["记录"][0]["参训人员"] == ["一中 周老师"]
     assert "在校生数" not in units[city.east.code]
     xlsx = tmp_path / "board.xlsx"
     result = runner.invoke(args=["caretrack", "duties", "board", "--unit", city.east.code, "--year", "2025-2026",
@@ -209,7 +225,8 @@ def test_the_cli_writes_the_board_as_json_and_xlsx(city, people, runner, year, d
     assert load_workbook(xlsx).worksheets[0]["A1"].value == "单位代码"
     result = runner.invoke(args=["caretrack", "duties", "board", "--unit", "000", "--year", "2025-2026",
                                  "-o", str(output)])
-    assert result.exit_code != 0 and "does not exist" in result.output
+    assert result.exit_code != 0
+    assert "does not exist" in result.output
 
 
 def test_board_summary_counts_per_unit(city, people, year, duties, app):
@@ -218,4 +235,6 @@ def test_board_summary_counts_per_unit(city, people, year, duties, app):
     with app.test_request_context():
         summary = board_summary(people["east"], year, date(2026, 7, 1))
     assert [item["unit"].name for item in summary] == ["东城区", "东城区第一中学"]
-    assert summary[0]["done"] == 0 and summary[0]["late"] == 6 and summary[0]["due"] == 0
+    assert summary[0]["done"] == 0
+    assert summary[0]["late"] == 6
+    assert summary[0]["due"] == 0
