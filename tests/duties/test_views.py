@@ -3,6 +3,7 @@
 import io
 import json
 from datetime import date
+from decimal import Decimal
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -134,6 +135,8 @@ def test_staff_visits_and_budgets_on_the_unit_page(city, people, client_for, yea
     assert "已整改" in page
     assert "整改中" in page
     assert "李老师" in page
+    board = east.get(f"/duties/boards/{city.east.id}?year=2025").get_data(as_text=True)
+    assert "25.0%" in board  # the district's budget against its school's payment
     assert "¥5,000.00" in page
     assert "¥1,250.00" in page
     assert "25.0%" in page
@@ -157,9 +160,12 @@ def test_the_inspection_xlsx_opens_with_the_units_year(city, people, client_for,
 
 
 def test_the_board_runs_a_fixed_number_of_queries(city, people, client_for, year, duties, count_queries):
-    from caretrack.org.models import UnitKind
+    from caretrack.org.models import Stage, UnitKind
     from tests.factories import make_unit
+    from tests.factories import project as catalog_project
 
+    project = catalog_project("免学杂费", Stage.COMPULSORY)
+    services.save_budget(None, city.east, project, year, Decimal("100.00"))
     browser = client_for(people["east"])
     url = f"/duties/boards/{city.east.id}?year=2025"
     browser.get(url)
@@ -170,6 +176,7 @@ def test_the_board_runs_a_fixed_number_of_queries(city, people, client_for, year
         services.record_duty(None, school, services.RecordData(
             duty=duties["school_training"], done_on=date(2025, 10, 1), title="培训"), date(2025, 10, 2), set(), set())
         services.add_staff(None, school, f"老师{number}", True, True, date(2024, 9, 1))
+        services.save_budget(None, school, project, year, Decimal("100.00"))
     db.session.flush()  # the test's own writes, before counting the page's reads
     with count_queries() as many:
         assert "新学校3" in browser.get(url).get_data(as_text=True)
