@@ -32,8 +32,11 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Unit, UnitKind
 
 
-def _year() -> AcademicYear:
-    """?year=2025 (its start year), by default the academic year today is in; 404 for a year not kept."""
+def _year(create: bool = False) -> AcademicYear:
+    """?year=2025 (its start year), by default the academic year today is in; 404 for a year not kept.
+
+    The current year not kept yet is made when `create` (a POST that writes in it), else stands unsaved.
+    """
     asked = request.args.get("year", type=parse_id)
     if asked is None and request.args.get("year"):
         abort(404)
@@ -42,6 +45,8 @@ def _year() -> AcademicYear:
     if year is None:
         if asked:
             abort(404)
+        if create:
+            return org.ensure_academic_year(start_year)
         year = AcademicYear(start_year=start_year)  # not kept yet: nothing recorded in it, and a GET writes nothing
     return year
 
@@ -240,7 +245,7 @@ def end_staff(staff_id: int):
 @permission_required(Permission.DUTIES_RECORD)
 def save_budget(unit_id: int):
     unit = get_or_404(Unit, unit_id, current_user, Permission.DUTIES_RECORD)
-    year = _year()
+    year = _year(create=True)
     form = BudgetForm()
     form.project_id.choices = _project_choices()
     _saved(form, lambda: services.save_budget(current_user, unit, db.session.get(AidProject, form.project_id.data),

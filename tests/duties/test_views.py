@@ -245,3 +245,15 @@ def test_board_summary_counts_per_unit(city, people, year, duties, app):
     assert summary[0]["done"] == 0
     assert summary[0]["late"] == 6
     assert summary[0]["due"] == 0
+
+
+def test_a_budget_of_the_current_year_not_kept_yet_is_saved(city, people, client_for):
+    from caretrack.duties.models import Budget
+    from caretrack.org.models import Stage
+    from tests.factories import project as catalog_project
+
+    project = catalog_project("免学杂费", Stage.COMPULSORY)
+    response = client_for(people["east"]).post(f"/duties/units/{city.east.id}/budgets", data={
+        "project_id": project.id, "amount": "100.00"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Budget)).amount == Decimal("100.00")
