@@ -208,6 +208,7 @@ def _project_choices() -> list[tuple[int, str]]:
 def _back_to_unit(unit: Unit, form, message: str):
     """After a small form of the unit page: the page again, with the form's errors flashed."""
     if form.errors:
+        roll_back_anyway()  # a refusal writes nothing, whatever was read or made on the way
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "danger")
@@ -245,11 +246,11 @@ def end_staff(staff_id: int):
 @permission_required(Permission.DUTIES_RECORD)
 def save_budget(unit_id: int):
     unit = get_or_404(Unit, unit_id, current_user, Permission.DUTIES_RECORD)
-    year = _year(create=True)
+    _year()  # a bad ?year= is a 404 before anything is read from the form
     form = BudgetForm()
     form.project_id.choices = _project_choices()
     _saved(form, lambda: services.save_budget(current_user, unit, db.session.get(AidProject, form.project_id.data),
-                                              year, form.amount.data))
+                                              _year(create=True), form.amount.data))
     return _back_to_unit(unit, form, _("预算已保存。"))
 
 
