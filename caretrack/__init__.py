@@ -17,6 +17,7 @@ def _blueprints():
     from caretrack.activities import bp as activities_bp
     from caretrack.audit import bp as audit_bp
     from caretrack.dashboard import bp as dashboard_bp
+    from caretrack.duties import bp as duties_bp
     from caretrack.followups import bp as followups_bp
     from caretrack.ledger import bp as ledger_bp
     from caretrack.notify import bp as notify_bp
@@ -28,7 +29,7 @@ def _blueprints():
     from caretrack.summaries import bp as summaries_bp
 
     return [dashboard_bp, accounts_bp, org_bp, students_bp, caseloads_bp, ledger_bp, followups_bp,
-            calendar_bp, activities_bp, screening_bp, summaries_bp, notify_bp, audit_bp]
+            calendar_bp, activities_bp, screening_bp, summaries_bp, duties_bp, notify_bp, audit_bp]
 
 
 def _import_models() -> None:
@@ -37,6 +38,7 @@ def _import_models() -> None:
     import caretrack.activities.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
     import caretrack.core.lease  # noqa: F401
+    import caretrack.duties.models  # noqa: F401
     import caretrack.followups.models  # noqa: F401
     import caretrack.jobs.models  # noqa: F401
     import caretrack.ledger.models  # noqa: F401

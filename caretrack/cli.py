@@ -498,3 +498,31 @@ def activities_coverage(unit_code: str, year_label: str, output_format: str, out
         Path(output).write_bytes(coverage_workbook(unit.name, year.label, entries, True).getvalue())
         reached = ", ".join(f"{e.goal.theme.name} {e.reached}/{e.expected}" for e in entries)
     click.echo(f"coverage of {unit.code} {year.label} written to {output}: {reached}")
+
+
+@cli.group("duties")
+def duties_group():
+    """The units' own duties: the compliance board of a unit and those reporting to it."""
+
+
+@duties_group.command("board")
+@click.option("--unit", "unit_code", required=True, help="the unit whose board (itself and its units) to write")
+@click.option("--year", "year_label", required=True, help="e.g. 2025-2026")
+@click.option("--format", "output_format", type=click.Choice(["json", "xlsx"]), default="json")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+def duties_board(unit_code: str, year_label: str, output_format: str, output: str):
+    """Write each duty's status (已完成 / 未到期 / 逾期) with its records, for the unit and its units."""
+    import json
+
+    from caretrack.duties import exports
+    from caretrack.org.models import Unit
+
+    unit, year = _unit_year(unit_code, year_label)
+    units = [unit, *db.session.scalars(select(Unit).where(Unit.parent_id == unit.id, Unit.is_active.is_(True))
+                                       .order_by(Unit.code))]
+    if output_format == "json":
+        data = exports.board_json(units, year, local_today())
+        Path(output).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    else:
+        Path(output).write_bytes(exports.board_workbook(units, year, local_today()).getvalue())
+    click.echo(f"duties board of {unit.code} {year.label} written to {output} ({len(units)} units)")

@@ -274,6 +274,38 @@ def _load_activities() -> None:
         activities.record_attendance(None, activity, students, {s.id for s in students[1:]})
 
 
+def _load_duties() -> None:
+    """A district training its school, aid centre heads and a school's policy publicity: a mixed duties board."""
+    from datetime import date, timedelta
+
+    from caretrack.core.timeutil import local_today
+    from caretrack.duties import services as duties
+    from caretrack.duties.models import DutyRecord, DutyType
+
+    if db.session.scalar(select(DutyRecord.id).limit(1)):
+        return
+    today = local_today()
+    year_start = date(org.academic_year_of(today), 9, 1)
+    types = {duty.code: duty for duty in db.session.scalars(select(DutyType))}
+    users = {user.username: user for user in db.session.scalars(select(User))}
+    district, school, university = _unit("990101"), _unit("2199010101"), _unit("4199010001")
+    for unit, username, full_time in ((district, "district", True), (school, "school_officer", False),
+                                      (university, "uni_officer", True)):
+        duties.add_staff(None, unit, users[username].display_name.split()[-1], full_time, True,
+                         date(year_start.year - 2, 9, 1), user=users[username])
+    plans = [(district, "district_training", "资助政策与资助工作规范专题培训", [district, school],
+              [users["school_officer"]], None, 20),
+             (school, "policy_publicity", "在入学通知书和校园网公布资助政策", [], [],
+              "资助中心 周老师 010-6000 0000", 60),
+             (university, "leadership_meeting", "校领导班子资助工作专题会议", [university], [], None, 40)]
+    for unit, code, title, attending, trainees, contact, days_ago in plans:
+        duties.record_duty(None, unit, duties.RecordData(
+            duty=types[code], done_on=max(year_start, today - timedelta(days=days_ago)), title=title,
+            summary="传达最新资助政策，部署本学年资助工作。", contact=contact,
+            channel="入学通知书、校园网" if contact else None,
+            attending_units=attending, trainees=trainees), today, {u.id for u in attending}, {u.id for u in trainees})
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -287,6 +319,7 @@ def load() -> None:
     _load_followups()
     _load_club_members()
     _load_activities()
+    _load_duties()
 
 
 # --- the sample import files of docs/samples -------------------------------------------------------------

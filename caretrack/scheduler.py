@@ -70,6 +70,7 @@ JOBS = [
     Job("accounts.purge_login_attempts", "caretrack.accounts.tasks:purge_login_attempts", {"hour": 3, "minute": 15}),
     # Reminders and escalations first, so the 07:30 digest carries them.
     Job("followups.remind_due", "caretrack.followups.tasks:remind_due", {"hour": 7, "minute": 0}),
+    Job("duties.remind_due", "caretrack.duties.tasks:remind_due_duties", {"hour": 7, "minute": 5}),
     Job("followups.escalate", "caretrack.followups.tasks:escalate", {"hour": 7, "minute": 10}),
     Job("screening.remind_deadlines", "caretrack.screening.tasks:remind_deadlines",
         {"month": "6,12", "day": "1,10", "hour": 7, "minute": 20}),

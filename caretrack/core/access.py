@@ -76,6 +76,9 @@ class Permission(StrEnum):
     NARRATIVE_WRITE = "summaries.narrative"
     ARCHIVE_VIEW = "archive.view"
     ARCHIVE_CLOSE = "archive.close"
+    DUTIES_VIEW = "duties.view"
+    DUTIES_RECORD = "duties.record"
+    VISITS_MANAGE = "duties.visits"
 
 
 # Officers run the aid work of their unit; they alone see full ID numbers, because payments need them.
@@ -86,7 +89,7 @@ _OFFICER = {
     Permission.WEBHOOKS_MANAGE, Permission.SCREENING_VIEW, Permission.SCREENING_RUN, Permission.CLUBS_VIEW,
     Permission.CLUBS_MANAGE, Permission.ACTIVITIES_VIEW, Permission.ACTIVITIES_MANAGE, Permission.COVERAGE_VIEW,
     Permission.COVERAGE_INVITE, Permission.EXEMPLARS_NOMINATE, Permission.EXEMPLARS_APPROVE,
-    Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW,
+    Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW, Permission.DUTIES_VIEW, Permission.DUTIES_RECORD,
 }
 # The term's narrative is written by those who know the student: the class teacher and the counselor.
 _SUMMARY_WRITERS = {Permission.SUMMARIES_VIEW, Permission.NARRATIVE_WRITE}
@@ -95,7 +98,8 @@ _SUMMARY_WRITERS = {Permission.SUMMARIES_VIEW, Permission.NARRATIVE_WRITE}
 _SCHOOL_CARE = {Permission.CARE_RECORD, Permission.CARE_RESTRICTED, Permission.CARE_MANAGE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE, Permission.ARCHIVE_CLOSE}),
+    Role.CITY_ADMIN: frozenset(_OFFICER | {Permission.CATALOG_MANAGE, Permission.ARCHIVE_CLOSE,
+                                                Permission.VISITS_MANAGE}),
     Role.DISTRICT_OFFICER: frozenset(_OFFICER),
     Role.SCHOOL_OFFICER: frozenset(_OFFICER | _SCHOOL_CARE | {Permission.LEDGER_RESTORE}),
     Role.COUNSELOR: frozenset({Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW, Permission.ACTIVITIES_VIEW,
@@ -109,7 +113,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                  Permission.ACTIVITIES_MANAGE}),
     Role.INSPECTOR: frozenset({Permission.ORG_VIEW, Permission.STUDENTS_VIEW, Permission.LEDGER_VIEW,
                                Permission.SCREENING_VIEW, Permission.ACTIVITIES_VIEW, Permission.COVERAGE_VIEW,
-                               Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW}),
+                               Permission.SUMMARIES_VIEW, Permission.ARCHIVE_VIEW, Permission.DUTIES_VIEW}),
 }
 
 # The scope types each role may be granted on, and for unit scopes the kinds of unit.

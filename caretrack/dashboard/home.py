@@ -11,6 +11,7 @@ from caretrack.core.access import Permission, Role, can, has_permission
 from caretrack.core.i18n import format_date
 from caretrack.dashboard import queries
 from caretrack.dashboard.sections import OVERSIGHT_ROLES, Bar, Chart, Line, Section, register_home_section
+from caretrack.duties import queries as duties
 from caretrack.followups import queries as followups
 from caretrack.notify import services as notify
 from caretrack.org.models import Stage
@@ -160,6 +161,23 @@ def oversight_section(user, today: date) -> Section | None:
                    context={"reporting": reporting, "year": year, "term": number})
 
 
+def duties_section(user, today: date) -> Section | None:
+    """The units' own duties this academic year: how many units are late on one, and each unit's counts."""
+    if not has_permission(user, Permission.DUTIES_VIEW):
+        return None
+    term = queries.current_term(user, today)
+    if term is None:
+        return None
+    summary = duties.board_summary(user, term.year, today)
+    if not summary:
+        return None
+    late = sum(1 for item in summary if item["late"])
+    url = url_for("duties.board_home", year=term.year.start_year)
+    lines = [Line(_("有逾期职责的单位"), late, url, counted=False, urgent=late > 0)]
+    return Section("duties", _("单位职责"), lines, include="duties/_board_summary.html",
+                   context={"duty_summary": summary})
+
+
 # --- charts ------------------------------------------------------------------------------------------------
 
 def identified_chart(user, year) -> Chart:
@@ -224,5 +242,4 @@ register_home_section("care", {Role.CLASS_TEACHER, Role.COUNSELOR}, care_section
 register_home_section("club", {Role.CLUB_LEADER}, club_section)
 register_home_section("school", {Role.SCHOOL_OFFICER}, school_section)
 register_home_section("oversight", OVERSIGHT_ROLES, oversight_section)
-# Other packages register theirs after these (the units' duties: register_home_section("duties", OVERSIGHT_ROLES,
-# ...)), so they show below the reporting of the units.
+register_home_section("duties", OVERSIGHT_ROLES, duties_section)

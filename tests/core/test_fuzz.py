@@ -33,6 +33,7 @@ from caretrack.accounts.forms import (
 )
 from caretrack.core.access import Role
 from caretrack.core.forms import ImportForm
+from caretrack.duties import forms as duty_forms
 from caretrack.extensions import db
 from caretrack.followups.forms import CadenceForm, CancelForm, FollowUpForm
 from caretrack.ledger.forms import DisbursementForm, ProjectForm, RecordForm, RemoveForm
@@ -143,8 +144,21 @@ def world(city):
                                   "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
     w.notification = notify(w.officer.id, "fuzz", "提醒")
     w.assignment = w.teacher.role_assignments[0]
+    _add_duties(w)
     db.session.flush()
     return w
+
+
+def _add_duties(w) -> None:
+    """A duty record, a person of the aid centre and a visit with an improvement, at the world's school."""
+    from caretrack.duties import services as duties
+    from caretrack.duties.models import DutyType
+
+    meeting = db.session.scalar(select(DutyType).where(DutyType.code == "leadership_meeting"))
+    w.duty_record = duties.record_duty(w.officer, w.school, duties.RecordData(
+        duty=meeting, done_on=date(2025, 10, 1), title="专题会议"), date(2025, 10, 2), set(), set())
+    w.staff = duties.add_staff(w.officer, w.school, "赵老师", True, True, date(2024, 9, 1))
+    w.visit = duties.record_visit(w.admin, w.school, date(2025, 10, 1), "问题", [("整改", None)], date(2025, 10, 2))
 
 
 def ids_of(w) -> dict[str, int]:
@@ -153,14 +167,17 @@ def ids_of(w) -> dict[str, int]:
             "project_id": w.project.id, "disbursement_id": w.disbursement.id, "record_id": w.record.id,
             "entry_id": w.record.id, "followup_id": w.followup.id, "caseload_id": w.caseload.id, "club_id": w.club.id,
             "target_id": w.target.id, "notification_id": w.notification.id, "user_id": w.teacher.id,
-            "assignment_id": w.assignment.id, "attachment_id": 1, "submission_id": 1, "job_id": 1}
+            "assignment_id": w.assignment.id, "attachment_id": 1, "submission_id": 1, "job_id": 1,
+            "duty_record_id": w.duty_record.id, "duty_file_id": 1, "staff_id": w.staff.id,
+            "improvement_id": w.visit.improvements[0].id, "duty_type_id": w.duty_record.duty_type_id}
 
 
 MAIN_TABLES = {
     "students", "guardians", "identifications", "identification_categories", "disbursements", "support_records",
     "attachments", "followups", "cadence_rules", "screening_rules", "screening_cases", "table_submissions",
     "units", "colleges", "classes", "terms", "users", "role_assignments", "caseloads", "clubs", "aid_projects",
-    "webhook_targets", "notifications", "audit_events",
+    "webhook_targets", "notifications", "audit_events", "duty_types", "duty_records", "duty_record_units",
+    "duty_record_trainees", "duty_files", "aid_staff", "city_visits", "visit_improvements", "duty_budgets",
 }
 
 
@@ -275,6 +292,14 @@ FORM_POSTS = {
     "screening.edit_rule": FormPost(RuleForm, "/screening/rules/{rule_id}/edit", role="admin"),
     "org.import_units": FormPost(ImportForm, "/units/import", role="admin"),
     "dashboard.set_language": FormPost(None, "/language", raw_fields=("locale", "next")),
+    "duties.create_record": FormPost(duty_forms.RecordForm, "/duties/units/{unit_id}/records/new"),
+    "duties.add_file": FormPost(duty_forms.FileForm, "/duties/records/{duty_record_id}/files"),
+    "duties.add_staff": FormPost(duty_forms.StaffForm, "/duties/units/{unit_id}/staff"),
+    "duties.end_staff": FormPost(duty_forms.EndStaffForm, "/duties/staff/{staff_id}/end"),
+    "duties.save_budget": FormPost(duty_forms.BudgetForm, "/duties/units/{unit_id}/budgets"),
+    "duties.record_visit": FormPost(duty_forms.VisitForm, "/duties/units/{unit_id}/visits", role="admin"),
+    "duties.close_improvement": FormPost(duty_forms.CloseForm, "/duties/improvements/{improvement_id}/close"),
+    "duties.edit_type": FormPost(duty_forms.DutyTypeForm, "/duties/types/{duty_type_id}/edit", role="admin"),
 }
 # POST routes whose only input is the path (fuzzed above) or that end the session.
 NO_FIELDS = {

@@ -34,6 +34,7 @@ from caretrack.core.access import ROLE_PERMISSIONS, Permission, can, has_permiss
 from caretrack.core.errors import DomainError
 from caretrack.core.tabular import FORMULA_TRIGGERS
 from caretrack.core.timeutil import local_today
+from caretrack.duties.models import AidStaff, DutyFile, DutyRecord, DutyType, Improvement
 from caretrack.extensions import db
 from caretrack.followups.models import CadenceRule, FollowUp
 from caretrack.jobs.models import Job
@@ -58,6 +59,8 @@ ARGUMENT_MODELS = {
     "record_id": SupportRecord, "disbursement_id": Disbursement, "attachment_id": Attachment,
     "case_id": ScreeningCase, "submission_id": TableSubmission, "target_id": WebhookTarget, "user_id": User,
     "assignment_id": RoleAssignment, "project_id": AidProject, "notification_id": Notification, "job_id": Job,
+    "duty_record_id": DutyRecord, "duty_file_id": DutyFile, "staff_id": AidStaff, "duty_type_id": DutyType,
+    "improvement_id": Improvement,
 }
 RULE_MODELS = {"followups.edit_cadence": CadenceRule, "screening.edit_rule": ScreeningRule}
 ENTRY_KINDS = {"disbursements": Disbursement, "records": SupportRecord}
@@ -128,11 +131,23 @@ def add_probe_data(app) -> dict:
         for kind in ("students", "disbursements"):
             import_job(users[officer], kind)
     import_job(users["city"], "units")
+    _add_duty_evidence(app, users, today)
     for number, user in enumerate(users.values()):
         user.calendar_token = f"probe{number:02d}" + "c" * 40
         notify(user.id, f"probe-{user.id}", "提醒")
     db.session.flush()
     return {"restricted": restricted, "year": year, "term": term}
+
+
+def _add_duty_evidence(app, users, today) -> None:
+    """A file of the demo's district training and a city visit with an improvement, for the duties' routes."""
+    from caretrack.duties import services as duties
+
+    training = db.session.scalar(select(DutyRecord).order_by(DutyRecord.id).limit(1))
+    duties.add_file(users["district"], training, "纪要.pdf", b"%PDF-1.4 probe", Path(app.instance_path)
+                    / "attachments" / "duties", 1024 * 1024)
+    duties.record_visit(users["city"], by_name(Unit, code="990101"), today, "培训未覆盖全部学校",
+                        [("补办培训", None)], today)
 
 
 def sample_ids(model, where=None) -> list[int]:

@@ -1,0 +1,243 @@
+"""Writes of the duties: records with their attendance, trainees and files; staff; visits; budgets; duty types.
+
+Services take the acting user and domain objects, check the rules, flush and never commit.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from caretrack.accounts.models import User
+from caretrack.audit.services import record as audit
+from caretrack.audit.services import register_action_labels
+from caretrack.core.choices import N_
+from caretrack.core.errors import DomainError, ErrorCollector
+from caretrack.duties.models import (
+    AidStaff,
+    Budget,
+    CityVisit,
+    DutyCheck,
+    DutyFile,
+    DutyRecord,
+    DutyType,
+    Improvement,
+)
+from caretrack.extensions import db
+from caretrack.ledger.models import AidProject
+from caretrack.ledger.services import sniff_type
+from caretrack.org import services as org
+from caretrack.org.models import AcademicYear, Unit, UnitKind
+
+
+class DutyAction:
+    RECORDED = "duty_recorded"
+    FILE_ADDED = "duty_file_added"
+    STAFF_SAVED = "duty_staff_saved"
+    VISIT_RECORDED = "duty_visit_recorded"
+    IMPROVEMENT_CLOSED = "duty_improvement_closed"
+    BUDGET_SAVED = "duty_budget_saved"
+    TYPE_SAVED = "duty_type_saved"
+
+
+register_action_labels({
+    DutyAction.RECORDED: N_("记录单位职责"), DutyAction.FILE_ADDED: N_("上传职责附件"),
+    DutyAction.STAFF_SAVED: N_("登记资助工作人员"), DutyAction.VISIT_RECORDED: N_("记录走访调研"),
+    DutyAction.IMPROVEMENT_CLOSED: N_("整改完成"), DutyAction.BUDGET_SAVED: N_("保存资助经费预算"),
+    DutyAction.TYPE_SAVED: N_("保存职责类型"),
+})
+
+
+@dataclass
+class RecordData:
+    duty: DutyType
+    done_on: date
+    title: str
+    summary: str | None = None
+    channel: str | None = None
+    contact: str | None = None
+    attending_units: list[Unit] = field(default_factory=list)
+    trainees: list[User] = field(default_factory=list)
+
+
+def _check_record(unit: Unit, data: RecordData, today: date, allowed_units: set[int],
+                  allowed_trainees: set[int]) -> None:
+    errors = ErrorCollector()
+    start_year = org.academic_year_of(data.done_on)
+    if data.duty.check_enum is not DutyCheck.RECORDS:
+        errors.add(_("该职责的完成情况由系统自动读取，无需登记。"), "duty_type_id")
+    elif not data.duty.applies_to(unit, start_year):
+        errors.add(_("%(unit)s在该学年不承担这项职责。", unit=unit.name), "duty_type_id")
+    if data.done_on > today:
+        errors.add(_("完成日期不能晚于今天。"), "done_on")
+    if not data.title.strip():
+        errors.add(_("请填写内容。"), "title")
+    if data.duty.needs_contact and not (data.contact or "").strip():
+        errors.add(_("请填写联系人和联系方式。"), "contact")
+    if data.trainees and not data.duty.is_training:
+        errors.add(_("只有培训需要登记参训人员。"), "trainee_ids")
+    if any(u.id not in allowed_units for u in data.attending_units):
+        errors.add(_("参加单位须为本单位或下属单位。"), "attending_unit_ids")
+    if any(t.id not in allowed_trainees for t in data.trainees):
+        errors.add(_("参训人员须为本单位或下属单位的人员。"), "trainee_ids")
+    errors.raise_if_any()
+
+
+def record_duty(actor, unit: Unit, data: RecordData, today: date, allowed_units: set[int],
+                allowed_trainees: set[int]) -> DutyRecord:
+    """Keep one act fulfilling a duty of the unit; its academic year is the one its date falls in."""
+    _check_record(unit, data, today, allowed_units, allowed_trainees)
+    year = org.ensure_academic_year(org.academic_year_of(data.done_on))
+    entry = DutyRecord(unit_id=unit.id, duty_type_id=data.duty.id, academic_year_id=year.id, done_on=data.done_on,
+                       title=data.title.strip(), summary=(data.summary or "").strip() or None,
+                       channel=(data.channel or "").strip() or None, contact=(data.contact or "").strip() or None,
+                       created_by_id=getattr(actor, "id", None))
+    entry.attending_units = list(data.attending_units)
+    entry.trainees = list(data.trainees)
+    db.session.add(entry)
+    db.session.flush()
+    audit(DutyAction.RECORDED, actor=actor, obj=entry, unit_id=unit.id, detail=data.duty.code)
+    return entry
+
+
+def add_file(actor, entry: DutyRecord, filename: str, content: bytes, folder, max_bytes: int) -> DutyFile:
+    """Keep a photo, the minutes or a scan of a record, checked by size and real type as the ledger's are."""
+    if not content:
+        raise DomainError(_("上传的文件是空的。"), field="file")
+    if len(content) > max_bytes:
+        raise DomainError(_("附件不能超过 %(mb)d MB。", mb=max_bytes // (1024 * 1024)), field="file")
+    kind = sniff_type(content[:8])
+    if kind is None:
+        raise DomainError(_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"), field="file")
+    content_type, suffix = kind
+    stored_name = secrets.token_hex(16) + suffix
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / stored_name).write_bytes(content)
+    stored = DutyFile(filename=Path(filename or "附件").name[:200], stored_name=stored_name,
+                      content_type=content_type, size=len(content))
+    entry.files.append(stored)
+    db.session.flush()
+    audit(DutyAction.FILE_ADDED, actor=actor, obj=stored, unit_id=entry.unit_id)
+    return stored
+
+
+def add_staff(actor, unit: Unit, name: str, is_full_time: bool, is_head: bool, starts_on: date,
+              ends_on: date | None = None, user: User | None = None) -> AidStaff:
+    """Enter one person of the unit's aid centre."""
+    if not name.strip():
+        raise DomainError(_("请填写姓名。"), field="name")
+    if ends_on is not None and ends_on < starts_on:
+        raise DomainError(_("离岗日期不能早于到岗日期。"), field="ends_on")
+    person = AidStaff(unit_id=unit.id, name=name.strip(), is_full_time=is_full_time, is_head=is_head,
+                      starts_on=starts_on, ends_on=ends_on, user_id=user.id if user else None)
+    db.session.add(person)
+    db.session.flush()
+    audit(DutyAction.STAFF_SAVED, actor=actor, obj=person, unit_id=unit.id)
+    return person
+
+
+def end_staff(actor, person: AidStaff, ends_on: date) -> None:
+    """The person left the aid centre on `ends_on`."""
+    if ends_on < person.starts_on:
+        raise DomainError(_("离岗日期不能早于到岗日期。"), field="ends_on")
+    person.ends_on = ends_on
+    db.session.flush()
+    audit(DutyAction.STAFF_SAVED, actor=actor, obj=person, unit_id=person.unit_id, detail="ended")
+
+
+def record_visit(actor, unit: Unit, visited_on: date, findings: str, requirements: list[tuple[str, date | None]],
+                 today: date) -> CityVisit:
+    """Record the city's visit to a unit, with the improvements it requires (each tracked until closed)."""
+    errors = ErrorCollector()
+    if visited_on > today:
+        errors.add(_("走访日期不能晚于今天。"), "visited_on")
+    if not findings.strip():
+        errors.add(_("请填写发现的问题。"), "findings")
+    if unit.kind == UnitKind.CITY:
+        errors.add(_("走访调研的对象是区教育局和学校。"), "unit")
+    errors.raise_if_any()
+    visit = CityVisit(unit_id=unit.id, visited_on=visited_on, findings=findings.strip(),
+                      created_by_id=getattr(actor, "id", None))
+    visit.improvements = [Improvement(requirement=text.strip(), due_on=due) for text, due in requirements
+                          if text.strip()]
+    db.session.add(visit)
+    db.session.flush()
+    audit(DutyAction.VISIT_RECORDED, actor=actor, obj=visit, unit_id=unit.id)
+    return visit
+
+
+def close_improvement(actor, improvement: Improvement, closed_on: date, note: str, today: date) -> None:
+    """The unit made the improvement: when, and what it did."""
+    if improvement.closed_on is not None:
+        raise DomainError(_("该整改要求已完成。"), field="closed_on")
+    if closed_on > today:
+        raise DomainError(_("完成日期不能晚于今天。"), field="closed_on")
+    if not note.strip():
+        raise DomainError(_("请填写整改情况。"), field="note")
+    improvement.closed_on, improvement.closing_note = closed_on, note.strip()
+    db.session.flush()
+    audit(DutyAction.IMPROVEMENT_CLOSED, actor=actor, obj=improvement, unit_id=improvement.visit.unit_id)
+
+
+def save_budget(actor, unit: Unit, project: AidProject, year: AcademicYear, amount: Decimal) -> Budget:
+    """Set the unit's budget of one aid project for one year (a second entry replaces the first)."""
+    if amount < 0:
+        raise DomainError(_("预算金额不能为负数。"), field="amount")
+    budget = db.session.scalar(select(Budget).where(Budget.unit_id == unit.id, Budget.project_id == project.id,
+                                                    Budget.academic_year_id == year.id))
+    if budget is None:
+        budget = Budget(unit_id=unit.id, project_id=project.id, academic_year_id=year.id, amount=amount)
+        db.session.add(budget)
+    else:
+        budget.amount = amount
+    db.session.flush()
+    audit(DutyAction.BUDGET_SAVED, actor=actor, obj=budget, unit_id=unit.id, detail=str(amount))
+    return budget
+
+
+@dataclass
+class DutyTypeData:
+    name: str
+    unit_kinds: list[UnitKind]
+    due_month: int
+    due_day: int
+    first_year: int
+    last_year: int | None = None
+    min_count: int = 1
+    description: str | None = None
+    needs_contact: bool = False
+    is_training: bool = False
+
+
+def save_duty_type(actor, data: DutyTypeData, duty: DutyType | None = None) -> DutyType:
+    """Add a duty (kept by records) or change one; the city admin keeps the list."""
+    errors = ErrorCollector()
+    if not data.name.strip():
+        errors.add(_("请填写名称。"), "name")
+    if not data.unit_kinds:
+        errors.add(_("请至少选择一种单位类型。"), "unit_kinds")
+    try:
+        date(2001, data.due_month, data.due_day)  # 2001: not a leap year, so 29 February is refused
+    except (TypeError, ValueError):
+        errors.add(_("截止日期不是有效的日期。"), "due_day")
+    if data.last_year is not None and data.last_year < data.first_year:
+        errors.add(_("停用学年不能早于启用学年。"), "last_year")
+    if data.min_count < 1:
+        errors.add(_("次数至少为 1。"), "min_count")
+    errors.raise_if_any()
+    if duty is None:
+        duty = DutyType(code=f"custom-{secrets.token_hex(4)}", check=DutyCheck.RECORDS,
+                        sort_order=100 + (db.session.scalar(select(db.func.count(DutyType.id))) or 0))
+        db.session.add(duty)
+    duty.name, duty.description = data.name.strip(), (data.description or "").strip() or None
+    duty.unit_kinds = ",".join(kind.value for kind in data.unit_kinds)
+    duty.due_month, duty.due_day, duty.min_count = data.due_month, data.due_day, data.min_count
+    duty.first_year, duty.last_year = data.first_year, data.last_year
+    duty.needs_contact, duty.is_training = data.needs_contact, data.is_training
+    db.session.flush()
+    audit(DutyAction.TYPE_SAVED, actor=actor, obj=duty)
+    return duty
