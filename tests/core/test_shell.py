@@ -49,7 +49,7 @@ def test_the_domains_register_the_menu_in_the_order_it_always_had(app):
         ("学生", ["students.list_students", "caseloads.list_caseloads", "activities.list_clubs"]),
         ("关怀", ["followups.list_followups", "ledger.my_caseload", "activities.list_activities",
                 "summaries.list_batches"]),
-        ("资助", ["ledger.list_disbursements", "screening.list_units"]),
+        ("资助", ["ledger.list_disbursements", "screening.list_units", "duties.board_home"]),
         ("管理", ["org.list_units", "accounts.list_users", "audit.list_events"]),
     ]
 
