@@ -22,7 +22,7 @@ from caretrack.core.timeutil import local_today, to_local, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import Disbursement, SupportRecord
 from caretrack.org.models import AcademicYear, Unit
-from caretrack.org.services import term_dates
+from caretrack.org.services import term_dates, terms_for
 from caretrack.screening.models import TableSubmission
 from caretrack.summaries import queries
 from caretrack.summaries.models import ArchiveClosure, ArchiveSnapshot, SnapshotKind, SummaryNarrative
@@ -135,6 +135,29 @@ def close_year(actor, year: AcademicYear, unit: Unit | None = None, *, force: bo
         report.closed.append(target.code)
         report.snapshots += closure.snapshot_count
     return report
+
+
+def close_ended_years(today: date | None = None) -> list[str]:
+    """The scheduler's close: each academic year whose last term has ended in every unit not yet closed (each by
+    its own dates) is closed; the labels of those closed now. A rerun finds them closed and changes nothing.
+    """
+    today = today or local_today()
+    units = _units(None)
+    closed_now = []
+    for year in db.session.scalars(select(AcademicYear).where(AcademicYear.start_year < today.year)
+                                   .order_by(AcademicYear.start_year)).all():
+        closed_ids = set(db.session.scalars(select(ArchiveClosure.unit_id).where(
+            ArchiveClosure.academic_year_id == year.id)))
+        pending = [u for u in units if u.id not in closed_ids]
+        if not pending:
+            continue
+        last_days = [terms_for(pending, year, number) for number in TERMS]
+        if any(max(terms[u.id].ends_on for terms in last_days) >= today for u in pending):
+            continue  # a term still runs somewhere: the year closes the day after the last one ends
+        close_year(None, year, today=today)
+        db.session.commit()
+        closed_now.append(year.label)
+    return closed_now
 
 
 # --- verifying ----------------------------------------------------------------------------------------------
