@@ -30,7 +30,7 @@ from caretrack.core.errors import DomainError, DomainErrors, ErrorCollector
 from caretrack.extensions import db
 from caretrack.ledger.services import sniff_type
 from caretrack.org import services as org
-from caretrack.org.models import College, Unit, UnitKind
+from caretrack.org.models import AcademicYear, College, Unit, UnitKind
 from caretrack.students.groups import check_joinable
 from caretrack.students.models import Student
 
@@ -158,15 +158,21 @@ class ActivityData:
     summary: str = ""
 
 
-def year_window(start_year: int) -> tuple[date, date]:
-    """The days of an academic year by the city's calendar: 1 September to 31 August."""
-    return org.default_term_dates(start_year, 1)[0], org.default_term_dates(start_year, 2)[1]
+def year_window(year: AcademicYear, unit: Unit | None = None) -> tuple[date, date]:
+    """The days of an academic year by the unit's own terms (None: the city's default terms); see org.year_spans."""
+    return org.year_spans([unit], year)[unit.id if unit is not None else None]
 
 
-def closed_year_warning(held_on: date, today: date) -> str | None:
+def year_of(unit: Unit | None, day: date) -> int:
+    """The start year of the academic year `day` is in for the unit, by its own terms (org.term_on)."""
+    found = org.term_on(unit, day)
+    return found.year.start_year if found is not None else org.academic_year_of(day)
+
+
+def closed_year_warning(held_on: date, today: date, unit: Unit | None = None) -> str | None:
     """A warning when the activity falls in an academic year already over (it still counts for that year)."""
-    start_year = org.academic_year_of(held_on)
-    if start_year < org.academic_year_of(today):
+    start_year = year_of(unit, held_on)
+    if start_year < year_of(unit, today):
         label = f"{start_year}-{start_year + 1}"
         return _("活动日期在已结束的学年 %(year)s 内，将计入该学年的覆盖情况。", year=label)
     return None
@@ -178,7 +184,7 @@ def _check_activity(data: ActivityData, today: date) -> None:
         errors.errors.append(DomainError(_("请填写活动名称。"), field="title"))
     if not data.themes:
         errors.errors.append(DomainError(_("请至少选择一个主题。"), field="theme_ids"))
-    start_year = org.academic_year_of(data.held_on)
+    start_year = year_of(data.organiser.unit, data.held_on)
     stale = [t.name for t in data.themes if not t.in_force(start_year)]
     if stale:
         errors.errors.append(DomainError(_("主题“%(names)s”在该学年不适用。", names="、".join(stale)),
@@ -206,7 +212,7 @@ def save_activity(actor, data: ActivityData, today: date, activity: Activity | N
     activity.themes = list(data.themes)
     db.session.flush()
     record(ACTIVITY_CREATED if created else ACTIVITY_UPDATED, actor=actor, obj=activity, unit_id=activity.unit_id)
-    warning = closed_year_warning(data.held_on, today)
+    warning = closed_year_warning(data.held_on, today, organiser.unit)
     return activity, [warning] if warning else []
 
 
