@@ -1,7 +1,6 @@
 """Clubs, themes, activities and their attendance, coverage goals, exemplary students: rules and writes."""
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -24,11 +23,11 @@ from caretrack.activities.models import (
     club_members,
 )
 from caretrack.audit.services import record, register_action_labels
+from caretrack.core import uploads
 from caretrack.core.access import unit_subtree_ids
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, DomainErrors, ErrorCollector
 from caretrack.extensions import db
-from caretrack.ledger.services import sniff_type
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, Unit, UnitKind
 from caretrack.students.groups import check_joinable
@@ -225,24 +224,21 @@ def organiser_for(kind: str, target) -> Organiser:
     return Organiser(unit=target)
 
 
-PHOTO_TYPES = ("image/jpeg", "image/png")
+def _photo_names() -> set[str]:
+    return set(db.session.scalars(select(ActivityPhoto.stored_name)))
+
+
+# An activity's photos: checked by content, stored (0600) and swept by core.uploads, as attachments are.
+PHOTOS = uploads.register(uploads.UploadKind(
+    folder="activity_photos", types=uploads.IMAGES, field="photo", too_big=N_("照片不能超过 %(mb)d MB。"),
+    wrong_type=N_("照片只能是 JPG 或 PNG 图片。"), referenced=_photo_names))
 
 
 def add_photo(actor, activity: Activity, filename: str, content: bytes, folder, max_bytes: int) -> ActivityPhoto:
     """Keep a photo of an activity, after checking its size and that it really is a JPG or PNG image."""
-    if not content:
-        raise DomainError(_("上传的文件是空的。"), field="photo")
-    if len(content) > max_bytes:
-        raise DomainError(_("照片不能超过 %(mb)d MB。", mb=max_bytes // (1024 * 1024)), field="photo")
-    kind = sniff_type(content[:8])
-    if kind is None or kind[0] not in PHOTO_TYPES:
-        raise DomainError(_("照片只能是 JPG 或 PNG 图片。"), field="photo")
-    content_type, suffix = kind
-    stored_name = secrets.token_hex(16) + suffix
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / stored_name).write_bytes(content)
-    photo = ActivityPhoto(filename=Path(filename or "照片").name[:200], stored_name=stored_name,
-                          content_type=content_type, size=len(content))
+    stored = uploads.store(PHOTOS, content, max_bytes, folder)
+    photo = ActivityPhoto(filename=Path(filename or "照片").name[:200], stored_name=stored.stored_name,
+                          content_type=stored.content_type, size=stored.size)
     activity.photos.append(photo)
     db.session.flush()
     record(PHOTO_ADDED, actor=actor, obj=photo, unit_id=activity.unit_id)
