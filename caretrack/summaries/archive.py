@@ -137,13 +137,12 @@ def close_year(actor, year: AcademicYear, unit: Unit | None = None, *, force: bo
     return report
 
 
-def close_ended_years(today: date | None = None) -> list[str]:
-    """The scheduler's close: each academic year whose last term has ended in every unit not yet closed (each by
-    its own dates) is closed; the labels of those closed now. A rerun finds them closed and changes nothing.
+def years_to_close(today: date) -> list[AcademicYear]:
+    """The academic years with a unit not yet closed whose last term has ended in every such unit (each by its
+    own dates): what the scheduler closes (tasks.close_ended_years).
     """
-    today = today or local_today()
     units = _units(None)
-    closed_now = []
+    ready = []
     for year in db.session.scalars(select(AcademicYear).where(AcademicYear.start_year < today.year)
                                    .order_by(AcademicYear.start_year)).all():
         closed_ids = set(db.session.scalars(select(ArchiveClosure.unit_id).where(
@@ -154,10 +153,8 @@ def close_ended_years(today: date | None = None) -> list[str]:
         last_days = [terms_for(pending, year, number) for number in TERMS]
         if any(max(terms[u.id].ends_on for terms in last_days) >= today for u in pending):
             continue  # a term still runs somewhere: the year closes the day after the last one ends
-        close_year(None, year, today=today)
-        db.session.commit()
-        closed_now.append(year.label)
-    return closed_now
+        ready.append(year)
+    return ready
 
 
 # --- verifying ----------------------------------------------------------------------------------------------

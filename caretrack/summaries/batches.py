@@ -12,15 +12,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from datetime import time as clock_time
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from caretrack.core import lease
 from caretrack.core.requests import after_commit
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
@@ -170,7 +168,7 @@ def not_ready_message() -> str:
 
 # --- the end of each term, by the scheduler ----------------------------------------------------------------
 
-def _ended_terms(schools: list[Unit], today: date) -> dict[int, tuple[AcademicYear, int, date]]:
+def ended_terms(schools: list[Unit], today: date) -> dict[int, tuple[AcademicYear, int, date]]:
     """Each school's latest term that has ended before `today` (its own dates): school id -> (year, term, end)."""
     years = db.session.scalars(select(AcademicYear).where(AcademicYear.start_year <= today.year)
                                .order_by(AcademicYear.start_year.desc()).limit(2)).all()
@@ -181,25 +179,3 @@ def _ended_terms(schools: list[Unit], today: date) -> dict[int, tuple[AcademicYe
                 if term.ends_on < today and (school_id not in latest or latest[school_id][2] < term.ends_on):
                     latest[school_id] = (year, number, term.ends_on)
     return latest
-
-
-def start_term_end_batches(today: date | None = None) -> int:
-    """Queue the summaries of every school whose term has ended, once per school and term; how many were queued.
-
-    Once: each school's term end is claimed in the scheduler's run table (core.lease) under its own id, with the
-    term's last day as the fire time, so a rerun the next day (or a second scheduler) claims nothing. The claim
-    commits only after the task is queued, so a queue that is down leaves it for the next day's run.
-    """
-    today = today or local_today()
-    schools = [u for u in db.session.scalars(select(Unit).order_by(Unit.code)) if u.is_school]
-    started = 0
-    for school_id, (year, number, ends_on) in _ended_terms(schools, today).items():
-        fire_time = datetime.combine(ends_on, clock_time(23, 59), tzinfo=timezone.utc)
-        if not lease.claim_run(f"summaries.term_end.{school_id}", fire_time, "scheduler"):
-            continue
-        enqueue(tasks.generate_for_term, school_id, year.start_year, number)
-        db.session.commit()
-        started += 1
-        log.info("summaries of school %s, %s term %s, queued", school_id, year.label, number)
-    db.session.commit()
-    return started

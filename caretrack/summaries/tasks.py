@@ -6,16 +6,19 @@ batch at the end of a term) run the same body.
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timezone
+from datetime import time as clock_time
 from itertools import groupby
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from caretrack.core import lease
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.jobs import services as jobs
-from caretrack.jobs.queue import task
+from caretrack.jobs.queue import enqueue, task
 from caretrack.org.models import Unit
 from caretrack.summaries import queries
 from caretrack.summaries.services import Progress, check_all_started, check_term, resolve_year, store_generated
@@ -69,3 +72,45 @@ def run_batch(job_id: int, attempt: int) -> None:
 def generate_for_term(unit_id: int, start_year: int, term: int) -> None:
     """A school's summaries at the end of a term, started by the scheduler (scheduled_batches)."""
     generate_batch(unit_id, start_year, term)
+
+
+# --- the scheduler's (scheduler.JOBS) ----------------------------------------------------------------------
+
+def start_term_end_batches(today: date | None = None) -> int:
+    """Queue the summaries of every school whose term has ended, once per school and term; how many were queued.
+
+    Once: each school's term end is claimed in the scheduler's run table (core.lease) under its own id, with the
+    term's last day as the fire time, so a rerun the next day (or a second scheduler) claims nothing. The claim
+    commits only after the task is queued, so a queue that is down leaves it for the next night's run.
+    """
+    from caretrack.summaries import batches
+
+    today = today or local_today()
+    schools = [u for u in db.session.scalars(select(Unit).order_by(Unit.code)) if u.is_school]
+    started = 0
+    for school_id, (year, number, ends_on) in batches.ended_terms(schools, today).items():
+        fire_time = datetime.combine(ends_on, clock_time(23, 59), tzinfo=timezone.utc)
+        if not lease.claim_run(f"summaries.term_end.{school_id}", fire_time, "scheduler"):
+            continue
+        enqueue(generate_for_term, school_id, year.start_year, number)
+        db.session.commit()
+        started += 1
+        log.info("summaries of school %s, %s term %s, queued", school_id, year.label, number)
+    db.session.commit()
+    return started
+
+
+def close_ended_years(today: date | None = None) -> list[str]:
+    """Close each academic year whose last term has ended everywhere (archive.years_to_close); the labels closed.
+
+    A rerun finds them closed and changes nothing.
+    """
+    from caretrack.summaries import archive
+
+    today = today or local_today()
+    closed = []
+    for year in archive.years_to_close(today):
+        archive.close_year(None, year, today=today)
+        db.session.commit()
+        closed.append(year.label)
+    return closed
