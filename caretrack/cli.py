@@ -299,7 +299,7 @@ def summaries_export(unit_code: str, year_label: str, term: int, output_format: 
     """Write the unit's term summaries: JSON, an xlsx (a sheet per class), a PDF (a zip of one per student)."""
     import json
 
-    from caretrack.summaries import pdf, queries, services
+    from caretrack.summaries import files, pdf, queries, services
 
     _unit, year, students = _summary_scope(unit_code, year_label, term, student_no)
     summaries = queries.build_summaries(students, year, term)
@@ -307,11 +307,11 @@ def summaries_export(unit_code: str, year_label: str, term: int, output_format: 
         content = json.dumps([services.summary_record(s) for s in summaries], ensure_ascii=False, indent=2)
         Path(output).write_text(content + "\n", encoding="utf-8")
     elif output_format == "xlsx":
-        Path(output).write_bytes(services.batch_xlsx(summaries).getvalue())
+        Path(output).write_bytes(files.write_all(summaries, files.XLSX, local_today()))
     elif student_no:
         Path(output).write_bytes(pdf.render(summaries, local_today()))
     else:
-        Path(output).write_bytes(services.batch_zip(summaries, local_today()))
+        Path(output).write_bytes(files.write_all(summaries, files.ZIP, local_today()))
     click.echo(f"{len(summaries)} summaries written to {output}")
 
 

@@ -306,6 +306,31 @@ def _load_duties() -> None:
             attending_units=attending, trainees=trainees), today, {u.id for u in attending}, {u.id for u in trainees})
 
 
+DEMO_NARRATIVES = ["该生学习态度端正，能按时完成作业，积极参加班级活动。",
+                   "该生勤奋刻苦，乐于助人，本学期参加了诚信教育主题活动。",
+                   "该生性格开朗，自强自立，希望继续保持，争取更大进步。"]
+
+
+def _load_summaries() -> None:
+    """Narratives for a few students of each class teacher's class, and the current term's summaries kept."""
+    from caretrack.core.timeutil import local_today
+    from caretrack.org.services import term_on
+    from caretrack.summaries import queries, services
+    from caretrack.summaries.models import SummaryNarrative
+
+    today = local_today()
+    current = term_on(None, today)
+    if current is None or current.starts_on > today or db.session.scalar(select(SummaryNarrative.id).limit(1)):
+        return
+    students = queries.batch_students(current.year)
+    for class_id in dict.fromkeys(s.class_id for s in students):
+        members = [s for s in students if s.class_id == class_id]
+        for student, text in zip(members, DEMO_NARRATIVES, strict=False):
+            if today >= queries.term_window(student, current.year, current.number).starts_on:
+                services.save_narrative(None, student, current.year, current.number, text, today=today)
+        services.store_generated(queries.build_summaries(members, current.year, current.number))
+
+
 def is_loaded() -> bool:
     return db.session.scalar(select(User.id).where(User.username == USERS[0].username)) is not None
 
@@ -320,6 +345,7 @@ def load() -> None:
     _load_club_members()
     _load_activities()
     _load_duties()
+    _load_summaries()
 
 
 # --- the sample import files of docs/samples -------------------------------------------------------------

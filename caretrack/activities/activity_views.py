@@ -288,8 +288,27 @@ def export_sheet(activity_id: int):
     return download(table_workbook(_("签到表"), headers, rows), f"{_('签到表')}-{activity.id}.xlsx")
 
 
+def _sheet_context() -> tuple[dict, str | None]:
+    """From an activity's own page (?activity=ID) the sheet is of that activity: it needs no 活动编号 column."""
+    raw = request.args.get("activity")
+    if raw is None:
+        return {}, None
+    activity_id = parse_id(raw)
+    if activity_id is None:
+        abort(404)
+    activity = _activity(activity_id, Permission.ACTIVITIES_MANAGE)
+    columns = (_("列：学号；是否到场可空（空为到场）。") if activity.unit.is_school
+               else _("列：学号、单位代码（学生所在学校）；是否到场可空（空为到场）。"))
+    return {"activity_id": activity.id}, _("导入“%(title)s”（#%(id)d）的签到表。", title=activity.title,
+                                           id=activity.id) + columns
+
+
+def _attendance_importer(actor, activity_id: int | None = None) -> AttendanceImporter:
+    return AttendanceImporter(actor, db.session.get(Activity, activity_id) if activity_id else None)
+
+
 register_import_routes(bp, ImportPage(
     kind="attendance", title=N_("导入签到表"), permission=Permission.ACTIVITIES_MANAGE,
     columns_help=N_("列：活动编号、学号，市、区组织的活动还需单位代码；是否到场可空（空为到场）。"
-                    "可先在活动页面下载签到表，填好后导入。")),
-    AttendanceImporter)
+                    "可先在活动页面下载签到表，填好后导入。"), context=_sheet_context),
+    _attendance_importer)

@@ -66,7 +66,7 @@ def _act(exemplar_id: int, permission: Permission, act, done: str, form=None):
     """Run one step on an exemplar (approve, consent, publish, a talk) and go back to its page."""
     exemplar = _exemplar(exemplar_id, permission)
     if form is not None and not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "danger")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")  # lazy messages
         return redirect(url_for("activities.show_exemplar", exemplar_id=exemplar.id))
     try:
         act(exemplar)

@@ -7,7 +7,7 @@ Every list of students goes through the organiser's reach or the viewer's scope;
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caretrack.activities.models import (
@@ -23,6 +23,7 @@ from caretrack.activities.services import goals_in_force, reach_clause, year_win
 from caretrack.core.access import Permission, scoped, unit_subtree_ids
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit, UnitKind
+from caretrack.org.services import year_spans
 from caretrack.students.models import Caseload, Identification, Student, caseload_members
 
 
@@ -47,7 +48,7 @@ def activity_query(user, filters: ActivityFilters):
         statement = statement.where(Activity.id.in_(select(activity_theme_links.c.activity_id).where(
             activity_theme_links.c.theme_id == filters.theme_id)))
     if filters.year is not None:
-        first, last = year_window(filters.year.start_year)
+        first, last = year_window(filters.year)
         statement = statement.where(Activity.held_on.between(first, last))
     if filters.q:
         statement = statement.where(Activity.title.like(f"%{filters.q.strip()}%"))
@@ -157,9 +158,27 @@ class GoalCoverage:
         return round(100 * self.reached / self.expected) if self.expected else 100
 
 
-def _reached_ids(goal: CoverageGoal, year: AcademicYear):
-    """Students present at any activity of the goal's theme dated within the year, organised by anyone."""
-    first, last = year_window(year.start_year)
+def _schools_by_span(year: AcademicYear, school_ids) -> dict[tuple[date, date], list[int]]:
+    """The schools grouped by the days their academic year takes (their own terms; most share the city's)."""
+    schools = db.session.scalars(select(Unit).where(Unit.id.in_(school_ids))).all()
+    by_span: dict[tuple[date, date], list[int]] = {}
+    for school_id, span in year_spans(schools, year).items():
+        by_span.setdefault(span, []).append(school_id)
+    return by_span
+
+
+def _reached(goal: CoverageGoal, by_span: dict[tuple[date, date], list[int]]) -> object:
+    """A clause on Student: present at an activity of the goal's theme, organised by anyone, dated within the
+    academic year by the student's school's own terms (schools sharing their dates share one subquery).
+    """
+    if not by_span:
+        return false()
+    return or_(*(and_(Student.school_id.in_(ids), Student.id.in_(_reached_ids(goal, *span)))
+                 for span, ids in by_span.items()))
+
+
+def _reached_ids(goal: CoverageGoal, first: date, last: date):
+    """Students present at any activity of the goal's theme dated from `first` to `last`, organised by anyone."""
     return (select(Attendance.student_id).join(Activity, Activity.id == Attendance.activity_id)
             .join(activity_theme_links, activity_theme_links.c.activity_id == Activity.id)
             .where(activity_theme_links.c.theme_id == goal.theme_id, Attendance.is_present.is_(True),
@@ -182,9 +201,10 @@ def coverage(unit: Unit, year: AcademicYear, *, college: College | None = None, 
     """
     school_ids = [unit.id] if unit.is_school else list(unit_subtree_ids([unit.id]))
     result = []
+    by_span = _schools_by_span(year, school_ids)
     for goal in goals_in_force(year.start_year):
         covered = _covered_students(goal, year, school_ids, college)
-        reached = Student.id.in_(_reached_ids(goal, year))
+        reached = _reached(goal, by_span)
         rows = db.session.execute(
             select(Unit, func.count(Student.id), func.sum(case((reached, 1), else_=0)))
             .join(Student, Student.school_id == Unit.id).where(covered).group_by(Unit).order_by(Unit.code)).all()

@@ -1,7 +1,6 @@
 """Clubs, themes, activities and their attendance, coverage goals, exemplary students: rules and writes."""
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -24,14 +23,14 @@ from caretrack.activities.models import (
     club_members,
 )
 from caretrack.audit.services import record, register_action_labels
+from caretrack.core import uploads
 from caretrack.core.access import unit_subtree_ids
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, DomainErrors, ErrorCollector
 from caretrack.core.models import EffectiveYearsMixin
 from caretrack.extensions import db
-from caretrack.ledger.services import sniff_type
 from caretrack.org import services as org
-from caretrack.org.models import College, Unit, UnitKind
+from caretrack.org.models import AcademicYear, College, Unit, UnitKind
 from caretrack.students.groups import check_joinable
 from caretrack.students.models import Student
 
@@ -152,15 +151,21 @@ class ActivityData:
     summary: str = ""
 
 
-def year_window(start_year: int) -> tuple[date, date]:
-    """The days of an academic year by the city's calendar: 1 September to 31 August."""
-    return org.default_term_dates(start_year, 1)[0], org.default_term_dates(start_year, 2)[1]
+def year_window(year: AcademicYear, unit: Unit | None = None) -> tuple[date, date]:
+    """The days of an academic year by the unit's own terms (None: the city's default terms); see org.year_spans."""
+    return org.year_spans([unit], year)[unit.id if unit is not None else None]
 
 
-def closed_year_warning(held_on: date, today: date) -> str | None:
+def year_of(unit: Unit | None, day: date) -> int:
+    """The start year of the academic year `day` is in for the unit, by its own terms (org.term_on)."""
+    found = org.term_on(unit, day)
+    return found.year.start_year if found is not None else org.academic_year_of(day)
+
+
+def closed_year_warning(held_on: date, today: date, unit: Unit | None = None) -> str | None:
     """A warning when the activity falls in an academic year already over (it still counts for that year)."""
-    start_year = org.academic_year_of(held_on)
-    if start_year < org.academic_year_of(today):
+    start_year = year_of(unit, held_on)
+    if start_year < year_of(unit, today):
         label = f"{start_year}-{start_year + 1}"
         return _("活动日期在已结束的学年 %(year)s 内，将计入该学年的覆盖情况。", year=label)
     return None
@@ -172,7 +177,7 @@ def _check_activity(data: ActivityData, today: date) -> None:
         errors.errors.append(DomainError(_("请填写活动名称。"), field="title"))
     if not data.themes:
         errors.errors.append(DomainError(_("请至少选择一个主题。"), field="theme_ids"))
-    start_year = org.academic_year_of(data.held_on)
+    start_year = year_of(data.organiser.unit, data.held_on)
     stale = [t.name for t in data.themes if not t.in_force(start_year)]
     if stale:
         errors.errors.append(DomainError(_("主题“%(names)s”在该学年不适用。", names="、".join(stale)),
@@ -200,7 +205,7 @@ def save_activity(actor, data: ActivityData, today: date, activity: Activity | N
     activity.themes = list(data.themes)
     db.session.flush()
     record(ACTIVITY_CREATED if created else ACTIVITY_UPDATED, actor=actor, obj=activity, unit_id=activity.unit_id)
-    warning = closed_year_warning(data.held_on, today)
+    warning = closed_year_warning(data.held_on, today, organiser.unit)
     return activity, [warning] if warning else []
 
 
@@ -213,24 +218,21 @@ def organiser_for(kind: str, target) -> Organiser:
     return Organiser(unit=target)
 
 
-PHOTO_TYPES = ("image/jpeg", "image/png")
+def _photo_names() -> set[str]:
+    return set(db.session.scalars(select(ActivityPhoto.stored_name)))
+
+
+# An activity's photos: checked by content, stored (0600) and swept by core.uploads, as attachments are.
+PHOTOS = uploads.register(uploads.UploadKind(
+    folder="activity_photos", types=uploads.IMAGES, field="photo", too_big=N_("照片不能超过 %(mb)d MB。"),
+    wrong_type=N_("照片只能是 JPG 或 PNG 图片。"), referenced=_photo_names))
 
 
 def add_photo(actor, activity: Activity, filename: str, content: bytes, folder, max_bytes: int) -> ActivityPhoto:
     """Keep a photo of an activity, after checking its size and that it really is a JPG or PNG image."""
-    if not content:
-        raise DomainError(_("上传的文件是空的。"), field="photo")
-    if len(content) > max_bytes:
-        raise DomainError(_("照片不能超过 %(mb)d MB。", mb=max_bytes // (1024 * 1024)), field="photo")
-    kind = sniff_type(content[:8])
-    if kind is None or kind[0] not in PHOTO_TYPES:
-        raise DomainError(_("照片只能是 JPG 或 PNG 图片。"), field="photo")
-    content_type, suffix = kind
-    stored_name = secrets.token_hex(16) + suffix
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / stored_name).write_bytes(content)
-    photo = ActivityPhoto(filename=Path(filename or "照片").name[:200], stored_name=stored_name,
-                          content_type=content_type, size=len(content))
+    stored = uploads.store(PHOTOS, content, max_bytes, folder)
+    photo = ActivityPhoto(filename=Path(filename or "照片").name[:200], stored_name=stored.stored_name,
+                          content_type=stored.content_type, size=stored.size)
     activity.photos.append(photo)
     db.session.flush()
     record(PHOTO_ADDED, actor=actor, obj=photo, unit_id=activity.unit_id)

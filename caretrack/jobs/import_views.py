@@ -35,6 +35,9 @@ class ImportPage:
     columns_help: str  # message id
     permission: Permission
     allowed: Callable[[object], bool] = lambda user: True
+    # What the upload's query string says the import is of (e.g. ?activity=7): () -> (params for the importer,
+    # the columns help to show instead of columns_help, or None). It aborts (404) for what the user may not use.
+    context: Callable[[], tuple[dict, str | None]] | None = None
 
 
 def _launch(job: Job) -> int:
@@ -85,11 +88,13 @@ def register_import_routes(bp: Blueprint, page: ImportPage, importer_factory) ->
     @permission_required(page.permission)
     def upload():
         guard()
+        context, columns_help = page.context() if page.context else ({}, None)
         form = ImportForm()
         if form.validate_on_submit():
-            job = imports.start_preview(page.kind, current_user, form.file.data, form.skip_invalid.data)
+            job = imports.start_preview(page.kind, current_user, form.file.data, form.skip_invalid.data, context)
             return show(_launch(job))
-        return render_template("imports/upload.html", form=form, page=page), 400 if form.errors else 200
+        return render_template("imports/upload.html", form=form, page=page,
+                               columns_help=columns_help), 400 if form.errors else 200
 
     @login_required
     @permission_required(page.permission)

@@ -99,11 +99,14 @@ def percent(job: Job) -> int:
     return min(99, int(50 * done + (50 if now.phase == "write" else 0)))
 
 
-def start_preview(importer: str, actor, storage, skip_invalid: bool) -> Job:
-    """Keep the uploaded file and queue its dry run; the caller commits, then enqueues (tasks.run_import)."""
+def start_preview(importer: str, actor, storage, skip_invalid: bool, context: dict | None = None) -> Job:
+    """Keep the uploaded file and queue its dry run; the caller commits, then enqueues (tasks.run_import).
+
+    `context` (ids, e.g. the activity a sign-in sheet is of) is given to the importer's factory as keywords.
+    """
     sweep_stale_files()
     params = {"filename": Path(storage.filename or "upload.csv").name, "token": secrets.token_urlsafe(16),
-              "skip_invalid": skip_invalid, "dry_run": True}
+              "skip_invalid": skip_invalid, "dry_run": True, "context": context or {}}
     job = jobs.create(job_kind(importer), actor, params)
     _save_private(storage, file_path(job))
     job.total = count_rows(file_path(job))
@@ -144,7 +147,7 @@ def execute(run: jobs.JobRun) -> None:
     job = run.job
     actor = job.user  # the actor of its writes (audit, scope)
     dry_run = job.params["dry_run"]
-    importer = IMPORTERS[importer_of(job)](actor)
+    importer = IMPORTERS[importer_of(job)](actor, **job.params.get("context", {}))
     with file_path(job).open("rb") as stream:
         report = run_import(importer, stream, job.params["filename"], skip_invalid=job.params["skip_invalid"],
                             dry_run=dry_run, progress=run.progress)

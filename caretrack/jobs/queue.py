@@ -21,7 +21,7 @@ from config import ConfigError
 log = logging.getLogger(__name__)
 
 # The modules holding task bodies, imported before a queue is built (one explicit list, as the blueprints).
-TASK_MODULES = ["caretrack.jobs.tasks"]
+TASK_MODULES = ["caretrack.jobs.tasks", "caretrack.summaries.tasks"]
 
 _BODIES: dict[str, tuple[Callable, dict]] = {}
 

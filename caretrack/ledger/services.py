@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from caretrack.audit.services import record, record_each, register_action_labels
+from caretrack.core import uploads
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
 from caretrack.core.models import EffectiveYearsMixin, changed_attributes, check_version
@@ -381,38 +382,29 @@ def restore_entry(actor, entry) -> None:
 
 # --- attachments -------------------------------------------------------------------------------------------
 
-# What a scanned visit form or a photo may be, recognised by its first bytes, not by its name.
-ALLOWED_SIGNATURES = {
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"%PDF-": ("application/pdf", ".pdf"),
-}
+def _attachment_names() -> set[str]:
+    from caretrack.ledger.models import Attachment
+
+    return set(db.session.scalars(select(Attachment.stored_name)))
 
 
-def sniff_type(head: bytes) -> tuple[str, str] | None:
-    return next((kind for signature, kind in ALLOWED_SIGNATURES.items() if head.startswith(signature)), None)
+# A scanned visit form or a photo: what core.uploads checks, stores (0600) and sweeps.
+ATTACHMENTS = uploads.register(uploads.UploadKind(
+    folder="attachments", types=(*uploads.IMAGES, "application/pdf"), field="attachment",
+    too_big=N_("附件不能超过 %(mb)d MB。"), wrong_type=N_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"),
+    referenced=_attachment_names))
+sniff_type = uploads.sniff_type
 
 
 def add_attachment(actor, support: SupportRecord, filename: str, content: bytes, folder, max_bytes: int):
-    """Keep a file of a record under `folder`, after checking its size and its real type."""
-    import secrets
+    """Keep a file of a record under `folder`, after checking its size and its real type (core.uploads)."""
     from pathlib import Path
 
     from caretrack.ledger.models import Attachment
 
-    if not content:
-        raise DomainError(_("上传的文件是空的。"), field="attachment")
-    if len(content) > max_bytes:
-        raise DomainError(_("附件不能超过 %(mb)d MB。", mb=max_bytes // (1024 * 1024)), field="attachment")
-    kind = sniff_type(content[:8])
-    if kind is None:
-        raise DomainError(_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"), field="attachment")
-    content_type, suffix = kind
-    stored_name = secrets.token_hex(16) + suffix
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / stored_name).write_bytes(content)
-    attachment = Attachment(filename=Path(filename or "附件").name[:200], stored_name=stored_name,
-                            content_type=content_type, size=len(content))
+    stored = uploads.store(ATTACHMENTS, content, max_bytes, folder)
+    attachment = Attachment(filename=Path(filename or "附件").name[:200], stored_name=stored.stored_name,
+                            content_type=stored.content_type, size=stored.size)
     support.attachments.append(attachment)
     db.session.flush()
     record(LedgerAction.ATTACHMENT_ADDED, actor=actor, obj=attachment, unit_id=support.school_id)

@@ -1,7 +1,7 @@
 """Organisation: units, colleges, classes and term dates."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -208,12 +208,33 @@ def terms_for(units, year: AcademicYear, number: int) -> dict[int, Term]:
         Term.academic_year_id == year.id, Term.number == number)).all()
     by_unit = {term.unit_id: term for term in candidates}
     found = {}
-    for unit in units:
+    for unit in units:  # None: the city-wide default
         term = _own_or_inherited(unit, by_unit)
         if term is None:
             raise DomainError(_("学年 %(year)s 尚未设置学期。", year=year.label))
-        found[unit.id] = term
+        found[unit.id if unit is not None else None] = term
     return found
+
+
+def year_spans(units, year: AcademicYear) -> dict[int | None, tuple[date, date]]:
+    """The days that belong to the academic year for each unit (None: the city's default), by its own terms and
+    as `term_on` assigns days: from the first term's start, or earlier from the day after the previous year's last
+    term ended (a break belongs to the term that follows it), to the year's last term's end. Three queries.
+    """
+    units = list(units)
+    first_terms, second_terms = terms_for(units, year, 1), terms_for(units, year, 2)
+    previous = db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == year.start_year - 1))
+    try:
+        before = terms_for(units, previous, 2) if previous is not None else {}
+    except DomainError:  # the previous year has no terms set up: nothing of its break to take over
+        before = {}
+    spans = {}
+    for key in first_terms:
+        first = first_terms[key].starts_on
+        if key in before:
+            first = min(first, before[key].ends_on + timedelta(days=1))
+        spans[key] = (first, max(first_terms[key].ends_on, second_terms[key].ends_on))
+    return spans
 
 
 @dataclass(frozen=True)

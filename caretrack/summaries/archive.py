@@ -22,7 +22,7 @@ from caretrack.core.timeutil import local_today, to_local, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import Disbursement, SupportRecord
 from caretrack.org.models import AcademicYear, Unit
-from caretrack.org.services import term_dates
+from caretrack.org.services import term_dates, terms_for
 from caretrack.screening.models import TableSubmission  # summaries sit above screening (test_layers.py)
 from caretrack.summaries import queries
 from caretrack.summaries.models import ArchiveClosure, ArchiveSnapshot, SnapshotKind, SummaryNarrative
@@ -135,6 +135,26 @@ def close_year(actor, year: AcademicYear, unit: Unit | None = None, *, force: bo
         report.closed.append(target.code)
         report.snapshots += closure.snapshot_count
     return report
+
+
+def years_to_close(today: date) -> list[AcademicYear]:
+    """The academic years with a unit not yet closed whose last term has ended in every such unit (each by its
+    own dates): what the scheduler closes (tasks.close_ended_years).
+    """
+    units = _units(None)
+    ready = []
+    for year in db.session.scalars(select(AcademicYear).where(AcademicYear.start_year < today.year)
+                                   .order_by(AcademicYear.start_year)).all():
+        closed_ids = set(db.session.scalars(select(ArchiveClosure.unit_id).where(
+            ArchiveClosure.academic_year_id == year.id)))
+        pending = [u for u in units if u.id not in closed_ids]
+        if not pending:
+            continue
+        last_days = [terms_for(pending, year, number) for number in TERMS]
+        if any(max(terms[u.id].ends_on for terms in last_days) >= today for u in pending):
+            continue  # a term still runs somewhere: the year closes the day after the last one ends
+        ready.append(year)
+    return ready
 
 
 # --- verifying ----------------------------------------------------------------------------------------------

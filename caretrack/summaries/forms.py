@@ -12,17 +12,21 @@ class NarrativeForm(BaseForm):
     version = HiddenField()
 
 
-class BatchForm(BaseForm):
-    """A batch download; the scopes offered are the user's, so its choices are filled by the view."""
+FORMAT_CHOICES = [("xlsx", _l("Excel（每班一页）")), ("zip", _l("PDF 压缩包（每生一份）")),
+                  ("pdf", _l("合并为一个 PDF"))]
 
-    class Meta:
-        csrf = False  # a GET download changes nothing
+
+class BatchForm(BaseForm):
+    """A batch to generate on the task queue; the scopes offered are the user's, so the view fills them."""
 
     scope = SelectField(_l("范围"), [required()], validate_choice=False)  # outside the scope: 404, not a form error
     year = IntegerField(_l("学年（起始年份）"), [required(), validators.NumberRange(2000, 2100)])
     term = SelectField(_l("学期"), [required()], choices=[("1", _l("第一学期")), ("2", _l("第二学期"))])
-    format = SelectField(_l("格式"), [required()], choices=[
-        ("xlsx", _l("Excel（每班一页）")), ("zip", _l("PDF 压缩包（每生一份）")), ("pdf", _l("合并为一个 PDF"))])
+    format = SelectField(_l("格式"), [required()], choices=FORMAT_CHOICES)
+
+    @staticmethod
+    def format_choices() -> list:
+        return FORMAT_CHOICES
 
 
 class CloseYearForm(BaseForm):

@@ -3,13 +3,16 @@
 A PDF leaves the screen: confidential records are counted in it, never quoted, whoever prints it.
 """
 
+import copy
+import functools
 from datetime import date
 from io import BytesIO
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 from caretrack.ledger.models import Grade, RecordKind
 from caretrack.summaries.queries import TermSummary
@@ -28,6 +31,28 @@ def zh_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+@functools.cache
+def _parsed_font(name: str, path: Path) -> TTFFont:
+    """The font as fpdf reads it (cmap, widths, metrics): parsed once per process, not once per PDF."""
+    document = FPDF()
+    document.add_font(name, fname=str(path))
+    return document.fonts[name]
+
+
+def _fresh_font(document: FPDF, name: str, path: Path) -> TTFFont:
+    """A document's own copy of the parsed font: what a document changes (the glyphs it uses, the font tables
+    subset in place when it is written) is new; the metrics read from the file are shared.
+    """
+    font = copy.copy(_parsed_font(name, path))
+    font.i = len(document.fonts) + 1
+    font.ttfont = TTFont(str(path), recalcTimestamp=False, lazy=True)
+    # The subset keeps the font's own bounding boxes: recomputing them from every CFF outline was half the
+    # time of writing a PDF, for numbers no reader uses.
+    font.ttfont.recalcBBoxes = False
+    font.subset, font.missing_glyphs, font.biggest_size_pt, font._hbfont = SubsetMap(font), [], 0, None
+    return font
+
+
 class SummaryDocument(FPDF):
     """A4 pages with the school's footer and page numbers."""
 
@@ -35,7 +60,7 @@ class SummaryDocument(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.generated_on = generated_on
         for name, path in (SONG, HEI):
-            self.add_font(name, fname=str(path))
+            self.fonts[name] = _fresh_font(self, name, path)
         self.set_margins(22, 16, 22)
         self.set_auto_page_break(True, margin=20)
         self.set_title("学期资助育人小结")

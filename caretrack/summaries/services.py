@@ -4,7 +4,6 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import groupby
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -155,84 +154,3 @@ def store_generated(summaries: list[queries.TermSummary]) -> int:
 
 
 Progress = Callable[[int, int], None]
-
-
-
-
-# --- batch files --------------------------------------------------------------------------------------------
-
-XLSX_HEADERS = [("学号", 14), ("姓名", 10), ("身份证号", 20), ("认定等级", 10), ("困难类型", 18), ("资助明细", 40),
-                ("资助合计（元）", 14), ("帮扶记录", 30), ("勤工助学（小时）", 14), ("勤工助学报酬（元）", 16),
-                ("参加活动", 10), ("跟进已完成", 10), ("跟进未完成", 10), ("评语", 40)]
-SHEET_FORBIDDEN = str.maketrans({char: "_" for char in "[]:*?/\\"})
-
-
-def _sheet_title(summary: queries.TermSummary, several_schools: bool, taken: set[str]) -> str:
-    """The class's name (after its school's when the batch spans schools), unique and within Excel's rules."""
-    student = summary.student
-    base = f"{student.school.name}{student.school_class.name}" if several_schools else student.school_class.name
-    base = base.translate(SHEET_FORBIDDEN)[:28] or "班级"
-    title, number = base[:31], 2
-    while title in taken:
-        title, number = f"{base}({number})"[:31], number + 1
-    taken.add(title)
-    return title
-
-
-def _xlsx_row(summary: queries.TermSummary) -> list:
-    content = summary_record(summary)
-    identification = content["认定"] or {"等级": "", "类型": []}
-    aid = "；".join(f"{a['资助项目']}{a['档次']} {a['金额']}（{a['发放日期']}）" for a in content["资助"])
-    records = "；".join(f"{kind} {count}" for kind, count in content["帮扶记录"].items())
-    return [summary.student.student_no, summary.student.name, summary.student.id_masked, identification["等级"],
-            "、".join(identification["类型"]), aid, summary.aid_total, records, summary.work_study_hours,
-            summary.work_study_pay, len(summary.activities), summary.followups_done, summary.followups_open,
-            summary.narrative_text]
-
-
-def batch_xlsx(summaries: list[queries.TermSummary]):
-    """One workbook, a sheet per class, a row per student (confidential records only counted)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    from caretrack.core.xlsx import HEADER_FILL, save, set_value
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    several_schools = len({s.student.school_id for s in summaries}) > 1
-    taken: set[str] = set()
-    for _key, group in groupby(summaries, key=lambda s: (s.student.school_id, s.student.class_id)):
-        group = list(group)
-        sheet = workbook.create_sheet(_sheet_title(group[0], several_schools, taken))
-        sheet.freeze_panes = "A2"
-        for column, (text, width) in enumerate(XLSX_HEADERS, start=1):
-            cell = sheet.cell(row=1, column=column)
-            set_value(cell, text)
-            cell.font, cell.fill, cell.alignment = Font(bold=True), HEADER_FILL, Alignment(horizontal="center")
-            sheet.column_dimensions[get_column_letter(column)].width = width
-        for row_number, summary in enumerate(group, start=2):
-            for column, value in enumerate(_xlsx_row(summary), start=1):
-                set_value(sheet.cell(row=row_number, column=column), value)
-    if not workbook.worksheets:
-        workbook.create_sheet("小结")
-    return save(workbook)
-
-
-def pdf_filename(summary: queries.TermSummary) -> str:
-    student = summary.student
-    return f"{student.school_class.name}_{student.student_no}_{student.name}.pdf".translate(SHEET_FORBIDDEN)
-
-
-def batch_zip(summaries: list[queries.TermSummary], today: date) -> bytes:
-    """A zip of one PDF per student, named by class, student number and name."""
-    import zipfile
-    from io import BytesIO
-
-    from caretrack.summaries import pdf
-
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for summary in summaries:
-            archive.writestr(pdf_filename(summary), pdf.render([summary], today))
-    return buffer.getvalue()

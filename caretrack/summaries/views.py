@@ -2,7 +2,7 @@
 
 import json
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,6 +13,8 @@ from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.core.xlsx import download
 from caretrack.extensions import db
+from caretrack.jobs import services as jobs
+from caretrack.jobs.models import Job
 from caretrack.ledger.models import Grade
 from caretrack.ledger.services import audit_reads
 from caretrack.org.models import AcademicYear, SchoolClass, Unit
@@ -20,7 +22,7 @@ from caretrack.org.services import term_on
 from caretrack.students.models import Student
 from caretrack.students.queries import get_student
 from caretrack.students.views import register_file_section
-from caretrack.summaries import archive, bp, pdf, queries, services
+from caretrack.summaries import archive, batches, bp, files, pdf, queries, services
 from caretrack.summaries.forms import BatchForm, CloseYearForm, NarrativeForm
 from caretrack.summaries.models import SnapshotKind
 
@@ -124,7 +126,7 @@ def download_pdf(student_id: int, start_year: int, term: int):
         flash(error.message, "error")
         return redirect(url_for("students.show_student", student_id=student.id))
     content = pdf.render([summary], local_today())
-    return download_bytes(content, services.pdf_filename(summary), PDF_MIMETYPE)
+    return download_bytes(content, files.pdf_filename(summary), PDF_MIMETYPE)
 
 
 def download_bytes(content: bytes, filename: str, mimetype: str):
@@ -146,16 +148,12 @@ def _scope_choices(user) -> list[tuple[str, str]]:
             + [(f"class:{c.id}", f"{c.school.name} {c.name}") for c in classes])
 
 
-def _batch_summaries(scope: str, year: AcademicYear, term: int) -> list:
-    """The summaries of a school or a class in the user's scope (404 outside it)."""
-    kind, _sep, raw_id = scope.partition(":")
-    if not raw_id.isdigit() or kind not in ("unit", "class"):
+def _target_or_404(target: str):
+    """The school or class a batch is of, when the user may see its summaries; else 404."""
+    parsed = batches.parse_target(target)
+    if parsed is None:
         abort(404)
-    target = get_or_404(Unit if kind == "unit" else SchoolClass, int(raw_id), current_user, Permission.SUMMARIES_VIEW)
-    students = queries.batch_students(year, unit_id=target.id if kind == "unit" else None,
-                                      class_id=target.id if kind == "class" else None, user=current_user)
-    services.check_all_started({s.school_id for s in students}, year, term, local_today())
-    return queries.build_summaries(students, year, term)
+    return get_or_404(*parsed, current_user, Permission.SUMMARIES_VIEW)
 
 
 @bp.route("/narratives")
@@ -173,32 +171,81 @@ def list_narratives():
     return render_template("summaries/narratives.html", page=page, current=current)
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.SUMMARIES_VIEW)
 def list_batches():
     current = term_on(None, local_today())
-    form = BatchForm(request.args or None, year=current.year.start_year if current else None,
+    form = BatchForm(year=current.year.start_year if current else None,
                      term=str(current.number) if current else "1")
     form.scope.choices = _scope_choices(current_user)
-    if request.args and form.validate():
+    if form.validate_on_submit():
         year = _year_or_404(form.year.data)
+        _target_or_404(form.scope.data)
+        wanted = batches.BatchRequest(form.scope.data, year.start_year, int(form.term.data), form.format.data)
         try:
-            summaries = _batch_summaries(form.scope.data, year, int(form.term.data))
+            job, joined = batches.start(current_user, wanted, year)
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            return _batch_file(summaries, form.format.data, year, int(form.term.data))
-    return render_template("summaries/batches.html", form=form), 400 if request.args else 200
+            if joined:
+                flash(_("同样的一批小结已在生成中，这是它的进度；完成后即可下载。"), "info")
+            return redirect(url_for("summaries.show_batch", job_id=job.id))
+    recent = db.session.scalars(select(Job).where(Job.kind == batches.JOB_KIND, Job.user_id == current_user.id)
+                                .order_by(Job.id.desc()).limit(5)).all()
+    return render_template("summaries/batches.html", form=form, recent=recent,
+                           describe=_describe_batch), 400 if form.errors else 200
 
 
-def _batch_file(summaries: list, file_format: str, year: AcademicYear, term: int):
-    name = f"学期小结_{year.label}_第{term}学期"
-    if file_format == "xlsx":
-        return download(services.batch_xlsx(summaries), f"{name}.xlsx")
-    if file_format == "zip":
-        return download_bytes(services.batch_zip(summaries, local_today()), f"{name}.zip", "application/zip")
-    return download_bytes(pdf.render(summaries, local_today()), f"{name}.pdf", PDF_MIMETYPE)
+def _describe_batch(job: Job) -> str:
+    """The batch's school or class, year, term and format, as a line of the page."""
+    wanted = batches.BatchRequest.of(job)
+    model, target_id = batches.parse_target(wanted.target)
+    target = db.session.get(model, target_id)
+    name = target.name if model is Unit else f"{target.school.name} {target.name}"
+    formats = dict(BatchForm.format_choices())
+    return (f"{name} {wanted.start_year}-{wanted.start_year + 1} {services.term_label(wanted.term)} "
+            f"{formats.get(wanted.file_format, wanted.file_format)}")
+
+
+def _batch_job_or_404(job_id: int) -> Job:
+    """A batch job, seen by anyone who may see its school or class (a joined batch is everyone's who asked)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != batches.JOB_KIND:
+        abort(404)
+    _target_or_404(job.params["target"])
+    return job
+
+
+@bp.route("/batches/<int:job_id>")
+@login_required
+@permission_required(Permission.SUMMARIES_VIEW)
+def show_batch(job_id: int):
+    job = _batch_job_or_404(job_id)
+    return render_template("summaries/batch_job.html", job=job, status=jobs.shown_status(job), live=jobs.live(job),
+                           percent=batches.percent(job), has_file=batches.has_file(job),
+                           description=_describe_batch(job))
+
+
+@bp.route("/batches/<int:job_id>.json")
+@login_required
+@permission_required(Permission.SUMMARIES_VIEW)
+def batch_progress(job_id: int):
+    job = _batch_job_or_404(job_id)
+    return jsonify(status=jobs.shown_status(job), phase=jobs.live(job).phase, processed=jobs.live(job).rows_done,
+                   total=job.total, percent=batches.percent(job))
+
+
+@bp.route("/batches/<int:job_id>/download")
+@login_required
+@permission_required(Permission.SUMMARIES_VIEW)
+def download_batch(job_id: int):
+    job = _batch_job_or_404(job_id)
+    if not batches.has_file(job):
+        flash(batches.not_ready_message(), "warning")
+        return redirect(url_for("summaries.show_batch", job_id=job.id))
+    file_format = job.params["format"]
+    return download_bytes(batches.file_path(job).read_bytes(), job.result["filename"], files.MIMETYPES[file_format])
 
 
 # --- the archive --------------------------------------------------------------------------------------------

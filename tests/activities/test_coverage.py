@@ -6,8 +6,8 @@ from caretrack.activities import queries, services
 from caretrack.core.access import Role
 from caretrack.notify.models import Notification
 from caretrack.org.models import UnitKind
-from caretrack.org.services import ensure_academic_year, get_or_create_class
-from tests.activities.conftest import make_activity
+from caretrack.org.services import ensure_academic_year, get_or_create_class, set_term_dates
+from tests.activities.conftest import make_activity, theme
 from tests.factories import identify, make_student, make_unit, make_user
 
 
@@ -102,3 +102,34 @@ def test_inviting_tells_the_class_teacher_and_counselor_once(city):
     assert again.notified == 0
     subjects = set(Notification.query.with_entities(Notification.subject).filter_by(user_id=teacher.id))
     assert ("请邀请 安安 参加诚信教育活动（2025-2026 学年尚未参加）",) in subjects
+
+
+def test_the_year_is_the_school_s_own_academic_year_not_a_fixed_calendar(city):
+    """A school whose spring term ends 10 July: a talk on 20 July falls in the break before 2026-2027."""
+    year, next_year = ensure_academic_year(2025), ensure_academic_year(2026)
+    assert services.year_window(year) == (date(2025, 9, 1), date(2026, 8, 31))  # the city's default terms
+    set_term_dates(None, city.east_school, year, 2, date(2026, 2, 20), date(2026, 7, 10))
+    assert services.year_window(year, city.east_school) == (date(2025, 9, 1), date(2026, 7, 10))
+    assert services.year_window(next_year, city.east_school) == (date(2026, 7, 11), date(2027, 8, 31))
+    own, default = make_student(city.class_a, name="东中学生"), make_student(city.west_class, name="西中学生")
+    for student in (own, default):
+        identify(student, 2025)
+        identify(student, 2026)
+    attend(make_activity(city.city, "感恩教育", held_on=date(2026, 7, 20)), own, default)
+    assert by_theme(queries.coverage(city.east_school, year))["感恩教育"].reached == 0
+    assert by_theme(queries.coverage(city.east_school, next_year))["感恩教育"].reached == 1
+    assert by_theme(queries.coverage(city.west_school, year))["感恩教育"].reached == 1  # still 2025-2026 there
+    assert by_theme(queries.coverage(city.city, year))["感恩教育"].reached == 1  # the sum of the schools
+
+
+def test_an_activity_in_a_year_over_by_the_school_s_own_dates_is_warned(city):
+    year = ensure_academic_year(2025)
+    ensure_academic_year(2026)
+    set_term_dates(None, city.east_school, year, 2, date(2026, 2, 20), date(2026, 7, 10))
+    organiser = services.organiser_for("unit", city.east_school)
+    data = services.ActivityData(organiser=organiser, themes=[theme("感恩教育")], title="感恩班会",
+                                 held_on=date(2026, 7, 5))
+    _activity, warnings = services.save_activity(None, data, date(2026, 7, 15))
+    assert warnings == ["活动日期在已结束的学年 2025-2026 内，将计入该学年的覆盖情况。"]
+    _activity, warnings = services.save_activity(None, data, date(2026, 7, 8))  # its year still runs
+    assert warnings == []

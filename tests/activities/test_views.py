@@ -171,6 +171,41 @@ def test_a_sign_in_sheet_is_previewed_then_imported(club, login, client):
     assert stranger.id not in {a.student_id for a in db.session.scalars(select(Attendance))}
 
 
+def upload_sheet(client, path, text):
+    return client.post(path, data={"file": (BytesIO(text.encode()), "签到.csv")},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_on_an_activity_s_page_the_sheet_needs_only_student_numbers(club, login, client):
+    activity = make_activity(club.club, "防信贷诈骗教育", kind="club")
+    login(club.leader)
+    assert f"/activities/import?activity={activity.id}" in client.get(f"/activities/{activity.id}").get_data(
+        as_text=True)
+    form = client.get(f"/activities/import?activity={activity.id}").get_data(as_text=True)
+    assert "列：学号；" in form
+    assert "活动编号" not in form.split('id="columns-help"')[1].split("</p>")[0]
+    make_student(club.uni_class, name="非社员", student_no="U9")
+    path = f"/activities/import?activity={activity.id}"
+    preview = upload_sheet(client, path, "学号\nU1\nU2\nU404\nU9\n")
+    html = preview.get_data(as_text=True)
+    assert "没有学号为“U404”的学生" in html  # every bad row named, with its line
+    assert "非社员（U9）不在本活动组织方的范围内" in html
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0  # nothing written yet
+    job_id = int(preview.request.path.rsplit("/", 1)[1])
+    client.post(f"/activities/import/jobs/{job_id}/confirm", follow_redirects=True)  # the valid rows only
+    assert {a.student_id for a in db.session.scalars(select(Attendance))} == {m.id for m in club.members[:2]}
+    again = upload_sheet(client, path, "学号\nU1\nU2\n").get_data(as_text=True)
+    assert "无误的行与系统中已有的数据相同" in again  # idempotent: the same sheet changes nothing
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 2
+
+
+def test_an_activity_s_sheet_import_of_someone_else_s_activity_is_not_found(club, city, login, client):
+    activity = make_activity(city.east_school, "感恩教育")
+    login(club.leader)
+    assert client.get(f"/activities/import?activity={activity.id}").status_code == 404
+    assert client.get("/activities/import?activity=abc").status_code == 404
+
+
 def test_the_attendance_shows_on_each_attendees_timeline(club, login, client):
     activity = make_activity(club.club, "防信贷诈骗教育", kind="club", title="防范校园贷讲座")
     services.record_attendance(None, activity, club.members, {club.members[0].id})

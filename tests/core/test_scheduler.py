@@ -353,6 +353,10 @@ def test_every_trigger_fires_at_shanghai_time_on_a_host_in_another_zone(tmp_path
         "notify.retry_digests": "2026-11-30T12:15:00+00:00",
         "notify.deliver_webhooks": "2026-11-30T12:05:00+00:00",
         "imports.sweep_stale_files": "2026-11-30T12:10:00+00:00",
+        "uploads.sweep_orphans": "2026-11-30T20:40:00+00:00",  # 04:40 on 1 December in Shanghai
+        "summaries.term_end_batches": "2026-11-30T17:30:00+00:00",  # 01:30 on 1 December in Shanghai
+        "archive.close_ended_years": "2026-11-30T18:30:00+00:00",
+        "summaries.sweep_batch_files": "2026-11-30T12:20:00+00:00",
     }
     assert seen["cutoff"] == "2026-11-29T23:30:00+00:00"  # this morning's 07:30 digest, Shanghai time
 

@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from caretrack.audit.models import AuditEvent
 from caretrack.core.access import Role
 from caretrack.extensions import db
+from caretrack.jobs import services as jobs
+from caretrack.jobs.models import Job
 from caretrack.org.services import ensure_academic_year
-from caretrack.summaries.models import SummaryNarrative
+from caretrack.summaries import batches
+from caretrack.summaries.models import GeneratedSummary, SummaryNarrative
 from tests.factories import identify, make_student, make_user, pay
 
 
@@ -118,9 +121,18 @@ def test_the_pdf_download(ledger, client, login):
     assert response.data.startswith(b"%PDF-")
 
 
+def start_batch(client, scope, file_format, term="1"):
+    return client.post("/summaries/", data={"scope": scope, "year": "2025", "term": term, "format": file_format})
+
+
 def batch(client, scope, file_format, term="1"):
-    return client.get("/summaries/", query_string={"scope": scope, "year": "2025", "term": term,
-                                                   "format": file_format})
+    """Start the batch (the tests' queue runs it at once), follow to its page and download its file."""
+    started = start_batch(client, scope, file_format, term)
+    if started.status_code != 302:
+        return started
+    job_page = client.get(started.headers["Location"])
+    assert "生成完成" in job_page.get_data(as_text=True)
+    return client.get(started.headers["Location"] + "/download")
 
 
 def test_the_class_batch_as_xlsx_zip_and_merged_pdf(ledger, client, login):
@@ -142,11 +154,62 @@ def test_the_class_batch_as_xlsx_zip_and_merged_pdf(ledger, client, login):
     assert merged.data.startswith(b"%PDF-")
 
 
+def test_a_batch_runs_as_a_job_that_stores_every_summary_and_keeps_its_file_private(ledger, client, login):
+    login(ledger.teacher)
+    started = start_batch(client, f"class:{ledger.city.class_a.id}", "zip")
+    job = db.session.get(Job, int(started.headers["Location"].rsplit("/", 1)[1]))
+    assert (job.kind, job.status, job.total, job.rows_done, job.result["count"]) == ("summaries.batch", "done", 1, 1, 1)
+    assert db.session.scalar(select(func.count()).select_from(GeneratedSummary)) == 1
+    assert batches.file_path(job).stat().st_mode & 0o777 == 0o600
+    progress = client.get(f"/summaries/batches/{job.id}.json").get_json()
+    assert (progress["status"], progress["percent"]) == ("done", 100)
+
+
+def test_a_batch_started_twice_while_the_first_is_queued_joins_the_first(ledger, client, login):
+    scope = f"class:{ledger.city.class_a.id}"
+    queued = jobs.create(batches.JOB_KIND, ledger.teacher, {"target": scope, "start_year": 2025, "term": 1,
+                                                            "format": "zip", "token": "t"}, total=1)
+    officer = make_user(Role.SCHOOL_OFFICER, ledger.city.east_school)
+    for user in (ledger.teacher, officer):  # the starter, and another user who may see the class
+        login(user)
+        again = start_batch(client, scope, "zip")
+        assert again.headers["Location"].endswith(f"/summaries/batches/{queued.id}")
+        html = client.get(again.headers["Location"]).get_data(as_text=True)
+        assert "同样的一批小结已在生成中" in html
+        assert "排队中" in html
+    other_format = start_batch(client, scope, "xlsx")
+    assert not other_format.headers["Location"].endswith(f"/{queued.id}")
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 2
+
+
+def test_a_finished_batch_is_not_joined_a_new_one_is_made(ledger, client, login):
+    login(ledger.teacher)
+    scope = f"class:{ledger.city.class_a.id}"
+    first = start_batch(client, scope, "xlsx").headers["Location"]
+    second = start_batch(client, scope, "xlsx").headers["Location"]
+    assert first != second
+
+
 def test_a_batch_outside_ones_scope_is_not_found(ledger, client, login):
     login(ledger.teacher)
-    assert batch(client, f"class:{ledger.city.class_b.id}", "xlsx").status_code == 404
-    assert batch(client, f"unit:{ledger.city.east_school.id}", "xlsx").status_code == 404
-    assert batch(client, "class:abc", "xlsx").status_code == 404
+    assert start_batch(client, f"class:{ledger.city.class_b.id}", "xlsx").status_code == 404
+    assert start_batch(client, f"unit:{ledger.city.east_school.id}", "xlsx").status_code == 404
+    assert start_batch(client, "class:abc", "xlsx").status_code == 404
+    officer_job = jobs.create(batches.JOB_KIND, ledger.teacher, {
+        "target": f"class:{ledger.city.class_b.id}", "start_year": 2025, "term": 1, "format": "zip", "token": "t"})
+    for suffix in ("", ".json", "/download"):
+        assert client.get(f"/summaries/batches/{officer_job.id}{suffix}").status_code == 404
+    assert client.get("/summaries/batches/999999").status_code == 404
+
+
+def test_a_batch_of_a_term_not_begun_is_refused_with_a_message(ledger, client, login):
+    ensure_academic_year(2026)
+    login(ledger.teacher)
+    response = client.post("/summaries/", data={"scope": f"class:{ledger.city.class_a.id}", "year": "2026",
+                                                "term": "1", "format": "xlsx"})
+    assert response.status_code == 400
+    assert "尚未开始" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0
 
 
 def test_a_school_officer_downloads_the_school(ledger, client, login):
