@@ -64,6 +64,8 @@ def load_config() -> dict:
         "CARETRACK_ENV": env,
         "SECRET_KEY": _instance_secret("secret_key", "SECRET_KEY", is_production),
         "CARETRACK_DATA_KEY": _instance_secret("data_key", "CARETRACK_DATA_KEY", is_production),
+        # Set only while `flask caretrack rotate-key` moves the ID numbers from this key to CARETRACK_DATA_KEY.
+        "CARETRACK_DATA_KEY_PREVIOUS": os.environ.get("CARETRACK_DATA_KEY_PREVIOUS") or None,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'caretrack.sqlite3'}",
         # A failed statement's values (a student's name) stay out of its error message and so out of the logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},

@@ -36,6 +36,7 @@ def _import_models() -> None:
     import caretrack.accounts.models  # noqa: F401
     import caretrack.activities.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
+    import caretrack.core.keyring  # noqa: F401
     import caretrack.core.lease  # noqa: F401
     import caretrack.followups.models  # noqa: F401
     import caretrack.jobs.models  # noqa: F401
@@ -65,10 +66,11 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     _import_models()
-    from caretrack.core import database, i18n, requests, security, web
+    from caretrack.core import database, i18n, keyring, requests, security, web
     from caretrack.core.urls import IdConverter
 
     database.init_app(app)
+    keyring.verify_at_start(app)  # a wrong CARETRACK_DATA_KEY stops the start here, naming the problem
     i18n.init_app(app, babel)
     security.init_app(app, login_manager)
     web.init_app(app)

@@ -35,6 +35,10 @@ def init_command():
     created = seed_catalog()
     rules = seed_cadence()
     screening_rules = seed_rules()
+    from caretrack.core import keyring
+
+    keyring.check_data_key()
+    keyring.remember_data_key()
     db.session.commit()
     click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
     click.echo(f"aid project catalog: {created} projects added; visit cadence: {rules} rules added; "

@@ -1,0 +1,49 @@
+"""instance settings (the data key's fingerprint, a key rotation's progress), digest emails, purged students
+
+Revision ID: a17d5e0c9b21
+Revises: f71f29d914c9
+Create Date: 2026-12-01 12:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'a17d5e0c9b21'
+down_revision = 'f71f29d914c9'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('instance_settings',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_instance_settings'))
+    )
+    op.create_table('digest_emails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('notification_ids', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_digest_emails_user_id_users'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_emails')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_digest_emails_message_id'))
+    )
+    op.create_index(op.f('ix_digest_emails_user_id'), 'digest_emails', ['user_id'], unique=False)
+    with op.batch_alter_table('students') as batch_op:
+        batch_op.add_column(sa.Column('purged_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('students') as batch_op:
+        batch_op.drop_column('purged_at')
+    op.drop_index(op.f('ix_digest_emails_user_id'), table_name='digest_emails')
+    op.drop_table('digest_emails')
+    op.drop_table('instance_settings')
