@@ -502,3 +502,39 @@ def activities_coverage(unit_code: str, year_label: str, output_format: str, out
         Path(output).write_bytes(coverage_workbook(unit.name, year.label, entries, True).getvalue())
         reached = ", ".join(f"{e.goal.theme.name} {e.reached}/{e.expected}" for e in entries)
     click.echo(f"coverage of {unit.code} {year.label} written to {output}: {reached}")
+
+
+# --- backup, restore, key rotation ------------------------------------------------------------------------
+
+@cli.command("backup")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+def backup_command(output: str):
+    """Write one consistent snapshot of the database and the attachments to FILE (ID numbers stay encrypted)."""
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.core import backup
+
+    manifest = backup.write_backup(Path(output), Path(current_app.instance_path))
+    rows = sum(manifest["tables"].values())
+    record(AuditAction.BACKUP_WRITTEN, detail=f"{rows} rows, {len(manifest['files'])} files")
+    db.session.commit()
+    for missing in manifest["missing_files"]:
+        click.echo(f"warning: {missing} is named by a row but not in the instance folder", err=True)
+    click.echo(f"backup written: {len(manifest['tables'])} tables, {rows} rows, {len(manifest['files'])} files")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def restore_command(path: str):
+    """Load a backup FILE into this instance, which must be empty (migrated, no rows, no attachments)."""
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.core import backup, keyring
+
+    try:
+        manifest = backup.restore_backup(Path(path), Path(current_app.instance_path))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    keyring.remember_data_key()  # a backup older than the fingerprint: remember the key that restored it
+    rows = sum(manifest["tables"].values())
+    record(AuditAction.BACKUP_RESTORED, detail=f"{rows} rows, {len(manifest['files'])} files, {manifest['created_at']}")
+    db.session.commit()
+    click.echo(f"restored: {len(manifest['tables'])} tables, {rows} rows, {len(manifest['files'])} files")
