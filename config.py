@@ -136,6 +136,9 @@ def _mail_config() -> dict:
         "SMTP_USERNAME": os.environ.get("CARETRACK_SMTP_USERNAME") or None,
         "SMTP_PASSWORD": os.environ.get("CARETRACK_SMTP_PASSWORD") or None,
         "SMTP_USE_TLS": _env_bool("CARETRACK_SMTP_USE_TLS", False),
+        # Implicit TLS (SMTPS, usually port 465) instead of STARTTLS.
+        "SMTP_USE_SSL": _env_bool("CARETRACK_SMTP_USE_SSL", False),
+        "SMTP_CA_FILE": os.environ.get("CARETRACK_SMTP_CA_FILE") or None,
         "MAIL_FROM": os.environ.get("CARETRACK_MAIL_FROM") or "caretrack@localhost",
         # Emails carry links, and a job has no request to learn the site's address from.
         "BASE_URL": (os.environ.get("CARETRACK_BASE_URL") or "").rstrip("/"),
