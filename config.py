@@ -91,8 +91,17 @@ def load_config() -> dict:
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
         **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),
+        **_retention_config(),
         **_queue_config(folder),
     }
+
+
+def _retention_config() -> dict:
+    """How long personal data is kept after a student graduated or left (0: for ever), and the audit log."""
+    audit_years = _env_int("CARETRACK_AUDIT_RETENTION_YEARS", 3)
+    if audit_years < 3:
+        raise ConfigError("CARETRACK_AUDIT_RETENTION_YEARS must be at least 3 (the audit log is kept three years)")
+    return {"RETENTION_YEARS": _env_int("CARETRACK_RETENTION_YEARS", 5), "AUDIT_RETENTION_YEARS": audit_years}
 
 
 def _queue_config(folder: Path) -> dict:

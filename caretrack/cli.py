@@ -556,3 +556,49 @@ def rotate_key_command(batch_size: int, pause: float):
     except keys.RotationError as error:
         raise click.ClickException(str(error)) from None
     click.echo("rotation finished: remove CARETRACK_DATA_KEY_PREVIOUS everywhere and restart")
+
+
+# --- personal data: one student's export, retention ---------------------------------------------------------
+
+@cli.group("students")
+def students_group():
+    """The student files: personal-data requests."""
+
+
+@students_group.command("export-one")
+@click.argument("student_no")
+@click.option("--school", "school_code", default=None, help="the school's unit code, when 学号 is not unique")
+@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False), help="default: stdout")
+def students_export_one(student_no: str, school_code: str | None, output: str | None):
+    """Write one student's whole file as JSON (a request from the student or a guardian; audited)."""
+    import json
+
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.ledger.retention import export_student
+    from caretrack.org.models import Unit
+    from caretrack.students.models import Student
+
+    query = select(Student).where(Student.student_no == student_no)
+    if school_code:
+        query = query.join(Unit, Unit.id == Student.school_id).where(Unit.code == school_code)
+    found = db.session.scalars(query).all()
+    if not found:
+        raise click.ClickException(f"no student with 学号 {student_no}")
+    if len(found) > 1:
+        raise click.ClickException(f"{len(found)} students have 学号 {student_no}: name the school with --school")
+    text = json.dumps(export_student(found[0]), ensure_ascii=False, indent=2)
+    record(AuditAction.PERSONAL_DATA_EXPORTED, obj=found[0], unit_id=found[0].school_id)
+    db.session.commit()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@cli.command("retention")
+def retention_command():
+    """Apply the retention rules now (the scheduler does it nightly); prints what it purged."""
+    from caretrack.ledger.retention import apply_retention
+
+    purged, expired = apply_retention()
+    click.echo(f"purged {purged} students, expired {expired} audit events")

@@ -80,6 +80,10 @@ JOBS = [
     Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
     # Uploaded rosters previewed and never confirmed (each upload also sweeps): gone within the hour.
     Job("imports.sweep_stale_files", "caretrack.jobs.imports:sweep_stale_files", {"minute": "*/10"}),
+    # Attachment files of saves that rolled back (a full disk, a lost race), and renames a crash cut off.
+    Job("ledger.sweep_attachments", "caretrack.ledger.tasks:sweep_attachments", {"hour": 3, "minute": 40}),
+    # Graduated and departed students' sensitive fields after CARETRACK_RETENTION_YEARS; old audit rows.
+    Job("ledger.apply_retention", "caretrack.ledger.retention:apply_retention", {"hour": 3, "minute": 50}),
 ]
 
 

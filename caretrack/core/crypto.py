@@ -58,7 +58,9 @@ def encrypt(plaintext: str, context: bytes = b"id_number", secret: str | None = 
 
 
 def decrypt(blob: bytes, context: bytes = b"id_number") -> str:
-    """The plaintext, under the current key or (during a rotation) the previous one."""
+    """The plaintext, under the current key or (during a rotation) the previous one; "" for a purged value."""
+    if blob == b"":  # erased after the retention period (ledger.retention)
+        return ""
     return decrypt_with_secret(blob, context)[0]
 
 

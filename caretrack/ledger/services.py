@@ -3,8 +3,10 @@
 Services take the acting user, flush and never commit. Removal is a soft delete with a reason, restorable.
 """
 
+import logging
+import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from blinker import Namespace
@@ -22,6 +24,8 @@ from caretrack.ledger.models import AidProject, AidStandard, Disbursement, Grade
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Stage
 from caretrack.students.models import Student
+
+log = logging.getLogger(__name__)
 
 # Sent after a care record is written, so domains above the ledger can react (the follow-ups it was ticked to
 # close are closed, its next step becomes one).
@@ -395,10 +399,18 @@ def sniff_type(head: bytes) -> tuple[str, str] | None:
 
 
 def add_attachment(actor, support: SupportRecord, filename: str, content: bytes, folder, max_bytes: int):
-    """Keep a file of a record under `folder`, after checking its size and its real type."""
+    """Keep a file of a record under `folder`, after checking its size and its real type.
+
+    The file is written under a temporary name and takes its own only once the request's transaction commits
+    (in a job or the CLI, where the caller commits, at once): a rollback leaves no file under a name a row could
+    ever point to, and what a crash or a rollback leaves behind is swept by `sweep_attachment_orphans`.
+    """
     import secrets
     from pathlib import Path
 
+    from flask import has_request_context
+
+    from caretrack.core import requests
     from caretrack.ledger.models import Attachment
 
     if not content:
@@ -410,11 +422,72 @@ def add_attachment(actor, support: SupportRecord, filename: str, content: bytes,
         raise DomainError(_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"), field="attachment")
     content_type, suffix = kind
     stored_name = secrets.token_hex(16) + suffix
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / stored_name).write_bytes(content)
+    final = Path(folder) / stored_name
+    temporary = final.with_name(final.name + TEMPORARY_SUFFIX)
+    _store(temporary, content)
     attachment = Attachment(filename=Path(filename or "附件").name[:200], stored_name=stored_name,
                             content_type=content_type, size=len(content))
     support.attachments.append(attachment)
     db.session.flush()
     record(LedgerAction.ATTACHMENT_ADDED, actor=actor, obj=attachment, unit_id=support.school_id)
+    if has_request_context():
+        requests.after_commit(lambda: temporary.replace(final))
+    else:
+        temporary.replace(final)
     return attachment
+
+
+TEMPORARY_SUFFIX = ".part"
+
+
+def _store(path, content: bytes) -> None:
+    """Write the file in full or not at all; a full disk is a message on the form, not a 500."""
+    import errno
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_file(path, content)
+    except OSError as error:
+        path.unlink(missing_ok=True)  # no half-written file left behind
+        log.error("attachment not stored: %s", errno.errorcode.get(error.errno, type(error).__name__))
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DomainError(_("服务器存储空间已满，附件没有保存，本条记录也未保存。您填写的内容仍在下方表单中；"
+                                "请联系系统管理员清理空间后再提交。"), field="attachment") from None
+        raise DomainError(_("附件无法写入服务器存储，本条记录未保存。您填写的内容仍在下方表单中，请稍后再试。"),
+                          field="attachment") from None
+
+
+def _write_file(path, content: bytes) -> None:
+    with open(path, "wb") as stream:
+        stream.write(content)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def sweep_attachment_orphans(folder, now: datetime | None = None, grace: timedelta = timedelta(hours=6)) -> int:
+    """Remove files no row names (a rollback's temporary files), older than `grace`; how many.
+
+    A temporary file that a committed row names (the process died between the commit and the rename) is renamed.
+    """
+    from pathlib import Path
+
+    from caretrack.ledger.models import Attachment
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    cutoff = (now or utcnow()).timestamp() - grace.total_seconds()
+    known = set(db.session.scalars(select(Attachment.stored_name)))
+    removed = 0
+    for path in list(folder.iterdir()):
+        name = path.name.removesuffix(TEMPORARY_SUFFIX)
+        if not path.is_file() or path.stat().st_mtime >= cutoff:
+            continue
+        if name in known and path.name != name:  # committed, then the process died before the rename
+            path.replace(folder / name)
+        elif name not in known:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("attachment sweep: %d orphan files removed", removed)
+    return removed

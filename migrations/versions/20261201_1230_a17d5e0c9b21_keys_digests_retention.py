@@ -1,5 +1,8 @@
 """instance settings (the data key's fingerprint, a key rotation's progress), digest emails, purged students
 
+The audit log stays append-only, except that a row older than three years may be deleted (the retention job):
+the triggers refuse every UPDATE, and a DELETE of anything younger.
+
 Revision ID: a17d5e0c9b21
 Revises: f71f29d914c9
 Create Date: 2026-12-01 12:30:00.000000
@@ -16,7 +19,48 @@ branch_labels = None
 depends_on = None
 
 
+OLD_TRIGGERS = {
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_events_no_delete"],
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+                   "DROP FUNCTION IF EXISTS audit_events_append_only()"],
+}
+RETENTION_TRIGGERS = {
+    "sqlite": [
+        # UTCDateTime stores 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00', which compares as text with datetime()'s form.
+        """CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+           WHEN OLD.at >= datetime('now', '-3 years')
+           BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""",
+    ],
+    "postgresql": [
+        """CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' AND OLD.at < now() - interval '3 years' THEN RETURN OLD; END IF;
+             RAISE EXCEPTION 'audit_events is append-only';
+           END; $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+           FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    ],
+}
+APPEND_ONLY_TRIGGERS = {
+    "sqlite": ["""CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+                  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"""],
+    "postgresql": [
+        """CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+           BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+           FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    ],
+}
+
+
+def _run_for_dialect(statements):
+    for statement in statements.get(op.get_bind().dialect.name, []):
+        op.execute(statement)
+
+
 def upgrade():
+    _run_for_dialect(OLD_TRIGGERS)
+    _run_for_dialect(RETENTION_TRIGGERS)
     op.create_table('instance_settings',
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -42,6 +86,8 @@ def upgrade():
 
 
 def downgrade():
+    _run_for_dialect(OLD_TRIGGERS)
+    _run_for_dialect(APPEND_ONLY_TRIGGERS)
     with op.batch_alter_table('students') as batch_op:
         batch_op.drop_column('purged_at')
     op.drop_index(op.f('ix_digest_emails_user_id'), table_name='digest_emails')
