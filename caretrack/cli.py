@@ -548,7 +548,7 @@ def rotate_key_command(batch_size: int, pause: float):
 
     The old key is CARETRACK_DATA_KEY_PREVIOUS, set on the web workers too for the time of the rotation.
     """
-    from caretrack.students import keys
+    from caretrack.students import tasks as keys
 
     try:
         keys.rotate(batch_size, pause, on_batch=lambda last_id, rows: click.echo(f"up to student {last_id}: "
@@ -598,7 +598,7 @@ def students_export_one(student_no: str, school_code: str | None, output: str | 
 @cli.command("retention")
 def retention_command():
     """Apply the retention rules now (the scheduler does it nightly); prints what it purged."""
-    from caretrack.ledger.retention import apply_retention
+    from caretrack.ledger.tasks import apply_retention
 
     purged, expired = apply_retention()
     click.echo(f"purged {purged} students, expired {expired} audit events")

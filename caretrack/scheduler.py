@@ -83,7 +83,7 @@ JOBS = [
     # Attachment files of saves that rolled back (a full disk, a lost race), and renames a crash cut off.
     Job("ledger.sweep_attachments", "caretrack.ledger.tasks:sweep_attachments", {"hour": 3, "minute": 40}),
     # Graduated and departed students' sensitive fields after CARETRACK_RETENTION_YEARS; old audit rows.
-    Job("ledger.apply_retention", "caretrack.ledger.retention:apply_retention", {"hour": 3, "minute": 50}),
+    Job("ledger.apply_retention", "caretrack.ledger.tasks:apply_retention", {"hour": 3, "minute": 50}),
 ]
 
 

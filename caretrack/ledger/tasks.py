@@ -1,12 +1,38 @@
-"""Scheduled work of the ledger: the attachment folder's orphans swept."""
+"""Scheduled work of the ledger: the attachment folder's orphans swept, the retention rules applied."""
 
+import logging
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
 
+from caretrack.core.timeutil import local_today, utcnow
+from caretrack.extensions import db
+from caretrack.ledger.retention import BATCH, due_for_purge, expire_audit, purge_student
 from caretrack.ledger.services import sweep_attachment_orphans
+
+log = logging.getLogger(__name__)
 
 
 def sweep_attachments() -> int:
     """Remove attachment files no record names (a rolled-back save's), finish a rename a crash cut off."""
     return sweep_attachment_orphans(Path(current_app.instance_path) / "attachments")
+
+
+def apply_retention(now: datetime | None = None) -> tuple[int, int]:
+    """The scheduled job: purge the students due, a batch per commit, then expire the audit log."""
+    now = now or utcnow()
+    config = current_app.config
+    purged = 0
+    if config.get("RETENTION_YEARS"):
+        folder = Path(current_app.instance_path) / "attachments"
+        due = due_for_purge(local_today(), config["RETENTION_YEARS"])
+        for start in range(0, len(due), BATCH):
+            for student_id in due[start:start + BATCH]:
+                purge_student(student_id, now, folder)
+            db.session.commit()
+            purged += len(due[start:start + BATCH])
+    expired = expire_audit(now, config["AUDIT_RETENTION_YEARS"])
+    db.session.commit()
+    log.info("retention: %d students purged, %d audit events expired", purged, expired)
+    return purged, expired

@@ -12,7 +12,7 @@ import config
 from caretrack.audit.models import AuditEvent
 from caretrack.core import crypto
 from caretrack.extensions import db
-from caretrack.ledger import retention
+from caretrack.ledger import retention, tasks
 from caretrack.ledger.models import Disbursement, RecordKind, SupportRecord
 from caretrack.students.models import Guardian, Identification, Student, StudentStatus
 from tests.factories import care, identify, make_student, pay
@@ -59,7 +59,7 @@ def test_students_gone_longer_than_the_retention_are_purged_and_the_counts_stay(
     old, left, recent, active = students
     recent_number, counts = crypto.decrypt(recent.id_cipher), _counts()
     with app.test_request_context():
-        purged, _expired = retention.apply_retention(NOW)
+        purged, _expired = tasks.apply_retention(NOW)
     assert purged == 2
     db.session.expire_all()
     for student in (old, left):
@@ -77,7 +77,7 @@ def test_students_gone_longer_than_the_retention_are_purged_and_the_counts_stay(
     audited = db.session.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "retention_purged")).all()
     assert sorted(audited) == sorted([old.id, left.id])
     with app.test_request_context():
-        assert retention.apply_retention(NOW)[0] == 0  # nothing twice
+        assert tasks.apply_retention(NOW)[0] == 0  # nothing twice
 
 
 def test_the_audit_log_is_kept_three_years_then_expired_and_that_is_audited(app, students):
@@ -87,7 +87,7 @@ def test_the_audit_log_is_kept_three_years_then_expired_and_that_is_audited(app,
     kept_before = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.at >= NOW - timedelta(days=365 * 3)))
     with app.test_request_context():
-        _purged, expired = retention.apply_retention(NOW)
+        _purged, expired = tasks.apply_retention(NOW)
     assert expired >= 1
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.at < NOW - timedelta(days=365 * 3 + 1))) == 0

@@ -12,7 +12,8 @@ from caretrack import create_app
 from caretrack.audit.models import AuditEvent
 from caretrack.core import crypto, keyring
 from caretrack.extensions import db
-from caretrack.students import keys, queries
+from caretrack.students import queries
+from caretrack.students import tasks as keys
 from caretrack.students.models import Student
 from tests.faults import TEST_DATA_KEY, process_env
 from tests.ops.conftest import invoke
