@@ -64,6 +64,8 @@ def load_config() -> dict:
         "CARETRACK_ENV": env,
         "SECRET_KEY": _instance_secret("secret_key", "SECRET_KEY", is_production),
         "CARETRACK_DATA_KEY": _instance_secret("data_key", "CARETRACK_DATA_KEY", is_production),
+        # Set only while `flask caretrack rotate-key` moves the ID numbers from this key to CARETRACK_DATA_KEY.
+        "CARETRACK_DATA_KEY_PREVIOUS": os.environ.get("CARETRACK_DATA_KEY_PREVIOUS") or None,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'caretrack.sqlite3'}",
         # A failed statement's values (a student's name) stay out of its error message and so out of the logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -89,8 +91,17 @@ def load_config() -> dict:
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
         **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),
+        **_retention_config(),
         **_queue_config(folder),
     }
+
+
+def _retention_config() -> dict:
+    """How long personal data is kept after a student graduated or left (0: for ever), and the audit log."""
+    audit_years = _env_int("CARETRACK_AUDIT_RETENTION_YEARS", 3)
+    if audit_years < 3:
+        raise ConfigError("CARETRACK_AUDIT_RETENTION_YEARS must be at least 3 (the audit log is kept three years)")
+    return {"RETENTION_YEARS": _env_int("CARETRACK_RETENTION_YEARS", 5), "AUDIT_RETENTION_YEARS": audit_years}
 
 
 def _queue_config(folder: Path) -> dict:
@@ -134,6 +145,9 @@ def _mail_config() -> dict:
         "SMTP_USERNAME": os.environ.get("CARETRACK_SMTP_USERNAME") or None,
         "SMTP_PASSWORD": os.environ.get("CARETRACK_SMTP_PASSWORD") or None,
         "SMTP_USE_TLS": _env_bool("CARETRACK_SMTP_USE_TLS", False),
+        # Implicit TLS (SMTPS, usually port 465) instead of STARTTLS.
+        "SMTP_USE_SSL": _env_bool("CARETRACK_SMTP_USE_SSL", False),
+        "SMTP_CA_FILE": os.environ.get("CARETRACK_SMTP_CA_FILE") or None,
         "MAIL_FROM": os.environ.get("CARETRACK_MAIL_FROM") or "caretrack@localhost",
         # Emails carry links, and a job has no request to learn the site's address from.
         "BASE_URL": (os.environ.get("CARETRACK_BASE_URL") or "").rstrip("/"),

@@ -37,6 +37,7 @@ def _import_models() -> None:
     import caretrack.accounts.models  # noqa: F401
     import caretrack.activities.models  # noqa: F401
     import caretrack.audit.models  # noqa: F401
+    import caretrack.core.keyring  # noqa: F401
     import caretrack.core.lease  # noqa: F401
     import caretrack.duties.models  # noqa: F401
     import caretrack.followups.models  # noqa: F401
@@ -68,10 +69,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     _import_models()
     from caretrack.accounts import sessions
-    from caretrack.core import database, i18n, requests, web
+    from caretrack.core import database, i18n, keyring, requests, web
     from caretrack.core.urls import IdConverter
 
     database.init_app(app)
+    keyring.verify_at_start(app)  # a wrong CARETRACK_DATA_KEY stops the start here, naming the problem
     i18n.init_app(app, babel)
     sessions.init_app(app, login_manager)
     web.init_app(app)

@@ -35,6 +35,10 @@ def init_command():
     created = seed_catalog()
     rules = seed_cadence()
     screening_rules = seed_rules()
+    from caretrack.core import keyring
+
+    keyring.check_data_key()
+    keyring.remember_data_key()
     db.session.commit()
     click.echo(f"academic years {FIRST_SEEDED_YEAR}-{FIRST_SEEDED_YEAR + 1} .. {current + 1}-{current + 2} ready")
     click.echo(f"aid project catalog: {created} projects added; visit cadence: {rules} rules added; "
@@ -526,3 +530,101 @@ def duties_board(unit_code: str, year_label: str, output_format: str, output: st
     else:
         Path(output).write_bytes(exports.board_workbook(units, year, local_today()).getvalue())
     click.echo(f"duties board of {unit.code} {year.label} written to {output} ({len(units)} units)")
+# --- backup, restore, key rotation ------------------------------------------------------------------------
+
+@cli.command("backup")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False))
+def backup_command(output: str):
+    """Write one consistent snapshot of the database and the attachments to FILE (ID numbers stay encrypted)."""
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.core import backup
+
+    manifest = backup.write_backup(Path(output), Path(current_app.instance_path))
+    rows = sum(manifest["tables"].values())
+    record(AuditAction.BACKUP_WRITTEN, detail=f"{rows} rows, {len(manifest['files'])} files")
+    db.session.commit()
+    for missing in manifest["missing_files"]:
+        click.echo(f"warning: {missing} is named by a row but not in the instance folder", err=True)
+    click.echo(f"backup written: {len(manifest['tables'])} tables, {rows} rows, {len(manifest['files'])} files")
+
+
+@cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def restore_command(path: str):
+    """Load a backup FILE into this instance, which must be empty (migrated, no rows, no attachments)."""
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.core import backup, keyring
+
+    try:
+        manifest = backup.restore_backup(Path(path), Path(current_app.instance_path))
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    keyring.remember_data_key()  # a backup older than the fingerprint: remember the key that restored it
+    rows = sum(manifest["tables"].values())
+    record(AuditAction.BACKUP_RESTORED, detail=f"{rows} rows, {len(manifest['files'])} files, {manifest['created_at']}")
+    db.session.commit()
+    click.echo(f"restored: {len(manifest['tables'])} tables, {rows} rows, {len(manifest['files'])} files")
+
+
+@cli.command("rotate-key")
+@click.option("--batch-size", default=500, show_default=True, help="students per transaction")
+@click.option("--pause", default=0.0, show_default=True, help="seconds between batches, to spare a busy database")
+def rotate_key_command(batch_size: int, pause: float):
+    """Re-encrypt every ID number and rebuild its blind index under CARETRACK_DATA_KEY (resumable, audited).
+
+    The old key is CARETRACK_DATA_KEY_PREVIOUS, set on the web workers too for the time of the rotation.
+    """
+    from caretrack.students import tasks as keys
+
+    try:
+        keys.rotate(batch_size, pause, on_batch=lambda last_id, rows: click.echo(f"up to student {last_id}: "
+                                                                                 f"{rows} rewritten"))
+    except keys.RotationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("rotation finished: remove CARETRACK_DATA_KEY_PREVIOUS everywhere and restart")
+
+
+# --- personal data: one student's export, retention ---------------------------------------------------------
+
+@cli.group("students")
+def students_group():
+    """The student files: personal-data requests."""
+
+
+@students_group.command("export-one")
+@click.argument("student_no")
+@click.option("--school", "school_code", default=None, help="the school's unit code, when 学号 is not unique")
+@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False), help="default: stdout")
+def students_export_one(student_no: str, school_code: str | None, output: str | None):
+    """Write one student's whole file as JSON (a request from the student or a guardian; audited)."""
+    import json
+
+    from caretrack.audit.services import AuditAction, record
+    from caretrack.ledger.retention import export_student
+    from caretrack.org.models import Unit
+    from caretrack.students.models import Student
+
+    query = select(Student).where(Student.student_no == student_no)
+    if school_code:
+        query = query.join(Unit, Unit.id == Student.school_id).where(Unit.code == school_code)
+    found = db.session.scalars(query).all()
+    if not found:
+        raise click.ClickException(f"no student with 学号 {student_no}")
+    if len(found) > 1:
+        raise click.ClickException(f"{len(found)} students have 学号 {student_no}: name the school with --school")
+    text = json.dumps(export_student(found[0]), ensure_ascii=False, indent=2)
+    record(AuditAction.PERSONAL_DATA_EXPORTED, obj=found[0], unit_id=found[0].school_id)
+    db.session.commit()
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@cli.command("retention")
+def retention_command():
+    """Apply the retention rules now (the scheduler does it nightly); prints what it purged."""
+    from caretrack.ledger.tasks import apply_retention
+
+    purged, expired = apply_retention()
+    click.echo(f"purged {purged} students, expired {expired} audit events")

@@ -81,7 +81,8 @@ JOBS = [
     Job("notify.deliver_webhooks", "caretrack.notify.tasks:deliver_webhooks", {"minute": "*/5"}),
     # Uploaded rosters previewed and never confirmed (each upload also sweeps): gone within the hour.
     Job("imports.sweep_stale_files", "caretrack.jobs.imports:sweep_stale_files", {"minute": "*/10"}),
-    # Attachments and photos whose request rolled back after the file was written: no row names them.
+    # Attachments and photos whose request rolled back after the file was written (no row names them), and
+    # renames a crash between the commit and the rename cut off.
     Job("uploads.sweep_orphans", "caretrack.core.uploads:sweep_orphans", {"hour": 4, "minute": 40}),
     # The night after a school's term ends (its own dates), its term summaries; once per school and term.
     Job("summaries.term_end_batches", "caretrack.summaries.tasks:start_term_end_batches", {"hour": 1, "minute": 30}),
@@ -89,6 +90,8 @@ JOBS = [
     Job("archive.close_ended_years", "caretrack.summaries.tasks:close_ended_years", {"hour": 2, "minute": 30}),
     # Batch downloads hold students' records: gone after a day.
     Job("summaries.sweep_batch_files", "caretrack.summaries.batches:sweep_stale_files", {"minute": 20}),
+    # Graduated and departed students' sensitive fields after CARETRACK_RETENTION_YEARS; old audit rows.
+    Job("ledger.apply_retention", "caretrack.ledger.tasks:apply_retention", {"hour": 3, "minute": 50}),
 ]
 
 

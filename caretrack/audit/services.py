@@ -35,6 +35,13 @@ class AuditAction:
     CLASS_CREATED = "class_created"
     TERM_DATES_SET = "term_dates_set"
     IMPORT = "import"
+    BACKUP_WRITTEN = "backup_written"
+    BACKUP_RESTORED = "backup_restored"
+    KEY_ROTATION_STARTED = "key_rotation_started"
+    KEY_ROTATED = "key_rotated"
+    RETENTION_PURGED = "retention_purged"
+    AUDIT_EXPIRED = "audit_expired"
+    PERSONAL_DATA_EXPORTED = "personal_data_exported"
 
 
 ACTION_LABELS = {
@@ -57,6 +64,13 @@ ACTION_LABELS = {
     AuditAction.CLASS_CREATED: N_("添加班级"),
     AuditAction.TERM_DATES_SET: N_("设置学期日期"),
     AuditAction.IMPORT: N_("导入"),
+    AuditAction.BACKUP_WRITTEN: N_("备份数据"),
+    AuditAction.BACKUP_RESTORED: N_("恢复备份"),
+    AuditAction.KEY_ROTATION_STARTED: N_("开始更换数据密钥"),
+    AuditAction.KEY_ROTATED: N_("更换数据密钥"),
+    AuditAction.RETENTION_PURGED: N_("到期清除个人信息"),
+    AuditAction.AUDIT_EXPIRED: N_("清除过期审计记录"),
+    AuditAction.PERSONAL_DATA_EXPORTED: N_("导出学生个人数据"),
 }
 
 

@@ -88,7 +88,9 @@ def _commit_failed_page(error: Exception):
     if isinstance(error, IntegrityError):
         return _error_page(409, _("保存冲突"), _(
             "要保存的内容与已有记录冲突（可能已被他人或重复提交保存），本次操作没有保存。请刷新页面查看最新内容。"))
-    return _error_page(503, _("数据库暂不可用"), _("数据库暂时无法访问，本次操作没有保存。请稍后再试。"))
+    from caretrack.core import outage
+
+    return outage.unavailable_page(error)
 
 
 def _error_page(status: int, title: str, message: str):

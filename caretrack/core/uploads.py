@@ -1,11 +1,14 @@
 """Files users upload and the app keeps (a record's attachments, an activity's photos): checked by their content,
 written readable by the app alone, and swept when no row names them.
 
-A file is written before its row is flushed and the request commits; a request that then rolls back leaves the
-file behind with no row. `sweep_orphans` (scheduled) deletes such files once they are older than an hour, asking
-each kind of upload's registered `referenced()` which names its rows hold.
+A file is written in full under a temporary name (`.part`) before its row is flushed, and takes its own name only
+once the request's transaction commits (in a job or the CLI, whose caller commits, at once): a rollback leaves no
+file under a name a row could ever point to. A full disk is a message on the form, never a 500 nor half a file.
+`sweep_orphans` (scheduled) deletes what rollbacks left once older than an hour, and finishes a rename that a crash
+between the commit and the rename cut off, asking each kind's registered `referenced()` which names its rows hold.
 """
 
+import errno
 import logging
 import os
 import secrets
@@ -15,9 +18,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 
+from caretrack.core import requests
 from caretrack.core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,7 @@ SIGNATURES = {
 }
 IMAGES = ("image/jpeg", "image/png")
 ORPHAN_AGE = timedelta(hours=1)
+TEMPORARY_SUFFIX = ".part"
 
 
 def sniff_type(head: bytes) -> tuple[str, str] | None:
@@ -84,28 +89,63 @@ def store(kind: UploadKind, content: bytes, max_bytes: int, folder: Path | str |
     folder = Path(folder) if folder is not None else kind.path()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored_name = secrets.token_hex(16) + suffix
-    descriptor = os.open(folder / stored_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    final = folder / stored_name
+    temporary = final.with_name(final.name + TEMPORARY_SUFFIX)
+    _write_whole(temporary, content, kind.field)
+    if has_request_context():
+        requests.after_commit(lambda: temporary.replace(final))
+    else:
+        temporary.replace(final)
+    return StoredFile(stored_name, content_type, len(content))
+
+
+def _write_whole(path: Path, content: bytes, field: str) -> None:
+    """Write the file in full, 0600, or leave nothing; a full disk is a message for the form."""
+    try:
+        _write_file(path, content)
+    except OSError as error:
+        path.unlink(missing_ok=True)  # no half-written file left behind
+        log.error("upload not stored: %s", errno.errorcode.get(error.errno, type(error).__name__))
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DomainError(_("服务器存储空间已满，附件没有保存，本条记录也未保存。您填写的内容仍在下方表单中；"
+                                "请联系系统管理员清理空间后再提交。"), field=field) from None
+        raise DomainError(_("附件无法写入服务器存储，本条记录未保存。您填写的内容仍在下方表单中，请稍后再试。"),
+                          field=field) from None
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as target:
         target.write(content)
-    return StoredFile(stored_name, content_type, len(content))
+        target.flush()
+        os.fsync(target.fileno())
 
 
 def sweep_orphans(max_age: timedelta = ORPHAN_AGE) -> int:
     """Delete kept uploads no row names, older than `max_age` (a rolled-back upload); return how many."""
+    return sum(sweep_folder(kind.path(), kind.referenced(), max_age) for kind in KINDS)
+
+
+def sweep_folder(folder: Path, referenced: set[str], max_age: timedelta = ORPHAN_AGE) -> int:
+    """In one folder: delete files older than `max_age` that no row names; rename a temporary file a committed
+    row names (the process died between the commit and the rename). Returns how many were deleted.
+    """
+    if not folder.is_dir():
+        return 0
     oldest = time.time() - max_age.total_seconds()
     removed = 0
-    for kind in KINDS:
-        folder = kind.path()
-        if not folder.is_dir():
-            continue
-        referenced = kind.referenced()
-        for path in folder.iterdir():
-            try:
-                if path.is_file() and path.name not in referenced and path.stat().st_mtime < oldest:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
+    for path in folder.iterdir():
+        name = path.name.removesuffix(TEMPORARY_SUFFIX)
+        try:
+            if not path.is_file() or path.stat().st_mtime >= oldest:
                 continue
+            if name in referenced and path.name != name:
+                path.replace(folder / name)
+            elif name not in referenced:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
     if removed:
-        log.info("deleted %d uploaded files no record names", removed)
+        log.info("deleted %d uploaded files no record names in %s", removed, folder.name)
     return removed

@@ -9,10 +9,10 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from caretrack.core import access
+from caretrack.core import access, outage
 from caretrack.core.access import Permission
 from caretrack.core.choices import N_
 from caretrack.core.models import is_lost_race, stale_message
@@ -56,8 +56,12 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
     def lost_race(error):
         # Someone saved the same record between this request's read and its write: as a stale form, not a 500.
+        if outage.is_database_unavailable(error):
+            return outage.unavailable_page(error)
         if not is_lost_race(error):
             return server_error(error)
         db.session.rollback()
@@ -71,7 +75,10 @@ def _register_error_handlers(app: Flask) -> None:
     def server_error(_error):
         log.exception("unhandled error on %s", request.endpoint)
         db.session.rollback()  # the page itself reads (the navigation): not from a failed transaction
-        return _error_page(500, _("系统出错了"), _("服务器处理请求时出错，已记录。请稍后再试。"))
+        try:
+            return _error_page(500, _("系统出错了"), _("服务器处理请求时出错，已记录。请稍后再试。"))
+        except outage.UNAVAILABLE_ERRORS as error:  # the navigation could not be read either
+            return outage.unavailable_page(error)
 
 
 # The main menu's groups, in the order the bar shows them. A group shows as a dropdown named by its message id, or

@@ -3,6 +3,7 @@
 Services take the acting user, flush and never commit. Removal is a soft delete with a reason, restorable.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,8 @@ from caretrack.ledger.models import AidProject, AidStandard, Disbursement, Grade
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Stage
 from caretrack.students.models import Student
+
+log = logging.getLogger(__name__)
 
 # Sent after a care record is written, so domains above the ledger can react (the follow-ups it was ticked to
 # close are closed, its next step becomes one).
@@ -409,3 +412,5 @@ def add_attachment(actor, support: SupportRecord, filename: str, content: bytes,
     db.session.flush()
     record(LedgerAction.ATTACHMENT_ADDED, actor=actor, obj=attachment, unit_id=support.school_id)
     return attachment
+
+

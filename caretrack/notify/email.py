@@ -4,11 +4,12 @@ Emails are Chinese (issue 5: "Email and webhook bodies are Chinese templates"); 
 no user's language to choose.
 """
 
+import hashlib
 import smtplib
 import ssl
 from contextlib import contextmanager
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 
 from flask import current_app
 
@@ -33,11 +34,18 @@ def digest_message(user, notifications: list) -> EmailMessage:
     message["From"] = config["MAIL_FROM"]
     message["To"] = formataddr((user.display_name, user.email))
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or None)
+    message["Message-ID"] = digest_message_id(user.id, [n.id for n in notifications])
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to a robot
     message.set_content(_render("emails/digest.txt", context))
     message.add_alternative(_render("emails/digest.html", context), subtype="html")
     return message
+
+
+def digest_message_id(user_id: int, notification_ids: list[int]) -> str:
+    """The same digest (one person, the same notifications) always has the same Message-ID."""
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "caretrack.localhost"
+    digest = hashlib.sha256(",".join(map(str, sorted(notification_ids))).encode()).hexdigest()[:20]
+    return f"<digest.{user_id}.{digest}@{domain}>"
 
 
 def _render(name: str, context: dict) -> str:
@@ -55,9 +63,19 @@ def _html_lang() -> str:
 def smtp_connection():
     """An open, logged-in SMTP connection to the configured server; OSError or SMTPException when it is down."""
     config = current_app.config
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-        if config.get("SMTP_USE_TLS"):
-            smtp.starttls(context=ssl.create_default_context())
+    if config.get("SMTP_USE_SSL"):  # implicit TLS from the first byte (port 465), as many school mail hosts ask
+        connection = smtplib.SMTP_SSL(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS,
+                                      context=ssl_context())
+    else:
+        connection = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT_SECONDS)
+    with connection as smtp:
+        if config.get("SMTP_USE_TLS") and not config.get("SMTP_USE_SSL"):
+            smtp.starttls(context=ssl_context())
         if config.get("SMTP_USERNAME"):
             smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
         yield smtp
+
+
+def ssl_context() -> ssl.SSLContext:
+    """Verified TLS; CARETRACK_SMTP_CA_FILE names the CA of a school's own mail server (or a test's)."""
+    return ssl.create_default_context(cafile=current_app.config.get("SMTP_CA_FILE") or None)

@@ -83,6 +83,28 @@ class DeliveryStatus(LabelledEnum):
     PENDING = "pending", N_("待发送")
     SENT = "sent", N_("已发送")
     FAILED = "failed", N_("发送失败")
+    # The robot did not answer in time: the message may have been posted. Not repeated blindly (a robot that
+    # hangs after posting would get it six times); an officer may send it again from the settings page.
+    UNCERTAIN = "uncertain", N_("可能已发送")
+
+
+class DigestEmail(db.Model):
+    """One digest email, recorded before it is handed to the mail server.
+
+    Its Message-ID is derived from the recipient and the notifications it lists, so the same digest always has
+    the same id. A row still `sending` at the next run is a digest whose run died between the server's accept and
+    the commit: it counts as sent (the mail server's log has its Message-ID), never as something to send again.
+    """
+
+    __tablename__ = "digest_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    notification_ids: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="sending")
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WebhookDelivery(db.Model):

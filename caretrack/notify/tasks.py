@@ -9,6 +9,8 @@ import os
 import smtplib
 import socket
 import threading
+import time as time_module
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, time, timedelta, timezone
 
 from flask import current_app
@@ -18,7 +20,14 @@ from caretrack.core import lease
 from caretrack.core.timeutil import local_zone, utcnow
 from caretrack.extensions import db
 from caretrack.notify import email, webhooks
-from caretrack.notify.models import DeliveryStatus, Notification, WebhookDelivery, recipient_model
+from caretrack.notify.models import (
+    DeliveryStatus,
+    DigestEmail,
+    Notification,
+    WebhookDelivery,
+    WebhookTarget,
+    recipient_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,9 @@ DIGEST_LEASE_TIME = timedelta(minutes=10)
 
 WEBHOOK_BATCH = 200
 WEBHOOK_MAX_ATTEMPTS = 6
+# The deliveries run every 5 minutes: one run starts no post after this, so it ends before the next one starts.
+WEBHOOK_RUN_BUDGET = timedelta(minutes=4)
+WEBHOOK_PARALLEL_ROBOTS = 8
 
 
 # --- Email digest ------------------------------------------------------------------------------------------
@@ -106,54 +118,129 @@ def _send_all(now: datetime, created_before: datetime | None, holder: str) -> in
 
 
 def _send_one(smtp: smtplib.SMTP, user_id: int, now: datetime, created_before: datetime | None) -> int:
-    """Send one person's digest and mark its notifications emailed; 1 when sent, 0 when not."""
+    """Send one person's digest and mark its notifications emailed; 1 when sent, 0 when not.
+
+    The attempt is recorded (and committed) before the message goes to the server, under the digest's stable
+    Message-ID. A run that dies after the server took it leaves the attempt `sending`: the next run takes it
+    for sent (the mail server's log has the Message-ID to check) and never mails those notifications again.
+    """
+    _settle_interrupted(user_id, now)
     user = db.session.get(recipient_model(), user_id)
     notifications = list(db.session.scalars(
         select(Notification).where(Notification.user_id == user_id, *_pending(now, created_before))
         .order_by(Notification.created_at, Notification.id)))
     if not notifications:
         return 0
+    ids = [n.id for n in notifications]
+    message = email.digest_message(user, notifications)
+    attempt = DigestEmail(user_id=user_id, message_id=message["Message-ID"], notification_ids=ids, attempted_at=now)
+    db.session.add(attempt)
+    db.session.commit()
     try:
-        smtp.send_message(email.digest_message(user, notifications))
+        smtp.send_message(message)
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
         # This message was refused, not the connection: the others still go. It stays pending for a retry.
+        _forget(attempt)
         log.warning("digest for user %s refused by the SMTP server (%s)", user_id, type(error).__name__)
         return 0
-    # Marked only once the server has taken the message: a crash in between sends it again, it never loses it.
-    db.session.execute(update(Notification).where(Notification.id.in_([n.id for n in notifications]))
-                       .values(emailed_at=now))
+    except (OSError, smtplib.SMTPException):
+        _forget(attempt)  # the server is gone before it took the message: a later run sends it
+        raise
+    _mark_emailed(ids, now)
+    attempt.status, attempt.sent_at = "sent", now
     db.session.commit()
-    log.info("digest for user %s: %d notifications", user_id, len(notifications))
+    log.info("digest for user %s: %d notifications, %s", user_id, len(notifications), attempt.message_id)
     return 1
+
+
+def _forget(attempt: DigestEmail) -> None:
+    db.session.delete(attempt)
+    db.session.commit()
+
+
+def _mark_emailed(notification_ids: list[int], now: datetime) -> None:
+    db.session.execute(update(Notification).where(Notification.id.in_(notification_ids)).values(emailed_at=now))
+
+
+def _settle_interrupted(user_id: int, now: datetime) -> None:
+    """An attempt still `sending` was cut off after the hand-over: its notifications count as emailed."""
+    for attempt in db.session.scalars(select(DigestEmail).where(DigestEmail.user_id == user_id,
+                                                                DigestEmail.status == "sending")):
+        _mark_emailed(list(attempt.notification_ids), now)
+        attempt.status = "presumed"
+        log.warning("digest %s for user %s was interrupted after it was handed to the mail server: not sent again",
+                    attempt.message_id, user_id)
+    db.session.commit()
 
 
 # --- Group-robot webhooks ------------------------------------------------------------------------------------
 
 def deliver_webhooks(now: datetime | None = None) -> int:
-    """Post the deliveries that are due; return how many were sent. A failing robot never holds up the others."""
+    """Post the deliveries that are due; return how many were sent.
+
+    Each robot's deliveries go in order on a thread of their own, robots side by side, so a robot that hangs
+    delays only its own messages; its first failure leaves the rest of its queue for a later run. The threads
+    only post; this thread records each result and commits it, so the database is used from one thread only.
+    """
     now = now or utcnow()
     timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    due = db.session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.target_id)
+    deadline = time_module.monotonic() + WEBHOOK_RUN_BUDGET.total_seconds()
+    queues = _due_by_robot(now)
+    sent = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(WEBHOOK_PARALLEL_ROBOTS, len(queues)))) as pool:
+        runs = [pool.submit(_post_in_order, items, timeout, deadline) for items in queues.values()]
+        for run in as_completed(runs):
+            for delivery_id, result in run.result():
+                sent += _record_result(delivery_id, result, now)
+    return sent
+
+
+def _due_by_robot(now: datetime) -> dict[int, list[tuple[int, str, dict]]]:
+    """The due deliveries of active robots as {target id: [(delivery id, url, payload), ...]}.
+
+    A disabled robot's are failed at once.
+    """
+    rows = db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.target_id, WebhookDelivery.payload, WebhookTarget.url,
+               WebhookTarget.is_active)
+        .join(WebhookTarget, WebhookTarget.id == WebhookDelivery.target_id)
         .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(WEBHOOK_BATCH)).all()
-    failing: set[int] = set()
-    sent = 0
-    for delivery_id, target_id in due:
-        if target_id in failing:
-            continue  # its robot has just failed: the others go now, this one at a later run
-        try:
-            result = _deliver(delivery_id, now, timeout)
-        except Exception:  # a bug with one delivery must not stop the rest
-            db.session.rollback()
-            log.exception("webhook delivery %s: unexpected error", delivery_id)
-            failing.add(target_id)
-            continue
-        if result.ok:
-            sent += 1
+    queues: dict[int, list] = {}
+    for row in rows:
+        if row.is_active:
+            queues.setdefault(row.target_id, []).append((row.id, row.url, row.payload))
         else:
-            failing.add(target_id)
-    return sent
+            _record_result(row.id, webhooks.PostResult(False, False, "robot disabled"), now)
+    return queues
+
+
+def _post_in_order(items: list[tuple[int, str, dict]], timeout: float, deadline: float) -> list:
+    """Post one robot's deliveries in order until one fails or the run's time is up (no database here)."""
+    results = []
+    for delivery_id, url, payload in items:
+        if time_module.monotonic() >= deadline:
+            break
+        try:
+            result = webhooks.post(url, payload, timeout)
+        except Exception as error:  # a bug with one delivery must not stop the rest
+            log.exception("webhook delivery %s: unexpected error", delivery_id)
+            result = webhooks.PostResult(False, True, type(error).__name__)
+        results.append((delivery_id, result))
+        if not result.ok:
+            break  # its robot has just failed: its other messages go at a later run
+    return results
+
+
+def _record_result(delivery_id: int, result: webhooks.PostResult, now: datetime) -> int:
+    try:
+        _record(db.session.get(WebhookDelivery, delivery_id), result, now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("webhook delivery %s: its result could not be recorded", delivery_id)
+        return 0
+    return int(result.ok)
 
 
 def deliver_now(delivery_ids: list[int]) -> int:
@@ -188,6 +275,11 @@ def _record(delivery: WebhookDelivery, result: webhooks.PostResult, now: datetim
         log.info("webhook delivery %s to target %s sent", delivery.id, delivery.target_id)
         return
     delivery.last_error = (result.error or "")[:200]
+    if result.uncertain:
+        delivery.status = DeliveryStatus.UNCERTAIN
+        log.warning("webhook delivery %s to target %s timed out after sending: maybe delivered, not repeated",
+                    delivery.id, delivery.target_id)
+        return
     if result.retryable and delivery.attempts < WEBHOOK_MAX_ATTEMPTS:
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
         log.warning("webhook delivery %s to target %s failed (attempt %d: %s); retrying at %s", delivery.id,

@@ -1,13 +1,13 @@
 """The student file (一生一档): students, guardians, the yearly identification (认定), caseloads."""
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.core.access import ScopeType, register_scope_model
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, VersionedMixin
+from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
 
@@ -76,6 +76,8 @@ class Student(TimestampMixin, VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(String(10), default=StudentStatus.ACTIVE, index=True)
     status_changed_on: Mapped[date | None] = mapped_column(Date)
     status_note: Mapped[str | None] = mapped_column(String(200))
+    # When the retention job erased the ID number, guardians and care notes (ledger.retention); None until then.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     school: Mapped[Unit] = relationship()
     college: Mapped[College | None] = relationship()

@@ -37,7 +37,7 @@ def _search(statement, q: str):
     except DomainError:
         like = f"{q}%"
         return statement.where(or_(Student.name.like(like), Student.student_no.like(like)))
-    return statement.where(Student.id_index == crypto.blind_index(number.value))
+    return statement.where(Student.id_index.in_(crypto.blind_indexes(number.value)))
 
 
 def _identification_of_year(year: AcademicYear):

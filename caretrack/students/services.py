@@ -149,7 +149,8 @@ def registered_elsewhere_message() -> str:
 def _find_conflicts(data: StudentData, student: Student | None) -> None:
     errors = ErrorCollector()
     if data.id_number is not None:
-        other = db.session.scalar(select(Student).where(Student.id_index == id_lookup(data.id_number.value)))
+        indexes = crypto.blind_indexes(data.id_number.value)  # both keys' while a rotation runs
+        other = db.session.scalar(select(Student).where(Student.id_index.in_(indexes)))
         if other is not None and other is not student:
             if other.school_id == data.school.id:
                 errors.add(_("该身份证号在本校已登记（学号 %(no)s）。", no=other.student_no), field="id_number")

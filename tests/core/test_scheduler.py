@@ -345,6 +345,7 @@ def test_every_trigger_fires_at_shanghai_time_on_a_host_in_another_zone(tmp_path
     assert seen["host"] == "Asia/Kolkata"
     assert seen["fires"] == {
         "accounts.purge_login_attempts": "2026-11-30T19:15:00+00:00",  # 03:15 on 1 December in Shanghai
+        "ledger.apply_retention": "2026-11-30T19:50:00+00:00",
         "followups.remind_due": "2026-11-30T23:00:00+00:00",
         "duties.remind_due": "2026-11-30T23:05:00+00:00",
         "followups.escalate": "2026-11-30T23:10:00+00:00",
