@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 
 FORMAT = "caretrack-backup/1"
 # Folders of the instance holding files that rows point to (care-record attachments, activity photos).
-FILE_FOLDERS = ("attachments", "activity_photos")
+FILE_FOLDERS = ("attachments", "activity_photos", "duty_files")
 # The tables naming those files, and the column holding the stored name.
-FILE_COLUMNS = {"attachments": ("attachments", "stored_name"), "activity_photos": ("activity_photos", "stored_name")}
+FILE_COLUMNS = {"attachments": ("attachments", "stored_name"), "activity_photos": ("activity_photos", "stored_name"),
+                "duty_files": ("duty_files", "stored_name")}
 BATCH = 1000
 
 
@@ -155,10 +156,10 @@ def read_manifest(source: Path) -> dict:
 
 
 def _seeded_by_migrations() -> set[str]:
-    """Tables a fresh instance fills by itself: the migrations seed the activity themes and coverage goals, and
-    the first start stores its key's fingerprint (core.keyring). The backup's rows replace them.
+    """Tables a fresh instance fills by itself: the migrations seed the activity themes, coverage goals and duty
+    types, and the first start stores its key's fingerprint (core.keyring). The backup's rows replace them.
     """
-    return {"instance_settings", "activity_themes", "coverage_goals"}
+    return {"instance_settings", "activity_themes", "coverage_goals", "duty_types"}
 
 
 def instance_problems(connection: Connection, instance: Path) -> list[str]:

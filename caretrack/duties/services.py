@@ -15,6 +15,7 @@ from sqlalchemy import select
 from caretrack.accounts.models import User
 from caretrack.audit.services import record as audit
 from caretrack.audit.services import register_action_labels
+from caretrack.core import uploads
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, ErrorCollector
 from caretrack.duties.models import (
@@ -29,7 +30,6 @@ from caretrack.duties.models import (
 )
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject
-from caretrack.ledger.services import sniff_type
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Unit, UnitKind
 
@@ -104,21 +104,22 @@ def record_duty(actor, unit: Unit, data: RecordData, today: date, allowed_units:
     return entry
 
 
+def _duty_file_names() -> set[str]:
+    return set(db.session.scalars(select(DutyFile.stored_name)))
+
+
+# Photos, minutes or scans of a duty done: checked, stored (0600, renamed after the commit) and swept by core.uploads.
+DUTY_FILES = uploads.register(uploads.UploadKind(
+    folder="duty_files", types=(*uploads.IMAGES, "application/pdf"), field="file",
+    too_big=N_("附件不能超过 %(mb)d MB。"), wrong_type=N_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"),
+    referenced=_duty_file_names))
+
+
 def add_file(actor, entry: DutyRecord, filename: str, content: bytes, folder, max_bytes: int) -> DutyFile:
     """Keep a photo, the minutes or a scan of a record, checked by size and real type as the ledger's are."""
-    if not content:
-        raise DomainError(_("上传的文件是空的。"), field="file")
-    if len(content) > max_bytes:
-        raise DomainError(_("附件不能超过 %(mb)d MB。", mb=max_bytes // (1024 * 1024)), field="file")
-    kind = sniff_type(content[:8])
-    if kind is None:
-        raise DomainError(_("附件只能是 JPG、PNG 照片或 PDF 扫描件。"), field="file")
-    content_type, suffix = kind
-    stored_name = secrets.token_hex(16) + suffix
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / stored_name).write_bytes(content)
-    stored = DutyFile(filename=Path(filename or "附件").name[:200], stored_name=stored_name,
-                      content_type=content_type, size=len(content))
+    kept = uploads.store(DUTY_FILES, content, max_bytes, folder)
+    stored = DutyFile(filename=Path(filename or "附件").name[:200], stored_name=kept.stored_name,
+                      content_type=kept.content_type, size=kept.size)
     entry.files.append(stored)
     db.session.flush()
     audit(DutyAction.FILE_ADDED, actor=actor, obj=stored, unit_id=entry.unit_id)

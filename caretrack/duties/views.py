@@ -56,7 +56,7 @@ def _years() -> list[AcademicYear]:
 
 
 def _folder() -> Path:
-    return Path(current_app.instance_path) / "attachments" / "duties"
+    return services.DUTY_FILES.path()
 
 
 def _saved(form, save) -> bool:

@@ -156,7 +156,7 @@ def _add_duty_evidence(app, users, today) -> None:
 
     training = db.session.scalar(select(DutyRecord).order_by(DutyRecord.id).limit(1))
     duties.add_file(users["district"], training, "纪要.pdf", b"%PDF-1.4 probe", Path(app.instance_path)
-                    / "attachments" / "duties", 1024 * 1024)
+                    / "duty_files", 1024 * 1024)
     duties.record_visit(users["city"], by_name(Unit, code="990101"), today, "培训未覆盖全部学校",
                         [("补办培训", None)], today)
 
