@@ -13,7 +13,6 @@ keeps its file for that hour, and so does a job whose worker died, so that it ca
 import logging
 import os
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from caretrack.core import uploads
 from caretrack.core.imports import ImportReport, RowError, run_import
 from caretrack.core.tabular import count_rows
 from caretrack.jobs import services as jobs
@@ -66,18 +66,7 @@ def discard_file(job: Job) -> None:
 
 def sweep_stale_files(max_age: timedelta = FILE_LIFETIME) -> int:
     """Delete uploaded files older than `max_age`, previewed and never confirmed; return how many."""
-    oldest = time.time() - max_age.total_seconds()
-    removed = 0
-    for path in _folder().iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < oldest:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:  # a job finished with it meanwhile
-            continue
-    if removed:
-        log.info("deleted %d stale import files", removed)
-    return removed
+    return uploads.sweep_folder(_folder(), set(), max_age)
 
 
 def import_report(job: Job) -> ImportReport | None:

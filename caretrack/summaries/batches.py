@@ -10,7 +10,6 @@ second user asking for the same batch is sent to the first one's job rather than
 import logging
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from caretrack.core import uploads
 from caretrack.core.requests import after_commit
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
@@ -146,16 +146,7 @@ def percent(job: Job) -> int:
 
 def sweep_stale_files(max_age: timedelta = FILE_LIFETIME) -> int:
     """Delete batch files older than `max_age` (their jobs then offer no download); return how many."""
-    oldest = time.time() - max_age.total_seconds()
-    removed = 0
-    for path in _folder().iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < oldest:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+    return uploads.sweep_folder(_folder(), set(), max_age)
 
 
 def has_file(job: Job) -> bool:

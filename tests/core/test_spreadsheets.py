@@ -37,7 +37,7 @@ HOSTILE = {
 }
 XLSX_ROUTES = {"students.export_students", "ledger.export_disbursements", "screening.export_table",
                "screening.export_submission", "activities.export_activities", "activities.export_sheet",
-               "activities.export_coverage"}
+               "activities.export_coverage", "duties.export_unit"}
 
 
 # --- the helper ----------------------------------------------------------------------------------------------
@@ -191,3 +191,21 @@ def test_the_activity_downloads_write_no_formula(hostile, login):
     unit = hostile.hostile_school.id
     assert_safe(cells(client.get(f"/activities/coverage/units/{unit}/coverage.xlsx?year=2025")), HOSTILE["school"],
                 HOSTILE["class"], HOSTILE["name"])
+
+
+def test_the_duties_inspection_download_writes_no_formula(hostile, login):
+    from caretrack.duties import services as duties
+    from caretrack.duties.models import DutyType
+
+    meeting = db.session.scalar(select(DutyType).where(DutyType.code == "leadership_meeting"))
+    publicity = db.session.scalar(select(DutyType).where(DutyType.code == "policy_publicity"))
+    school = hostile.hostile_school
+    duties.record_duty(None, school, duties.RecordData(duty=meeting, done_on=date(2025, 10, 9),
+                                                       title=HOSTILE["project"], summary=HOSTILE["remedy"]),
+                       date(2025, 10, 10), set(), set())
+    duties.record_duty(None, school, duties.RecordData(duty=publicity, done_on=date(2025, 10, 9), title="公布政策",
+                                                       channel=HOSTILE["voucher"], contact=HOSTILE["name"]),
+                       date(2025, 10, 10), set(), set())
+    client = login(hostile.officer)
+    assert_safe(cells(client.get(f"/duties/units/{school.id}/inspection.xlsx?year=2025")),
+                HOSTILE["project"], HOSTILE["voucher"], HOSTILE["name"])
