@@ -38,10 +38,21 @@ def machine() -> str:
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
+def _row(r: Result) -> str:
+    median = r.shown or f"{r.seconds:.3f} s"
+    p99 = "" if r.p99 is None else f"{r.p99:.3f} s"
+    if r.shown:  # a throughput row: the latencies of its requests
+        median, p99 = f"{r.shown}; median {r.seconds * 1000:,.0f} ms", f"{r.p99 * 1000:,.0f} ms"
+    rss = "" if r.peak_rss_mb is None else f"{r.peak_rss_mb:,.0f} MB"
+    queries = "" if r.queries is None else r.queries
+    return (f"| {r.name} | {median} | {p99} | {r.runs} | {queries} | {r.floor} | {r.ratio} | {rss} | {r.target} "
+            f"| {r.note} |")
+
+
 def table(results: list[Result]) -> str:
-    lines = ["| Benchmark | Median (s) | Runs | SQL statements | Notes |", "|---|---:|---:|---:|---|"]
-    lines += [f"| {r.name} | {r.seconds:.3f} | {r.runs} | {'' if r.queries is None else r.queries} | {r.note} |"
-              for r in results]
+    lines = ["| Benchmark | Median | p99 | Runs | SQL statements | Floor, same run | Ratio to floor | Peak RSS "
+             "| Target | Notes |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines += [_row(r) for r in results]
     return "\n".join(lines)
 
 
