@@ -135,7 +135,9 @@ def _wrk(url: str, seconds: int, cookie: str) -> dict:
     if cookie:
         command[1:1] = ["--header", f"Cookie: {cookie}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))", output, re.MULTILINE))
+    if set(latency) != {"50", "99"}:
+        raise AssertionError(f"unexpected wrk output:\n{output}")
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {"requests": requests, "errors": int(errors.group(1)) if errors else 0,
