@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: build the 200,000-student city (deterministic), run every benchmark beside its floor in the same run
-## (hand-written SQL, a bare Flask app under the same gunicorn, load from wrk or tests/perf/load.py), rewrite
+## (hand-written SQL, a bare Flask app under the same gunicorn, load from wrk or tests/perf/loadgen.py), rewrite
 ## docs/benchmarks.md. BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL (drops and recreates the
 ## database named by CARETRACK_BENCH_DATABASE, default caretrack_bench); empty for a SQLite temp file.
 BENCH_DATABASE_URL ?=

@@ -94,7 +94,7 @@ What is measured, on generated city-scale data (made-up people; `caretrack/demo.
   back), one statement aggregating the case rows into a JSON document for the table (also the xlsx's floor), the
   counts' `GROUP BY` by hand.
 - **Page throughput**: the app under gunicorn with 2 sync workers (tests/perf/serve.py) and load from a second
-  process on loopback, bounded in time: `wrk` (4 connections) when installed, else tests/perf/load.py. The
+  process on loopback, bounded in time: `wrk` (4 connections) when installed, else tests/perf/loadgen.py. The
   floor is a bare Flask "hello" under the same gunicorn and the same load, in the same run; the ratio is the
   page's requests per second over the floor's. Peak RSS of these rows is the workers' high-water mark.
 

@@ -1,6 +1,6 @@
 """Page throughput: the app under gunicorn (2 sync workers), load from a second process on loopback.
 
-wrk drives the load when it is installed (Debian: `apt-get install wrk`), else tests/perf/load.py. The floor is a
+wrk drives the load when it is installed (Debian: `apt-get install wrk`), else tests/perf/loadgen.py. The floor is a
 bare Flask "hello" (tests/perf/serve.py) under the same gunicorn and the same load, measured in the same run.
 """
 
@@ -146,7 +146,7 @@ def _wrk(url: str, seconds: int, cookie: str) -> dict:
 
 
 def _python_load(url: str, seconds: int, cookie: str) -> dict:
-    output = subprocess.run([sys.executable, "-m", "tests.perf.load", url, "--seconds", str(seconds),
+    output = subprocess.run([sys.executable, "-m", "tests.perf.loadgen", url, "--seconds", str(seconds),
                              "--connections", str(CONNECTIONS), "--cookie", cookie],
                             capture_output=True, text=True, check=True, cwd=ROOT).stdout
     result = json.loads(output)
@@ -155,7 +155,7 @@ def _python_load(url: str, seconds: int, cookie: str) -> dict:
 
 def load(base: str, path: str, seconds: int, cookie: str, server: subprocess.Popen) -> Throughput:
     """Load `path` for `seconds` from a second process; the workers' peak memory is read afterwards."""
-    tool = "wrk" if shutil.which("wrk") else "tests/perf/load.py"
+    tool = "wrk" if shutil.which("wrk") else "tests/perf/loadgen.py"
     (_wrk if tool == "wrk" else _python_load)(base + path, 1, cookie)  # warm-up: every worker has served once
     result = (_wrk if tool == "wrk" else _python_load)(base + path, seconds, cookie)
     rss = max((_peak_rss_mb(pid) for pid in _children(server.pid)), default=0.0)

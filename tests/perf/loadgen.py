@@ -1,6 +1,6 @@
 """A small load generator for when wrk is not installed: threads sending GETs on loopback for a bounded time.
 
-    python -m tests.perf.load URL --seconds 10 --connections 4 [--cookie 'session=...']
+    python -m tests.perf.loadgen URL --seconds 10 --connections 4 [--cookie 'session=...']
 
 Prints one JSON object: requests, errors (non-2xx), seconds, and the latencies' median and 99th percentile (ms).
 """
