@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := FLASK_APP=caretrack $(BIN)/flask
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint translations clean-instance
+.PHONY: run test lint translations clean-instance bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pybabel compile -d caretrack/translations >/dev/null
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: build the 200,000-student city (deterministic), run every benchmark beside its floor in the same run
+## (hand-written SQL, a bare Flask app under the same gunicorn, load from wrk or tests/perf/loadgen.py), rewrite
+## docs/benchmarks.md. BENCH_DATABASE_URL=postgresql+psycopg://... for PostgreSQL (drops and recreates the
+## database named by CARETRACK_BENCH_DATABASE, default caretrack_bench); empty for a SQLite temp file.
+BENCH_DATABASE_URL ?=
+bench: $(STAMP)
+	$(BIN)/python -m tests.perf.run_benchmarks $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL)) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

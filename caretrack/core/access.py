@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import false, or_, select, true
 
 from caretrack.core.choices import N_, LabelledEnum
+from caretrack.core.requests import request_memo
 from caretrack.extensions import db
 
 
@@ -226,12 +227,38 @@ def _compute_scope(user, permission: Permission) -> Scope:
             return Scope(everything=True)
         granted[ScopeType(assignment.scope_type)].add(assignment.scope_id)
     return Scope(
-        unit_ids=unit_subtree_ids(granted[ScopeType.UNIT]),
+        unit_ids=_request_subtree(frozenset(granted[ScopeType.UNIT])),
         college_ids=frozenset(granted[ScopeType.COLLEGE]),
         class_ids=frozenset(granted[ScopeType.CLASS]),
         club_ids=frozenset(granted[ScopeType.CLUB]),
         caseload_ids=frozenset(granted[ScopeType.CASELOAD]),
     )
+
+
+def _request_subtree(root_ids: frozenset[int]) -> frozenset[int]:
+    """unit_subtree_ids, asked once per request for the same roots (every permission shares the user's units)."""
+    cache = request_memo("access_subtrees")
+    if root_ids not in cache:
+        cache[root_ids] = unit_subtree_ids(root_ids)
+    return cache[root_ids]
+
+
+def _in_scope_in_memory(obj, scope: Scope) -> bool | None:
+    """Whether the loaded row lies inside `scope`, read from its own columns; None when only a query can tell
+    (a scope placed through a function, such as caseload membership, and no column matched).
+    """
+    if scope.everything:
+        return True
+    undecided = False
+    for scope_type, column in type(obj).__access_columns__.items():
+        ids = scope.ids_for(scope_type)
+        if not ids:
+            continue
+        if isinstance(column, FunctionType):
+            undecided = True
+        elif getattr(obj, column.key) in ids:
+            return True
+    return None if undecided else False
 
 
 def scope_filter(model, scope: Scope):
@@ -286,6 +313,9 @@ def can(user, permission: Permission, obj=None) -> bool:
     # Pages ask the same question in loops; answer it once per request.
     cache = g.setdefault("_access_can", {})
     key = (getattr(user, "id", None), permission, model.__name__, obj.id)
+    answer = _in_scope_in_memory(obj, scope_for(user, permission))
+    if answer is not None:
+        return answer
     if key not in cache:
         query = select(model.id).where(model.id == obj.id)
         cache[key] = db.session.scalar(scoped(query, user, permission, model)) is not None

@@ -20,7 +20,7 @@ whatever the outcome. A commit that fails becomes an error page of its own: 409 
 import logging
 from collections.abc import Callable
 
-from flask import Flask, current_app, g, render_template, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -34,6 +34,17 @@ _COMMIT_ANYWAY = "_transaction_commit_anyway"
 _ROLL_BACK_ANYWAY = "_transaction_roll_back_anyway"
 _AFTER_COMMIT = "_transaction_after_commit"
 _AFTER_END = "_transaction_after_end"
+
+
+def request_memo(name: str) -> dict:
+    """A dict that lives as long as the current request, for reads a page repeats (its terms, its user's units).
+
+    Kept in the WSGI environ, not on `g`: tests run many requests inside one app context. Outside a request, a
+    new empty dict each time, so tasks and the CLI always read afresh.
+    """
+    if not has_request_context():
+        return {}
+    return request.environ.setdefault("caretrack.memo", {}).setdefault(name, {})
 
 
 def after_commit(callback: Callable[[], object]) -> None:

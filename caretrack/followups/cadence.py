@@ -17,7 +17,7 @@ from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule
 from caretrack.ledger.models import SupportRecord
 from caretrack.org import services as org
-from caretrack.org.models import AcademicYear, Unit
+from caretrack.org.models import AcademicYear
 from caretrack.students.models import Identification, Student
 
 DONE, DUE, OVERDUE, UPCOMING = "done", "due", "overdue", "upcoming"
@@ -98,7 +98,7 @@ def _obligation(rule, window, student_records, today) -> Obligation:
 
 
 def _terms_by_school(school_ids, year: AcademicYear) -> dict[int, dict[int, tuple[date, date]]]:
-    schools = db.session.scalars(select(Unit).where(Unit.id.in_(school_ids))).all()
+    schools = org.units_by_id(school_ids)
     result = {}
     for school in schools:
         result[school.id] = {number: (term.starts_on, term.ends_on) for number in (1, 2)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from caretrack.accounts.models import RoleAssignment, User
 from caretrack.core.access import Permission, Role, ScopeType, can, scoped
+from caretrack.core.requests import request_memo
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.students.models import Student, caseload_members
@@ -43,9 +44,13 @@ def followup_query(user, status: str = "open", mine_only: bool = False, due: str
 
 
 def for_student(student: Student) -> list[FollowUp]:
-    return db.session.scalars(select(FollowUp).where(FollowUp.student_id == student.id)
-                              .options(joinedload(FollowUp.assignee))
-                              .order_by(FollowUp.status != FollowUpStatus.OPEN, FollowUp.due_on.desc())).all()
+    """The student's follow-ups, open ones first; read once per request (the file asks in two sections)."""
+    memo = request_memo("followups_for_student")
+    if student.id not in memo:
+        memo[student.id] = db.session.scalars(
+            select(FollowUp).where(FollowUp.student_id == student.id).options(joinedload(FollowUp.assignee))
+            .order_by(FollowUp.status != FollowUpStatus.OPEN, FollowUp.due_on.desc())).all()
+    return memo[student.id]
 
 
 def open_for_calendar(user) -> list[FollowUp]:

@@ -5,9 +5,11 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from caretrack.audit.services import AuditAction, record
 from caretrack.core.errors import DomainError
+from caretrack.core.requests import request_memo
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, OwnerType, SchoolClass, Stage, Term, Unit, UnitKind, UnitStage
 
@@ -176,6 +178,7 @@ def ensure_academic_year(start_year: int) -> AcademicYear:
             db.session.add(Term(academic_year_id=year.id, unit_id=None, number=number,
                                 starts_on=starts_on, ends_on=ends_on))
     db.session.flush()
+    request_memo("org_terms").clear()
     return year
 
 
@@ -204,9 +207,7 @@ def term_dates(unit: Unit, year: AcademicYear, number: int) -> Term:
 
 def terms_for(units, year: AcademicYear, number: int) -> dict[int, Term]:
     """`term_dates` of many units at once, from one query of the year's terms (unit id -> term)."""
-    candidates = db.session.scalars(select(Term).where(
-        Term.academic_year_id == year.id, Term.number == number)).all()
-    by_unit = {term.unit_id: term for term in candidates}
+    by_unit = {term.unit_id: term for term in _terms_of_years((year.id,)) if term.number == number}
     found = {}
     for unit in units:  # None: the city-wide default
         term = _own_or_inherited(unit, by_unit)
@@ -247,6 +248,38 @@ class CurrentTerm:
     ends_on: date
 
 
+def _years_up_to(calendar_year: int) -> list[AcademicYear]:
+    """The two latest academic years starting by `calendar_year`, read once per request."""
+    memo = request_memo("org_terms")
+    key = ("years", calendar_year)
+    if key not in memo:
+        memo[key] = db.session.scalars(select(AcademicYear).where(AcademicYear.start_year <= calendar_year)
+                                       .order_by(AcademicYear.start_year.desc()).limit(2)).all()
+    return memo[key]
+
+
+def _terms_of_years(year_ids: tuple[int, ...]) -> list[Term]:
+    """Every term row of those years, each year read once per request (a page asks for them section by section)."""
+    memo = request_memo("org_terms")
+    missing = [year_id for year_id in year_ids if ("terms", year_id) not in memo]
+    if missing:
+        rows = db.session.scalars(select(Term).where(Term.academic_year_id.in_(missing))).all()
+        for year_id in missing:
+            memo[("terms", year_id)] = [row for row in rows if row.academic_year_id == year_id]
+    return [row for year_id in year_ids for row in memo[("terms", year_id)]]
+
+
+def units_by_id(unit_ids) -> list[Unit]:
+    """The units with those ids: those the session holds already without SQL, the others in one query."""
+    found, missing = [], []
+    for unit_id in set(unit_ids):
+        unit = db.session.identity_map.get(identity_key(Unit, unit_id))
+        (found if unit is not None else missing).append(unit if unit is not None else unit_id)
+    if missing:
+        found += db.session.scalars(select(Unit).where(Unit.id.in_(missing))).all()
+    return found
+
+
 def term_on(unit: Unit | None, day: date) -> CurrentTerm | None:
     """The academic year and term `day` is in for the unit (None: the city-wide dates).
 
@@ -254,12 +287,11 @@ def term_on(unit: Unit | None, day: date) -> CurrentTerm | None:
     after the last term set up, to that last term; None when no academic year has been set up. Every default
     year and term of a page or a job comes from here.
     """
-    years = db.session.scalars(select(AcademicYear).where(AcademicYear.start_year <= day.year)
-                               .order_by(AcademicYear.start_year.desc()).limit(2)).all()
+    years = _years_up_to(day.year)
     if not years:
         return None
     rows: dict[tuple[int, int], dict[int | None, Term]] = {}
-    for row in db.session.scalars(select(Term).where(Term.academic_year_id.in_([y.id for y in years]))):
+    for row in _terms_of_years(tuple(y.id for y in years)):
         rows.setdefault((row.academic_year_id, row.number), {})[row.unit_id] = row
     terms = sorted((CurrentTerm(year, number, term.starts_on, term.ends_on)
                     for year in years for number in (1, 2)
@@ -315,5 +347,6 @@ def set_term_dates(actor, unit: Unit, year: AcademicYear, number: int, starts_on
         db.session.add(term)
     term.starts_on, term.ends_on = starts_on, ends_on
     db.session.flush()
+    request_memo("org_terms").clear()
     record(AuditAction.TERM_DATES_SET, actor=actor, obj=term, unit_id=unit.id, fields=["starts_on", "ends_on"])
     return term

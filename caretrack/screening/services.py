@@ -157,10 +157,14 @@ def _reconcile(evaluations, school_ids, year: AcademicYear, term: int, run: Scre
     _insert_cases(new_keys, found, year, term, run)
     for key in found.keys() & existing.keys():
         _refresh(existing[key], found[key])
-    seen_ids = [existing[key].id for key in found.keys() & existing.keys()]
-    if seen_ids:
-        db.session.execute(update(ScreeningCase).where(ScreeningCase.id.in_(seen_ids)).values(last_run_id=run.id),
-                           execution_options={"synchronize_session": False})
+    # Stamp every case of the term that the run found in one set-based statement: all of them but the few it did
+    # not find (the new ones carry the run already), instead of listing thousands of found ids.
+    unseen_ids = [case.id for key, case in existing.items() if key not in found]
+    if found.keys() & existing.keys():
+        db.session.execute(update(ScreeningCase).where(
+            ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+            ScreeningCase.term == term, ScreeningCase.id.not_in(unseen_ids)).values(last_run_id=run.id),
+            execution_options={"synchronize_session": False})
     for key, case in existing.items():
         if key not in found and case.status == CaseStatus.OPEN:
             _close_satisfied(case, year, term)

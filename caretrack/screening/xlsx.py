@@ -21,9 +21,11 @@ Rows 9-10 repeat on every printed page; the page is A4 landscape, one page wide.
 
 import io
 import math
+from copy import copy
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -95,22 +97,39 @@ class _FormSheet:
         self.sheet = sheet
         self.lines: dict[int, float] = {}
         self.fixed: dict[int, float] = {}
+        # Each distinct style is set once through openpyxl (which hashes the Font, Border and Alignment to find
+        # them in the workbook's lists: most of the time of a large form); later cells copy its style ids.
+        self.styles: dict[tuple, StyleArray] = {}
+
+    def _style(self, cell, key: tuple, apply) -> None:
+        known = self.styles.get(key)
+        if known is None:
+            apply(cell)
+            self.styles[key] = copy(cell._style)
+        else:
+            cell._style = copy(known)
 
     def put(self, row: int, first: int, value, *, last: int | None = None, rows: int = 1, bold: bool = False,
             size: int = BODY_SIZE, align: Alignment = CENTER, border: bool = True, number_format: str | None = None):
         last = last or first
         cell = self.sheet.cell(row=row, column=first)
         xlsx.set_value(cell, value)
-        cell.font = Font(name=FONT_NAME, size=size, bold=bold)
-        cell.alignment = align
-        if number_format:
-            cell.number_format = number_format
+        def apply(target) -> None:
+            target.font, target.alignment = Font(name=FONT_NAME, size=size, bold=bold), align
+            if number_format:
+                target.number_format = number_format
+            if border:
+                target.border = BORDER
+
+        self._style(cell, (size, bold, align, border, number_format), apply)
         if last > first or rows > 1:
             self.sheet.merge_cells(start_row=row, start_column=first, end_row=row + rows - 1, end_column=last)
         if border:
             for r in range(row, row + rows):
                 for c in range(first, last + 1):
-                    self.sheet.cell(row=r, column=c).border = BORDER
+                    if (r, c) != (row, first):
+                        self._style(self.sheet.cell(row=r, column=c), ("border",),
+                                    lambda target: setattr(target, "border", BORDER))
         if value is not None and size <= HEADER_SIZE:
             width = sum(COLUMNS[c - 1][1] for c in range(first, last + 1))
             needed = wrapped_lines(str(value), width) / rows

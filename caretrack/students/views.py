@@ -148,8 +148,7 @@ def register_file_section(section) -> None:
 @permission_required(Permission.STUDENTS_VIEW)
 def show_student(student_id: int, revealed_id: str | None = None):
     student = _student_or_404(student_id)
-    move_form = MoveForm(version=student.version, class_id=student.class_id)
-    move_form.class_id.choices = _class_choices(student.school_id)
+    move_form = _move_form(student, student.college_id)
     status_form = StatusForm(version=student.version, status=student.status, on=local_today())
     sections = [section for section in (build(current_user, student) for build in FILE_SECTIONS) if section]
     page = render_template("students/file.html", student=student, revealed_id=revealed_id, move_form=move_form,
@@ -168,12 +167,34 @@ def reveal_id(student_id: int):
     return show_student(student_id, revealed_id=revealed)
 
 
-def _class_choices(school_id: int) -> list[SelectChoice]:
-    """The school's classes in one query, grouped by college (classes outside any college first)."""
-    rows = db.session.execute(select(SchoolClass.id, SchoolClass.name, College.name)
-                              .outerjoin(College, College.id == SchoolClass.college_id)
-                              .where(SchoolClass.school_id == school_id)
-                              .order_by(College.name.is_not(None), College.name, SchoolClass.name))
+def _move_form(student: Student, college_id: int | None) -> MoveForm:
+    """The move form with the classes of one college (None: the whole school), the current one preselected."""
+    form = MoveForm(version=student.version, class_id=student.class_id)
+    form.class_id.choices = _class_choices(student.school_id, college_id)
+    return form
+
+
+@bp.route("/<int:student_id>/move/classes")
+@login_required
+@permission_required(Permission.STUDENTS_EDIT)
+def move_picker(student_id: int):
+    """Every class of the school, for a move to another college: the file lists only the student's own college,
+    since a university's nine hundred classes would weigh on every view of every file.
+    """
+    student = _student_or_404(student_id)
+    _require(Permission.STUDENTS_EDIT, student)
+    return render_template("students/move.html", student=student, move_form=_move_form(student, None))
+
+
+def _class_choices(school_id: int, college_id: int | None = None) -> list[SelectChoice]:
+    """The school's classes (or one college's) in one query, grouped by college (outside any college first)."""
+    statement = (select(SchoolClass.id, SchoolClass.name, College.name)
+                 .outerjoin(College, College.id == SchoolClass.college_id)
+                 .where(SchoolClass.school_id == school_id)
+                 .order_by(College.name.is_not(None), College.name, SchoolClass.name))
+    if college_id is not None:
+        statement = statement.where(SchoolClass.college_id == college_id)
+    rows = db.session.execute(statement)
     return [SelectChoice(value=class_id, label=name, optgroup=college) for class_id, name, college in rows]
 
 

@@ -17,8 +17,8 @@ from caretrack.core.access import Permission, scoped, unit_subtree_ids
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.ledger.models import Disbursement, RecordKind, SupportRecord
-from caretrack.org.models import AcademicYear, Term, Unit
-from caretrack.org.services import term_dates
+from caretrack.org.models import AcademicYear, Term
+from caretrack.org.services import term_dates, units_by_id
 from caretrack.students.models import Identification, Student
 from caretrack.summaries.models import SummaryNarrative
 
@@ -118,7 +118,7 @@ class TermWindow:
 
 def term_windows(school_ids, year: AcademicYear, term: int) -> dict[int, TermWindow]:
     """Each school's own dates for the term (its own, a parent's, or the city's default): two queries."""
-    schools = db.session.scalars(select(Unit).where(Unit.id.in_(set(school_ids)))).all()
+    schools = units_by_id(school_ids)
     windows = {}
     for school in schools:
         row: Term = term_dates(school, year, term)

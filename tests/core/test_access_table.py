@@ -72,6 +72,7 @@ ENDPOINTS = {
     "students.create_student": Case("GET", "/students/new?school={unit}", LOGIN, 403, 200),
     "students.edit_student": Case("GET", "/students/{student}/edit", LOGIN, 403, 200),
     "students.move_student": Case("POST", "/students/{student}/move", LOGIN, 403, 302),
+    "students.move_picker": Case("GET", "/students/{student}/move/classes", LOGIN, 403, 200),
     "students.set_status": Case("POST", "/students/{student}/status", LOGIN, 403, 302),
     "students.identify_student": Case("GET", "/students/{student}/identification", LOGIN, 403, 200),
     "students.import_students": Case("GET", "/students/import", LOGIN, 403, 200),

@@ -147,3 +147,35 @@ def first_university_class() -> tuple[int, int]:
 def chunks(rows: list, size: int) -> Iterator[list]:
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
+
+
+def identified_university_student() -> int:
+    """The id of the university's first identified student, whose file the file page benchmark opens."""
+    from caretrack.students.models import Identification
+
+    return db.session.scalar(select(Student.id).join(Unit, Student.school_id == Unit.id)
+                             .join(Identification, Identification.student_id == Student.id)
+                             .where(Unit.code == UNIVERSITY.code).order_by(Student.id).limit(1))
+
+
+def seed_reference_data() -> None:
+    """What `flask caretrack init` seeds: the years, the aid catalog, the visit cadence, the screening rules."""
+    from caretrack.cli import FIRST_SEEDED_YEAR
+    from caretrack.core.timeutil import local_today
+    from caretrack.followups.services import seed_cadence
+    from caretrack.ledger.services import seed_catalog
+    from caretrack.screening.rules import seed_rules
+
+    for start_year in range(FIRST_SEEDED_YEAR, org.academic_year_of(local_today()) + 2):
+        org.ensure_academic_year(start_year)
+    seed_catalog()
+    seed_cadence()
+    seed_rules()
+
+
+def identified_count(school_code: str) -> int:
+    """How many of the school's students are identified, in any year (the city identifies one year)."""
+    from caretrack.students.models import Identification
+
+    return db.session.scalar(select(func.count(Identification.id)).join(Student)
+                             .join(Unit, Student.school_id == Unit.id).where(Unit.code == school_code))

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from caretrack import create_app
 from caretrack.extensions import db
 
-BENCH_DATABASE = "caretrack_bench"
+BENCH_DATABASE = os.environ.get("CARETRACK_BENCH_DATABASE", "caretrack_bench")
 
 
 def fresh_database_url(url: str | None, workdir: Path) -> str:
@@ -31,17 +31,21 @@ def fresh_database_url(url: str | None, workdir: Path) -> str:
     return base.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
+# The benchmark's app, in this process and under gunicorn (tests/perf/serve.py): the same keys for both.
+BENCH_CONFIG = {
+    "SECRET_KEY": "benchmark-secret-key",
+    "CARETRACK_DATA_KEY": "benchmark-data-key-0123456789abcdef012345",
+    "WTF_CSRF_ENABLED": False,
+    "CARETRACK_QUEUE_IMMEDIATE": True,  # each task runs at once, in the benchmark
+    "LOG_LEVEL": "WARNING",  # the import audits every class it creates; keep the output to the results
+    "RATELIMIT_ENABLED": False,  # the load generator logs in from loopback again and again
+}
+
+
 def bench_app(url: str, workdir: Path) -> Flask:
     """The app on that database, migrated with the project's migrations, CSRF off for the test client."""
     os.environ["CARETRACK_INSTANCE_PATH"] = str(workdir / "instance")  # keep generated keys out of instance/
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SECRET_KEY": "benchmark-secret-key",
-        "CARETRACK_DATA_KEY": "benchmark-data-key-0123456789abcdef012345",
-        "WTF_CSRF_ENABLED": False,
-        "CARETRACK_QUEUE_IMMEDIATE": True,  # each task runs at once, in the benchmark
-        "LOG_LEVEL": "WARNING",  # the import audits every class it creates; keep the output to the results
-    })
+    app = create_app({**BENCH_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
     return app

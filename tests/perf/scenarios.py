@@ -15,7 +15,7 @@ from caretrack.demo import roster_csv
 from caretrack.extensions import db
 from caretrack.students.importers import StudentImporter
 from tests.perf import city
-from tests.perf.timing import Measurement, Result, measure, median_of
+from tests.perf.timing import Measurement, Result, measure, median_of, peak_rss_mb, reset_peak_rss, spread_of
 
 
 def write_roster(rows: list[list[str]], path: Path) -> Path:
@@ -26,6 +26,7 @@ def write_roster(rows: list[list[str]], path: Path) -> Path:
 def import_file(app: Flask, path: Path, dry_run: bool = False) -> Measurement:
     """The CLI's code path: run_import(StudentImporter(None), ...), then commit, or roll back a dry run."""
     def action() -> ImportReport:
+        reset_peak_rss()
         with path.open("rb") as stream:
             report = run_import(StudentImporter(None), stream, path.name, dry_run=dry_run)
         if report.refused or dry_run:
@@ -54,6 +55,7 @@ class ImportStep:
     repeatable: bool  # whether the step leaves the database as it found it, so that it can be timed again
 
 
+IMPORT_TARGETS = {"import": "≥ 10,000 rows/s, < 300 MB", "re-import of the same file": "≥ 15,000 rows/s, < 300 MB"}
 IMPORT_STEPS = (ImportStep("dry run", True, "created", True), ImportStep("import", False, "created", False),
                 ImportStep("re-import of the same file", False, "unchanged", True))
 
@@ -69,7 +71,8 @@ def import_results(app: Flask, path: Path, rows: int, runs: int) -> list[Result]
         report = _checked(measurements[-1], step.outcome, rows)
         seconds = statistics.median(m.seconds for m in measurements)
         results.append(Result(f"import {rows:,} rows: {step.label}", seconds, len(measurements),
-                              measurements[-1].queries, f"{report.summary}; {rows / seconds:,.0f} rows/s"))
+                              measurements[-1].queries, f"{report.summary}; {rows / seconds:,.0f} rows/s",
+                              peak_rss_mb=peak_rss_mb(), target=IMPORT_TARGETS.get(step.label, "")))
     return results
 
 
@@ -131,3 +134,34 @@ def class_export(class_id: int, size: int) -> PageCheck:
     return PageCheck("xlsx export of one class (university aid officer)", city.OFFICER,
                      lambda client: client.get(f"/students/export.xlsx?class={class_id}"),
                      lambda response: response.mimetype == XLSX_MIMETYPE, f"{size} students")
+
+
+def spread_result(app: Flask, check: PageCheck, runs: int, target: str = "") -> Result:
+    """A page timed `runs` times through the test client: median, p99, statements, the step's peak memory."""
+    client = logged_in_client(app, check.username)
+
+    def action() -> None:
+        response = check.send(client)
+        if response.status_code != 200 or not check.valid(response):
+            raise AssertionError(f"{check.name}: unexpected response {response.status_code}")
+
+    with app.app_context():
+        engine = db.engine
+    reset_peak_rss()
+    seconds, p99, queries = spread_of(engine, action, runs)
+    return Result(check.name, seconds, runs, queries, check.note, p99=p99, peak_rss_mb=peak_rss_mb(), target=target)
+
+
+def file_page(student_id: int) -> PageCheck:
+    return PageCheck("file page of a university student (university aid officer)", city.OFFICER,
+                     lambda client: client.get(f"/students/{student_id}"))
+
+
+def caseload_page(identified: int) -> PageCheck:
+    return PageCheck(f"caseload, first page (university aid officer, {identified:,} identified)", city.OFFICER,
+                     lambda client: client.get("/ledger/caseload"),
+                     lambda response: len(response.data) < 2_000_000, "one page of the paginated list")
+
+
+def home_page() -> PageCheck:
+    return PageCheck("home page (city admin)", city.CITY_ADMIN, lambda client: client.get("/"))

@@ -1,6 +1,7 @@
 """Student pages: what each role sees, searching, the file, the ID reveal, the download, the web import."""
 
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,92 @@ def test_saving_an_unchanged_form_says_nothing_changed(school, login):
     data["name"] = "安安改名"
     assert "学生信息已保存" in page(client, client.post(url, data=data).location)
     assert school.ann.version == version + 1
+
+
+def _one_of_each_record(student) -> None:
+    """A payment and a care record: a page loads their details (standards, attachments) once there are some."""
+    from caretrack.ledger.models import RecordKind
+    from tests.factories import care, pay
+
+    care(student, RecordKind.TALK, happened_on=date(2025, 9, 1))
+    pay(student, "勤工助学", "100.00", paid_on=date(2025, 9, 1), voucher="V0")
+
+
+def _grow_the_university(city, student) -> None:
+    """Colleges and classes, classmates, years of identification, payments and care records: everything the
+    file of a university student could list or look up row by row.
+    """
+    from caretrack.ledger.models import RecordKind
+    from caretrack.org import services as org
+    from tests.factories import care, pay
+
+    for index in range(6):
+        college = org.get_or_create_college(None, city.university, f"学院{index}")
+        for number in range(5):
+            classmate_class = org.get_or_create_class(None, city.university, f"班{index}-{number}", college)
+            make_student(classmate_class, student_no=f"U{index}{number}",
+                         id_number=make_id_number(birth=f"2006{index + 1:02d}{number + 1:02d}"))
+    for number in range(8):
+        make_student(city.uni_class, student_no=f"M{number}",
+                     id_number=make_id_number(birth=f"200512{number + 1:02d}"))
+    for year in (2022, 2023, 2024):
+        identify(student, year, Category.OTHER)
+    for day in range(2, 12):
+        care(student, RecordKind.TALK, happened_on=date(2025, 9, day))
+        pay(student, "勤工助学", "100.00", paid_on=date(2025, 9, day), voucher=f"V{day}")
+    db.session.flush()
+
+
+FILE_PAGE_CEILING = 26  # statements; issue 16 aims at 15 (docs/benchmarks.md says what the rest is)
+
+
+@pytest.mark.parametrize("role", [Role.SCHOOL_OFFICER, Role.COUNSELOR])
+def test_a_university_students_file_costs_the_same_queries_whatever_the_school_holds(city, login, count_queries,
+                                                                                     role):
+    student = make_student(city.uni_class, student_no="F001")
+    identify(student, 2025, Category.ORPHAN)
+    client = login(make_user(role, city.university))
+    path = f"/students/{student.id}"
+    _one_of_each_record(student)
+
+    def queries() -> int:
+        db.session.flush()
+        with count_queries() as counter:
+            page(client, path)
+        return counter.count
+
+    few = queries()
+    _grow_the_university(city, student)
+    assert queries() == few
+    assert few <= FILE_PAGE_CEILING
+
+
+def test_the_unit_tree_of_a_user_is_read_once_per_page(city, login, count_queries):
+    student = make_student(city.uni_class)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    with count_queries() as counter:
+        page(client, f"/students/{student.id}")
+    assert sum("RECURSIVE" in statement.upper() for statement in counter.statements) == 1
+
+
+def test_the_file_offers_the_classes_of_the_students_college_and_the_picker_every_class(city, login):
+    from caretrack.org import services as org
+
+    org.get_or_create_class(None, city.university, "外语2401", city.other_college)
+    student = make_student(city.uni_class)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    html = page(client, f"/students/{student.id}")
+    assert "机械2401" in html
+    assert "外语2401" not in html
+    assert f"/students/{student.id}/move/classes" in html
+    picker = page(client, f"/students/{student.id}/move/classes")
+    assert "机械2401" in picker
+    assert "外语2401" in picker
+    assert f'action="/students/{student.id}/move"' in picker
+
+
+def test_the_class_picker_is_404_outside_the_scope_and_403_without_the_edit_role(city, client_for):
+    student = make_student(city.uni_class)
+    path = f"/students/{student.id}/move/classes"
+    assert client_for(make_user(Role.SCHOOL_OFFICER, city.east_school)).get(path).status_code == 404
+    assert client_for(make_user(Role.CLASS_TEACHER, city.uni_class)).get(path).status_code == 403
