@@ -47,4 +47,4 @@ lint: $(STAMP)
 ## translations: extract the messages and update the English catalog (then translate and compile)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l -k lazy_gettext -o caretrack/translations/messages.pot .
-	$(BIN)/pybabel update -i caretrack/translations/messages.pot -d caretrack/translations -l en --no-fuzzy-matching
+	$(BIN)/pybabel update -i caretrack/translations/messages.pot -d caretrack/translations -l en --no-fuzzy-matching --ignore-obsolete
