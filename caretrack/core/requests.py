@@ -36,6 +36,9 @@ _AFTER_COMMIT = "_transaction_after_commit"
 _AFTER_END = "_transaction_after_end"
 
 
+_MEMO_TRANSACTION = "caretrack.memo.transaction"
+
+
 def request_memo(name: str) -> dict:
     """A dict that lives as long as the current request, for reads a page repeats (its terms, its user's units).
 
@@ -44,7 +47,14 @@ def request_memo(name: str) -> dict:
     """
     if not has_request_context():
         return {}
-    return request.environ.setdefault("caretrack.memo", {}).setdefault(name, {})
+    memo = request.environ.setdefault("caretrack.memo", {})
+    # Rows read in one transaction are not reused in the next: a task run inside the request (the queue's immediate
+    # mode) commits as it goes, and a row kept from before a commit belongs to a transaction that has ended.
+    transaction = db.session().get_transaction()
+    if memo.get(_MEMO_TRANSACTION) is not transaction:
+        memo.clear()
+        memo[_MEMO_TRANSACTION] = transaction
+    return memo.setdefault(name, {})
 
 
 def after_commit(callback: Callable[[], object]) -> None:
