@@ -9,8 +9,7 @@ from caretrack.activities import bp, services
 from caretrack.activities.forms import GoalForm, ThemeForm
 from caretrack.activities.models import CoverageGoal, Theme
 from caretrack.core.access import Permission, permission_required
-from caretrack.core.errors import DomainError
-from caretrack.core.requests import roll_back_anyway
+from caretrack.core.forms import save_form
 from caretrack.extensions import db
 from caretrack.org.models import UnitKind
 
@@ -27,16 +26,6 @@ def list_themes():
         kind.value: kind.label for kind in UnitKind})
 
 
-def _saved(form, save) -> bool:
-    if not form.validate_on_submit():
-        return False
-    try:
-        save()
-    except DomainError as error:
-        roll_back_anyway()
-        form.add_domain_error(error)
-        return False
-    return True
 
 
 @bp.route("/themes/new", methods=["GET", "POST"], defaults={"theme_id": None})
@@ -46,7 +35,7 @@ def _saved(form, save) -> bool:
 def edit_theme(theme_id: int | None):
     theme = db.get_or_404(Theme, theme_id) if theme_id else None
     form = ThemeForm(obj=theme)
-    if _saved(form, lambda: services.save_theme(current_user, form.name.data, form.first_year.data,
+    if save_form(form, lambda: services.save_theme(current_user, form.name.data, form.first_year.data,
                                                  form.last_year.data, theme)):
         flash(_("主题已保存。"), "success")
         return redirect(url_for("activities.list_themes"))
@@ -69,7 +58,7 @@ def edit_goal(goal_id: int | None):
         services.save_goal(current_user, theme, [UnitKind(k) for k in form.unit_kinds.data or []],
                            form.first_year.data, form.last_year.data, goal)
 
-    if _saved(form, save):
+    if save_form(form, save):
         flash(_("覆盖目标已保存。"), "success")
         return redirect(url_for("activities.list_themes"))
     return render_template("activities/catalog_form.html", form=form, title=_("覆盖目标")), \

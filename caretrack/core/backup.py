@@ -58,7 +58,7 @@ def _decoder(column):
     column_type = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator: the type it stores as
     try:
         python_type = column_type.python_type
-    except NotImplementedError:
+    except NotImplementedError:  # SQLAlchemy's answer for a type with no Python type of its own (JSON, say)
         return lambda value: value
     if isinstance(column_type, LargeBinary) or python_type is bytes:
         return base64.b64decode

@@ -175,3 +175,19 @@ def flash_saved(message: str, changed: bool) -> None:
         flash(message, "success")
     else:
         flash(_("没有改动，未作保存。"), "info")
+
+
+def save_form(form, save) -> bool:
+    """Validate the form and run `save`; a domain error goes onto the form and the request writes nothing."""
+    from caretrack.core.errors import DomainError
+    from caretrack.core.requests import roll_back_anyway
+
+    if not form.validate_on_submit():
+        return False
+    try:
+        save()
+    except DomainError as error:
+        roll_back_anyway()
+        form.add_domain_error(error)
+        return False
+    return True

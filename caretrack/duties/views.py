@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from caretrack.accounts.models import User
 from caretrack.core.access import Permission, can, get_or_404, permission_required
-from caretrack.core.errors import DomainError
+from caretrack.core.forms import save_form
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -59,17 +59,6 @@ def _folder() -> Path:
     return services.DUTY_FILES.path()
 
 
-def _saved(form, save) -> bool:
-    """Validate the form and run the service; a domain error goes onto the form and nothing is written."""
-    if not form.validate_on_submit():
-        return False
-    try:
-        save()
-    except DomainError as error:
-        roll_back_anyway()
-        form.add_domain_error(error)
-        return False
-    return True
 
 
 # --- the board -------------------------------------------------------------------------------------------------
@@ -156,7 +145,7 @@ def create_record(unit_id: int):
                               current_app.config["MAX_ATTACHMENT_BYTES"])
         created.append(entry)
 
-    if _saved(form, save):
+    if save_form(form, save):
         flash(_("已记录。"), "success")
         return redirect(url_for("duties.show_record", duty_record_id=created[0].id))
     return render_template("duties/record_form.html", form=form, unit=unit), 400 if form.errors else 200
@@ -176,7 +165,7 @@ def show_record(duty_record_id: int):
 def add_file(duty_record_id: int):
     entry = get_or_404(DutyRecord, duty_record_id, current_user, Permission.DUTIES_RECORD)
     form = FileForm()
-    if _saved(form, lambda: services.add_file(current_user, entry, form.file.data.filename, form.file.data.read(),
+    if save_form(form, lambda: services.add_file(current_user, entry, form.file.data.filename, form.file.data.read(),
                                               _folder(), current_app.config["MAX_ATTACHMENT_BYTES"])):
         flash(_("附件已上传。"), "success")
         return redirect(url_for("duties.show_record", duty_record_id=entry.id))
@@ -225,7 +214,7 @@ def add_staff(unit_id: int):
     unit = get_or_404(Unit, unit_id, current_user, Permission.DUTIES_RECORD)
     form = StaffForm()
     form.user_id.choices = _user_choices(unit)
-    _saved(form, lambda: services.add_staff(
+    save_form(form, lambda: services.add_staff(
         current_user, unit, form.name.data, form.is_full_time.data, form.is_head.data, form.starts_on.data,
         form.ends_on.data, db.session.get(User, form.user_id.data) if form.user_id.data else None))
     return _back_to_unit(unit, form, _("已登记。"))
@@ -237,7 +226,7 @@ def add_staff(unit_id: int):
 def end_staff(staff_id: int):
     person = get_or_404(AidStaff, staff_id, current_user, Permission.DUTIES_RECORD)
     form = EndStaffForm()
-    _saved(form, lambda: services.end_staff(current_user, person, form.ends_on.data))
+    save_form(form, lambda: services.end_staff(current_user, person, form.ends_on.data))
     return _back_to_unit(db.session.get(Unit, person.unit_id), form, _("已登记离岗。"))
 
 
@@ -249,7 +238,7 @@ def save_budget(unit_id: int):
     _year()  # a bad ?year= is a 404 before anything is read from the form
     form = BudgetForm()
     form.project_id.choices = _project_choices()
-    _saved(form, lambda: services.save_budget(current_user, unit, db.session.get(AidProject, form.project_id.data),
+    save_form(form, lambda: services.save_budget(current_user, unit, db.session.get(AidProject, form.project_id.data),
                                               _year(create=True), form.amount.data))
     return _back_to_unit(unit, form, _("预算已保存。"))
 
@@ -268,7 +257,7 @@ def record_visit(unit_id: int):
     unit = get_or_404(Unit, unit_id, current_user, Permission.VISITS_MANAGE)
     form = VisitForm()
     requirements = [(line, form.due_on.data) for line in (form.requirements.data or "").splitlines()]
-    _saved(form, lambda: services.record_visit(current_user, unit, form.visited_on.data, form.findings.data,
+    save_form(form, lambda: services.record_visit(current_user, unit, form.visited_on.data, form.findings.data,
                                                requirements, local_today()))
     return _back_to_unit(unit, form, _("走访调研已记录。"))
 
@@ -279,7 +268,7 @@ def record_visit(unit_id: int):
 def close_improvement(improvement_id: int):
     improvement = get_or_404(Improvement, improvement_id, current_user, Permission.DUTIES_RECORD)
     form = CloseForm()
-    _saved(form, lambda: services.close_improvement(current_user, improvement, form.closed_on.data, form.note.data,
+    save_form(form, lambda: services.close_improvement(current_user, improvement, form.closed_on.data, form.note.data,
                                                     local_today()))
     return _back_to_unit(improvement.visit.unit, form, _("整改已完成。"))
 
@@ -311,7 +300,7 @@ def edit_type(duty_type_id: int | None):
             last_year=form.last_year.data, min_count=form.min_count.data, description=form.description.data,
             needs_contact=form.needs_contact.data, is_training=form.is_training.data), duty)
 
-    if _saved(form, save):
+    if save_form(form, save):
         flash(_("职责已保存。"), "success")
         return redirect(url_for("duties.list_types"))
     return render_template("duties/type_form.html", form=form), 400 if form.errors else 200
