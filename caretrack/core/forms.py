@@ -166,12 +166,17 @@ def valid_to_field() -> IntegerField:
     return IntegerField(_l("停用学年（起始年份，可空）"), [validators.Optional(), validators.NumberRange(2000, 2100)])
 
 
-def flash_saved(message: str, changed: bool) -> None:
-    """Tell the person what a save did: the message when something changed, plainly "no change" otherwise."""
+def flash_saved(message: str, changed: bool | None = None) -> None:
+    """Tell the person what a save did: the message when something changed, plainly "no change" otherwise.
+
+    `changed` None: whether the request has written any row so far (core.requests.wrote_changes).
+    """
     from flask import flash
     from flask_babel import gettext as _
 
-    if changed:
+    from caretrack.core.requests import wrote_changes
+
+    if wrote_changes() if changed is None else changed:
         flash(message, "success")
     else:
         flash(_("没有改动，未作保存。"), "info")
