@@ -41,10 +41,25 @@ def tables() -> set[str]:
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
 
+def _triggers() -> set[str]:
+    """Each trigger, and on PostgreSQL each function's source: a step may change only what the database enforces."""
+    with db.engine.connect() as connection:
+        if db.engine.dialect.name == "sqlite":
+            return set(connection.execute(text("SELECT name || ':' || sql FROM sqlite_master WHERE type = 'trigger'"))
+                       .scalars())
+        triggers = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
+        functions = connection.execute(text(
+            "SELECT p.proname || ':' || md5(p.prosrc) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public'")).scalars()
+        return {*triggers, *functions}
+
+
 def schema() -> dict[str, set[str]]:
-    """Each table with its columns."""
+    """Each table with its columns and indexes, and the triggers: whatever a migration step may change."""
     inspector = inspect(db.engine)
-    return {name: {column["name"] for column in inspector.get_columns(name)} for name in tables()}
+    found = {name: {column["name"] for column in inspector.get_columns(name)}
+             | {f"index:{index['name']}" for index in inspector.get_indexes(name)} for name in tables()}
+    return found | {"(triggers)": _triggers()}
 
 
 def current_revision() -> str | None:
@@ -68,7 +83,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     schema_at_head = schema()
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert schema() != schema_at_head  # the last step undone, whether it made tables or columns
+    assert schema() != schema_at_head  # the last step undone, whether it made tables, columns, indexes or triggers
     upgrade()
     assert current_revision() == head.revision
     assert schema() == schema_at_head
