@@ -69,8 +69,8 @@ def test_a_re_import_updates_the_amount_and_adds_no_budget(city, year, catalog, 
 
 
 def test_the_form_and_the_import_keep_one_budget(city, year, catalog, people, client_for):
-    from tests.factories import project
     from caretrack.org.models import Stage
+    from tests.factories import project
 
     aid = project("国家助学金", Stage.SENIOR_HIGH)
     client_for(people["school"]).post(f"/duties/units/{city.east_school.id}/budgets?year=2025",
