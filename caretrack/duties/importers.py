@@ -97,6 +97,8 @@ class BudgetImporter(Importer):
                                        project=name, year=start_year, next=start_year + 1)))
             return None
         if len({p.stage for p in found}) > 1:
+            if unit is None:  # the unit is refused already; its stages might have told which project it is
+                return None
             errors.append(("学段", _("“%(project)s”在多个学段都有，请填写学段。", project=name)))
             return None
         return found[0]

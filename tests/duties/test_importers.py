@@ -121,6 +121,11 @@ def test_each_bad_row_is_named_in_chinese_and_nothing_is_written(city, year, cat
     assert count() == 1
 
 
+def test_a_row_of_a_unit_outside_the_scope_gets_one_error_only(city, year, catalog, people):
+    report = run_budgets(f"{HEADER}\n4199010001,国家助学金,,2025-2026,1\n", people["east"])
+    assert [(e.column, e.reason) for e in report.errors] == [("单位代码", "找不到该单位，或该单位不在您的管理范围内。")]
+
+
 def test_a_missing_column_refuses_the_file(city, year, catalog):
     report = run_budgets("单位代码,资助项目,学年\n2199010101,国家助学金,2025-2026\n")
     assert report.file_refused
