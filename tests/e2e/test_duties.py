@@ -40,8 +40,8 @@ def new_district(app) -> dict:
             accounts.grant_role(None, user, role, ScopeType.UNIT, district if unit is district else unit)
             people[role] = user
         db.session.commit()
-        return {"district": district.code, "district_name": district.name, "school": school.name, "officer": people[Role.DISTRICT_OFFICER].username,
-                "trainee": people[Role.SCHOOL_OFFICER].display_name}
+        return {"district": district.code, "district_name": district.name, "school": school.name,
+                "officer": people[Role.DISTRICT_OFFICER].username, "trainee": people[Role.SCHOOL_OFFICER].display_name}
 
 
 def board_cell(page, district_code: str):
