@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from caretrack.audit.models import AuditEvent
@@ -340,3 +341,7 @@ def test_the_board_shows_where_the_policy_was_published_and_the_contact(city, du
     assert "已完成" in cell
     assert "入学通知书、校园网 · 2025年9月1日" in cell
     assert "联系人：周老师 010-60000000" in cell
+    workbook = load_workbook(io.BytesIO(client_for(people["east"]).get(
+        f"/duties/units/{city.east_school.id}/inspection.xlsx?year=2025").get_data()))
+    row = next(r for r in workbook.worksheets[0].iter_rows(values_only=True) if r[0] == duties["policy_publicity"].name)
+    assert "宣传渠道：入学通知书、校园网；联系人：周老师 010-60000000" in row[3]
