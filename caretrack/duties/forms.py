@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -29,6 +30,7 @@ class RecordForm(BaseForm):
     attending_unit_ids = MultiCheckboxField(_l("参加单位"), choices=[], coerce=int)
     trainee_ids = MultiCheckboxField(_l("参训人员"), choices=[], coerce=int)
     file = FileField(_l("附件（照片或会议纪要，JPG、PNG 或 PDF，可空）"))
+    version = HiddenField()
 
 
 class FileForm(BaseForm):
@@ -44,6 +46,10 @@ class StaffForm(BaseForm):
     ends_on = DateField(_l("离岗日期（可空）"), [validators.Optional()])
 
 
+class DeleteForm(BaseForm):
+    """The confirmation of a delete: the button of a form the page asks about before sending (data-confirm)."""
+
+
 class EndStaffForm(BaseForm):
     ends_on = DateField(_l("离岗日期"), [required()])
 
@@ -53,6 +59,11 @@ class VisitForm(BaseForm):
     findings = TextAreaField(_l("发现的问题"), [required(), length(5000)])
     requirements = TextAreaField(_l("整改要求（每行一条）"), [validators.Optional(), length(5000)])
     due_on = DateField(_l("整改期限（可空）"), [validators.Optional()])
+
+
+class EditVisitForm(BaseForm):
+    visited_on = DateField(_l("走访日期"), [required()])
+    findings = TextAreaField(_l("发现的问题"), [required(), length(5000)])
 
 
 class CloseForm(BaseForm):

@@ -120,8 +120,28 @@ def theme_page(city):
     return EditPage(f"/activities/themes/{theme.id}/edit", {}, theme, make_user(Role.CITY_ADMIN, city.city))
 
 
+def duty_record_page(city):
+    from caretrack.duties import services as duties
+    from caretrack.duties.models import DutyType
+
+    officer = make_user(Role.DISTRICT_OFFICER, city.east)
+    meeting = db.session.scalar(select(DutyType).where(DutyType.code == "leadership_meeting"))  # not the first
+    entry = duties.record_duty(officer, city.east, duties.RecordData(
+        duty=meeting, done_on=date(2025, 10, 20), title="专题会议", attending_units=[city.east_school]),
+        date(2025, 10, 21), {city.east.id, city.east_school.id}, set())
+    return EditPage(f"/duties/records/{entry.id}/edit", {"duty_type_id": [str(meeting.id)]}, entry, officer)
+
+
+def duty_staff_page(city):
+    from caretrack.duties import services as duties
+
+    officer = make_user(Role.DISTRICT_OFFICER, city.east)
+    person = duties.add_staff(None, city.east, "李老师", False, True, date(2024, 9, 1), user=officer)
+    return EditPage(f"/duties/staff/{person.id}/edit", {"user_id": [str(officer.id)]}, person, officer)
+
+
 PAGES = [student_page, disbursement_page, record_page, identification_page, unit_page, project_page, cadence_page,
-         rule_page, activity_page, theme_page]
+         rule_page, activity_page, theme_page, duty_record_page, duty_staff_page]
 
 
 def audit_rows() -> int:
