@@ -18,10 +18,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectFieldBase,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     ValidationError,
     validators,
+    widgets,
 )
 
 from caretrack.core import text
@@ -164,6 +166,20 @@ def valid_from_field() -> IntegerField:
 def valid_to_field() -> IntegerField:
     """The last academic year it applies to; empty while it is in force."""
     return IntegerField(_l("停用学年（起始年份，可空）"), [validators.Optional(), validators.NumberRange(2000, 2100)])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes; a value that is not one of them (a tampered form) gets a message in the user's language."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            # WTForms' own catalog has no Chinese for this message.
+            raise ValidationError(_l("所选的选项已不可用，请刷新页面后重新选择。")) from None
 
 
 def flash_saved(message: str, changed: bool | None = None) -> None:

@@ -14,8 +14,7 @@ from wtforms import (
     validators,
 )
 
-from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
-from caretrack.students.forms import MultiCheckboxField
+from caretrack.core.forms import BaseForm, MultiCheckboxField, length, required, valid_from_field, valid_to_field
 
 
 class RecordForm(BaseForm):
@@ -73,7 +72,8 @@ class CloseForm(BaseForm):
 
 class BudgetForm(BaseForm):
     project_id = SelectField(_l("资助项目"), coerce=int, choices=[], validators=[required()])
-    amount = DecimalField(_l("年度预算（元）"), [required(), validators.NumberRange(min=0)], places=2)
+    amount = DecimalField(_l("年度预算（元）"), [
+        required(), validators.NumberRange(min=0, message=_l("预算金额不能为负数。"))], places=2)
 
 
 class DutyTypeForm(BaseForm):

@@ -202,7 +202,7 @@ def test_a_file_added_on_the_edit_form_counts_as_a_change(city, duties, people, 
     ({"title": ""}, "此项必填。"),
     ({"done_on": "2099-01-01"}, "完成日期不能晚于今天。"),
     ({"done_on": "2025-02-30"}, "不是有效的日期值。"),
-    ({"attending_unit_ids": ["999999"]}, "999999"),  # WTForms says this one in English (a tampered form)
+    ({"attending_unit_ids": ["999999"]}, "所选的选项已不可用，请刷新页面后重新选择。"),  # a tampered form
     ({"duty_type_id": "abc"}, "选择无效：无法转化类型。"),
     ({"version": "abc"}, "表单已损坏，请刷新页面后重新填写。"),
     ({"version": "7"}, "该记录已被他人修改。"),
@@ -303,7 +303,7 @@ def test_a_budget_is_deleted_and_saving_it_unchanged_says_so(city, people, year,
     assert "没有改动，未作保存。" in page
     assert "确定删除免费教科书的年度预算（¥100.00）吗？" in page
     bad = text_of(browser.post(url, data={"project_id": aid.id, "amount": "-1"}, follow_redirects=True))
-    assert "数值必须大于 0。" in bad
+    assert "预算金额不能为负数。" in bad
     budget = db.session.scalar(select(Budget))
     assert budget.amount == Decimal("100.00")
     response = browser.post(f"/duties/budgets/{budget.id}/delete?year=2025", follow_redirects=True)
