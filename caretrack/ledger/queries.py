@@ -210,12 +210,17 @@ def caseload_query(user, year: AcademicYear, today: date, stale_days: int, sort:
         "aid": (total,),
         "name": (),
     }
-    statement = (scoped(select(Student, last, total), user, Permission.LEDGER_VIEW, Student)
-                 .join(Identification, and_(Identification.student_id == Student.id,
-                                            Identification.academic_year_id == year.id))
-                 .where(Student.status == "active")
+    statement = (_caseload_members(select(Student, last, total), user, year)
                  .order_by(*orders.get(sort, orders["contact"]), Student.name, Student.id))
     return statement.where(overdue) if only_stale else statement
+
+
+def _caseload_members(statement, user, year: AcademicYear):
+    """The user's identified active students of the year, as rows of `statement`."""
+    return (scoped(statement, user, Permission.LEDGER_VIEW, Student)
+            .join(Identification, and_(Identification.student_id == Student.id,
+                                       Identification.academic_year_id == year.id))
+            .where(Student.status == "active"))
 
 
 def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
@@ -227,7 +232,9 @@ def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str =
     statement = caseload_query(user, year, today, stale_days, sort, only_stale)
     from caretrack.students.queries import with_places
 
-    page = paginate(with_places(statement), scalars=False, cap=current_app.config["COUNT_CAP"])
+    # Counted without the last contact and the aid, unless the list keeps only those not contacted lately.
+    counted = statement if only_stale else _caseload_members(select(Student.id), user, year)
+    page = paginate(with_places(statement), scalars=False, cap=current_app.config["COUNT_CAP"], counted=counted)
     page.items = [CaseloadRow(student, day, Decimal(amount or 0), (today - day).days if day else None,
                               day is None or day < threshold) for student, day, amount in page.items]
     return page
