@@ -56,6 +56,7 @@ class TimelineEntry:
     kind: str  # "aid" or a RecordKind value
     entry: Disbursement | SupportRecord
     readable: bool = True
+    changeable: bool = False  # a care record the user may edit or remove (may_change_record)
 
     @property
     def is_aid(self) -> bool:
@@ -104,6 +105,29 @@ def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
     return list(db.session.scalars(statement).unique())
 
 
+def _record_rights(user, student: Student, records: list[SupportRecord]):
+    """(record, may_read, may_change_record) for records of one student, from the answers for the student asked
+    once (and only those a record needs), not three questions per record.
+    """
+    if not records:
+        return []
+    may_care = can(user, Permission.CARE_RECORD, student)
+    restricted = any(r.tier == Tier.RESTRICTED for r in records)
+    may_read_restricted = restricted and can(user, Permission.CARE_RESTRICTED, student)
+    user_id = getattr(user, "id", None)
+    may_manage = None
+    rights = []
+    for record in records:
+        readable = record.tier != Tier.RESTRICTED or may_read_restricted
+        changeable = may_care and readable
+        if changeable and record.staff_id != user_id:
+            if may_manage is None:
+                may_manage = can(user, Permission.CARE_MANAGE, student)
+            changeable = may_manage
+        rights.append((record, readable, changeable))
+    return rights
+
+
 # Domains above the ledger add their entries here (activities: the ones the student attended); each is a
 # function(student, filters) returning TimelineEntry rows, and answers only for the kinds it knows.
 TIMELINE_SOURCES: list = []
@@ -115,8 +139,9 @@ def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineE
     if filters.kind in ("", AID):
         entries += [TimelineEntry(d.paid_on, AID, d) for d in _disbursements(student, filters)]
     if filters.kind != AID:
-        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read(user, r))
-                    for r in _records(student, filters)]
+        records = _records(student, filters)
+        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=readable, changeable=changeable)
+                    for r, readable, changeable in _record_rights(user, student, records)]
     for source in TIMELINE_SOURCES:
         entries += source(student, filters)
     entries.sort(key=lambda e: (e.day, e.entry.created_at), reverse=True)

@@ -41,10 +41,27 @@ def tables() -> set[str]:
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
 
-def schema() -> dict[str, set[str]]:
-    """Each table with its columns."""
+def schema() -> dict[str, tuple[set[str], set[tuple]]]:
+    """Each table with its columns and its indexes (name and columns): a step may make only an index."""
     inspector = inspect(db.engine)
-    return {name: {column["name"] for column in inspector.get_columns(name)} for name in tables()}
+    return {name: ({column["name"] for column in inspector.get_columns(name)},
+                   {(index["name"], tuple(index["column_names"])) for index in inspector.get_indexes(name)})
+            for name in tables()}
+
+
+@pytest.mark.no_transaction
+def test_the_student_list_index_comes_and_goes_with_its_step(empty_app):
+    def student_indexes() -> dict[str, list[str]]:
+        return {index["name"]: index["column_names"] for index in inspect(db.engine).get_indexes("students")}
+
+    upgrade(revision="c3d9a41f5e27")
+    indexes = student_indexes()
+    assert indexes["ix_students_school_class_no"] == ["school_id", "class_id", "student_no"]
+    assert "ix_students_school_class" not in indexes  # the new index covers it
+    downgrade(revision="a17d5e0c9b21")
+    indexes = student_indexes()
+    assert indexes["ix_students_school_class"] == ["school_id", "class_id"]
+    assert "ix_students_school_class_no" not in indexes
 
 
 def current_revision() -> str | None:
