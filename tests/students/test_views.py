@@ -480,3 +480,22 @@ def test_the_capped_count_is_in_english_too(city, login, app, monkeypatch):
     html = page(client, "/students/")
     assert "1+ students" in html
     assert "名学生" not in html
+
+
+def test_the_university_list_costs_the_same_queries_whatever_the_school_holds(city, login, count_queries):
+    student = make_student(city.uni_class, student_no="F001")
+    identify(student, 2025, Category.ORPHAN)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    _one_of_each_record(student)
+    _one_followup(student, make_user(Role.COUNSELOR, city.university))
+
+    def queries(path: str) -> int:
+        db.session.flush()
+        with count_queries() as counter:
+            page(client, path)
+        return counter.count
+
+    paths = ("/students/?year=2025", "/students/?year=2025&identified=yes", "/students/?year=2025&page=2")
+    few = [queries(path) for path in paths]
+    _grow_the_university(city, student)
+    assert [queries(path) for path in paths] == few
