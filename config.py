@@ -84,6 +84,8 @@ def load_config() -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": _env_int("CARETRACK_PER_PAGE", 50),
+        # Long lists (the students, the caseload) count their rows up to this many, then say "10,000+".
+        "COUNT_CAP": _env_int("CARETRACK_COUNT_CAP", 10_000),
         # A standby takes over at most a lease and a third after the holder died (renewed every third of it).
         "SCHEDULER_LEASE_SECONDS": _env_int("CARETRACK_SCHEDULER_LEASE_SECONDS", 15),
         "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,

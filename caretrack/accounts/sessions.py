@@ -25,8 +25,9 @@ _PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "stat
 
 
 def _load_user(user_id: str):
-    """The user of this cookie, if the cookie's server-side session is still open (one query)."""
+    """The user of this cookie and their role grants, if its server-side session is still open (one query)."""
     from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     from caretrack.accounts.models import User, UserSession, session_key_hash
     from caretrack.extensions import db
@@ -35,8 +36,11 @@ def _load_user(user_id: str):
     key = session.get("key")
     if not raw_id.isdigit() or not isinstance(key, str):
         return None
-    user = db.session.scalar(select(User).join(UserSession, UserSession.user_id == User.id).where(
-        User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None)))
+    # The role grants come in the same query: every page asks them (the menu, the permission checks).
+    user = db.session.execute(
+        select(User).join(UserSession, UserSession.user_id == User.id).where(
+            User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None))
+        .options(joinedload(User.role_assignments))).unique().scalar_one_or_none()
     if user is None or not user.is_active_user or user.session_token != token:
         return None
     return user

@@ -6,7 +6,11 @@ the policy notice spells it. That name is the gettext message id of its label an
 
 from enum import StrEnum
 
-from flask_babel import gettext
+from flask import has_request_context
+from flask_babel import get_locale, gettext
+
+# (language, Chinese name) -> label: the catalogs are compiled once and never change while the app runs.
+_LABELS: dict[tuple[str, str], str] = {}
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
@@ -25,8 +29,14 @@ class LabelledEnum(StrEnum):
 
     @property
     def label(self) -> str:
-        """The name in the current language."""
-        return gettext(self.zh_name)
+        """The name in the current language (looked up once per language: lists show one per row)."""
+        if not has_request_context():
+            return gettext(self.zh_name)
+        key = (str(get_locale()), self.zh_name)
+        label = _LABELS.get(key)
+        if label is None:
+            label = _LABELS[key] = gettext(self.zh_name)
+        return label
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

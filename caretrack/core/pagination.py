@@ -12,15 +12,25 @@ from caretrack.extensions import db
 
 @dataclass
 class Page:
-    """One page of rows, with what the pagination macro needs."""
+    """One page of rows, with what the pagination macro needs.
+
+    A capped page (`capped`) was counted only up to `total`: there are more rows, how many is not known, so
+    neither is the last page; `has_next` then says whether a row follows this page.
+    """
 
     items: list
     page: int
     per_page: int
     total: int
+    capped: bool = False
+    more: bool = False  # a capped page: whether a row follows it
 
     @property
     def pages(self) -> int:
+        """The number of pages, or on a capped page those known to exist."""
+        if self.capped:
+            known = max(self.total + 1, (self.page - 1) * self.per_page + len(self.items) + int(self.more))
+            return max(1, ceil(known / self.per_page))
         return max(1, ceil(self.total / self.per_page))
 
     @property
@@ -29,7 +39,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more if self.capped else self.page < self.pages
 
     def window(self, around: int = 2) -> list[int]:
         """Page numbers near the current one, for the links."""
@@ -40,14 +50,27 @@ def requested_page() -> int:
     return parse_id(request.args.get("page")) or 1
 
 
-def paginate(statement, page: int | None = None, per_page: int | None = None, scalars: bool = True) -> Page:
-    """Run one count query and one page query, whatever the number of rows."""
+def paginate(statement, page: int | None = None, per_page: int | None = None, scalars: bool = True,
+             cap: int | None = None, counted=None) -> Page:
+    """Run one count query and one page query, whatever the number of rows.
+
+    With `cap`, the count stops at that many rows (a count over a LIMIT, not over every row of a city) and the page
+    comes back `capped` when there are more. `counted`: a statement returning the same rows more cheaply (without
+    the page's computed columns), for the count.
+    """
     page = page or requested_page()
     per_page = per_page or current_app.config["PER_PAGE"]
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page))
+    counted = (statement if counted is None else counted).order_by(None)
+    if cap is not None:
+        counted = counted.limit(cap + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    capped = cap is not None and total > cap
+    # A capped page reads one row more, to know whether a next page exists.
+    rows = db.session.execute(statement.limit(per_page + 1 if capped else per_page).offset((page - 1) * per_page))
     items = list(rows.scalars() if scalars else rows)
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    more = capped and len(items) > per_page
+    return Page(items=items[:per_page], page=page, per_page=per_page, total=cap if capped else total,
+                capped=capped, more=more)
 
 
 def page_of(items: list, page: int | None = None, per_page: int | None = None) -> Page:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
 from caretrack.extensions import db
@@ -71,9 +71,7 @@ def obligations(students: list[Student], year: AcademicYear, today: date) -> dic
     if not students:
         return {}
     ids = [s.id for s in students]
-    identifications = {i.student_id: i for i in db.session.scalars(
-        select(Identification).where(Identification.student_id.in_(ids), Identification.academic_year_id == year.id)
-        .options(selectinload(Identification.category_rows)))}
+    identifications = _identifications(students, year)
     rules = [r for r in db.session.scalars(select(CadenceRule).order_by(CadenceRule.id)) if r.applies_in(
         year.start_year)]
     terms = _terms_by_school({s.school_id for s in students}, year)
@@ -88,6 +86,20 @@ def obligations(students: list[Student], year: AcademicYear, today: date) -> dic
             for rule in rules if applies(rule, identification)
             for window in _windows(rule, terms[student.school_id])]
     return result
+
+
+def _identifications(students: list[Student], year: AcademicYear) -> dict[int, Identification]:
+    """The students' identifications of the year: from the students themselves when their file loaded them all
+    with their categories (the file page), else in one query.
+    """
+    loaded = [s for s in students if "identifications" not in inspect(s).unloaded]
+    if len(loaded) == len(students) and all(
+            "category_rows" not in inspect(i).unloaded for s in students for i in s.identifications):
+        return {i.student_id: i for s in students for i in s.identifications if i.academic_year_id == year.id}
+    return {i.student_id: i for i in db.session.scalars(
+        select(Identification).where(Identification.student_id.in_([s.id for s in students]),
+                                     Identification.academic_year_id == year.id)
+        .options(selectinload(Identification.category_rows)))}
 
 
 def _obligation(rule, window, student_records, today) -> Obligation:

@@ -1,13 +1,17 @@
 """Reads of the ledger: a student's timeline, the disbursement list, the caseload of a counselor or teacher."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from flask import current_app
+from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy.orm import joinedload
 
 from caretrack.core.access import Permission, can, prime_can, scoped
 from caretrack.core.pagination import Page, paginate
+from caretrack.core.requests import request_memo
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement, SupportRecord, Tier
 from caretrack.ledger.services import academic_year_bounds
@@ -52,6 +56,7 @@ class TimelineEntry:
     kind: str  # "aid" or a RecordKind value
     entry: Disbursement | SupportRecord
     readable: bool = True
+    changeable: bool = False  # a care record the user may edit or remove (may_change_record)
 
     @property
     def is_aid(self) -> bool:
@@ -65,17 +70,31 @@ class TimelineFilters:
     include_removed: bool = False
 
 
+def _payments(student: Student, include_removed: bool) -> list[Disbursement]:
+    """Every payment of the student (removed ones too if asked), read once per request: the timeline and the
+    yearly totals on the file share it. A student's payments are a few dozen at most, so every year is read and
+    the timeline's year filter applied here.
+    """
+    memo = request_memo("ledger_payments")
+    key = (student.id, include_removed)
+    if key not in memo:
+        # The project comes joined with the payment; its standards are not shown on the timeline.
+        statement = (select(Disbursement).where(Disbursement.student_id == student.id)
+                     .options(joinedload(Disbursement.project).lazyload(AidProject.standards)))
+        if not include_removed:
+            statement = statement.where(Disbursement.deleted_at.is_(None))
+        memo[key] = list(db.session.scalars(statement))
+    return memo[key]
+
+
 def _disbursements(student: Student, filters: TimelineFilters) -> list[Disbursement]:
-    statement = select(Disbursement).where(Disbursement.student_id == student.id)
-    if filters.year is not None:
-        statement = statement.where(Disbursement.academic_year_id == filters.year.id)
-    if not filters.include_removed:
-        statement = statement.where(Disbursement.deleted_at.is_(None))
-    return list(db.session.scalars(statement))
+    year_id = filters.year.id if filters.year is not None else None
+    return [d for d in _payments(student, filters.include_removed) if year_id is None or d.academic_year_id == year_id]
 
 
 def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
-    statement = select(SupportRecord).where(SupportRecord.student_id == student.id)
+    statement = (select(SupportRecord).where(SupportRecord.student_id == student.id)
+                 .options(joinedload(SupportRecord.attachments)))
     if filters.kind and filters.kind != AID:
         statement = statement.where(SupportRecord.kind == filters.kind)
     if filters.year is not None:
@@ -83,7 +102,30 @@ def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
         statement = statement.where(SupportRecord.happened_on.between(starts_on, ends_on))
     if not filters.include_removed:
         statement = statement.where(SupportRecord.deleted_at.is_(None))
-    return list(db.session.scalars(statement))
+    return list(db.session.scalars(statement).unique())
+
+
+def _record_rights(user, student: Student, records: list[SupportRecord]):
+    """(record, may_read, may_change_record) for records of one student, from the answers for the student asked
+    once (and only those a record needs), not three questions per record.
+    """
+    if not records:
+        return []
+    may_care = can(user, Permission.CARE_RECORD, student)
+    restricted = any(r.tier == Tier.RESTRICTED for r in records)
+    may_read_restricted = restricted and can(user, Permission.CARE_RESTRICTED, student)
+    user_id = getattr(user, "id", None)
+    may_manage = None
+    rights = []
+    for record in records:
+        readable = record.tier != Tier.RESTRICTED or may_read_restricted
+        changeable = may_care and readable
+        if changeable and record.staff_id != user_id:
+            if may_manage is None:
+                may_manage = can(user, Permission.CARE_MANAGE, student)
+            changeable = may_manage
+        rights.append((record, readable, changeable))
+    return rights
 
 
 # Domains above the ledger add their entries here (activities: the ones the student attended); each is a
@@ -97,8 +139,9 @@ def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineE
     if filters.kind in ("", AID):
         entries += [TimelineEntry(d.paid_on, AID, d) for d in _disbursements(student, filters)]
     if filters.kind != AID:
-        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=may_read(user, r))
-                    for r in _records(student, filters)]
+        records = _records(student, filters)
+        entries += [TimelineEntry(r.happened_on, r.kind, r, readable=readable, changeable=changeable)
+                    for r, readable, changeable in _record_rights(user, student, records)]
     for source in TIMELINE_SOURCES:
         entries += source(student, filters)
     entries.sort(key=lambda e: (e.day, e.entry.created_at), reverse=True)
@@ -106,13 +149,13 @@ def timeline(user, student: Student, filters: TimelineFilters) -> list[TimelineE
 
 
 def aid_totals_by_year(student: Student) -> list[tuple[str, Decimal]]:
-    """Total aid received per academic year, newest first (removed payments excluded)."""
-    rows = db.session.execute(
-        select(AcademicYear.start_year, func.sum(Disbursement.amount))
-        .join(AcademicYear, AcademicYear.id == Disbursement.academic_year_id)
-        .where(Disbursement.student_id == student.id, Disbursement.deleted_at.is_(None))
-        .group_by(AcademicYear.start_year).order_by(AcademicYear.start_year.desc()))
-    return [(f"{start}-{start + 1}", total) for start, total in rows]
+    """Total aid received per academic year, newest first (removed payments excluded), from the payments the
+    timeline reads (no query of its own).
+    """
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for payment in _payments(student, include_removed=False):
+        totals[payment.academic_year.start_year] += payment.amount
+    return [(f"{start}-{start + 1}", totals[start]) for start in sorted(totals, reverse=True)]
 
 
 # --- the disbursement list ---------------------------------------------------------------------------------
@@ -176,26 +219,33 @@ def caseload_query(user, year: AcademicYear, today: date, stale_days: int, sort:
     Students not contacted for `stale_days` (or never) come first unless another sort is asked for; with
     `only_stale`, only they are kept (the home page's count links here).
     """
-    last_contact = (select(SupportRecord.student_id, func.max(SupportRecord.happened_on).label("last"))
-                    .where(SupportRecord.deleted_at.is_(None)).group_by(SupportRecord.student_id).subquery())
-    aid = (select(Disbursement.student_id, func.sum(Disbursement.amount).label("total"))
-           .where(Disbursement.deleted_at.is_(None), Disbursement.academic_year_id == year.id)
-           .group_by(Disbursement.student_id).subquery())
-    last, total = last_contact.c.last, func.coalesce(aid.c.total, literal(0))
-    overdue = or_(last.is_(None), last < today - timedelta(days=stale_days))
+    # Per student, not grouped over every record of the city: the database looks up each listed student's latest
+    # record and this year's payments through the (student_id, ...) indexes.
+    last = (select(func.max(SupportRecord.happened_on))
+            .where(SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None))
+            .correlate(Student).scalar_subquery().label("last_contact"))
+    total = (select(func.coalesce(func.sum(Disbursement.amount), literal(0)))
+             .where(Disbursement.student_id == Student.id, Disbursement.deleted_at.is_(None),
+                    Disbursement.academic_year_id == year.id)
+             .correlate(Student).scalar_subquery().label("aid_total"))
+    overdue = or_(last.element.is_(None), last.element < today - timedelta(days=stale_days))
     orders = {
-        "contact": (case((overdue, 0), else_=1), last.asc().nulls_first()),
+        # Never contacted first, then the oldest contact: the overdue ones come first by that order alone.
+        "contact": (last.asc().nulls_first(),),
         "aid": (total,),
         "name": (),
     }
-    statement = (scoped(select(Student, last, total), user, Permission.LEDGER_VIEW, Student)
-                 .join(Identification, and_(Identification.student_id == Student.id,
-                                            Identification.academic_year_id == year.id))
-                 .outerjoin(last_contact, last_contact.c.student_id == Student.id)
-                 .outerjoin(aid, aid.c.student_id == Student.id)
-                 .where(Student.status == "active")
+    statement = (_caseload_members(select(Student, last, total), user, year)
                  .order_by(*orders.get(sort, orders["contact"]), Student.name, Student.id))
     return statement.where(overdue) if only_stale else statement
+
+
+def _caseload_members(statement, user, year: AcademicYear):
+    """The user's identified active students of the year, as rows of `statement`."""
+    return (scoped(statement, user, Permission.LEDGER_VIEW, Student)
+            .join(Identification, and_(Identification.student_id == Student.id,
+                                       Identification.academic_year_id == year.id))
+            .where(Student.status == "active"))
 
 
 def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
@@ -207,7 +257,9 @@ def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str =
     statement = caseload_query(user, year, today, stale_days, sort, only_stale)
     from caretrack.students.queries import with_places
 
-    page = paginate(with_places(statement), scalars=False)
+    # Counted without the last contact and the aid, unless the list keeps only those not contacted lately.
+    counted = statement if only_stale else _caseload_members(select(Student.id), user, year)
+    page = paginate(with_places(statement), scalars=False, cap=current_app.config["COUNT_CAP"], counted=counted)
     page.items = [CaseloadRow(student, day, Decimal(amount or 0), (today - day).days if day else None,
                               day is None or day < threshold) for student, day, amount in page.items]
     return page

@@ -33,7 +33,7 @@ from caretrack.students.views import register_file_section
 def _year_by_start(start_year: int | None) -> AcademicYear | None:
     if not start_year:
         return None
-    return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
+    return next((year for year in org.all_years() if year.start_year == start_year), None)
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,7 @@ def timeline_section(user, student: Student) -> dict | None:
     form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
-            "years": db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all(),
-            "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
+            "years": org.all_years(), "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
             "record_form": form, "closables": _prepare_record_form(form, student, fresh=True) if form else [],
             "open_record_form": bool(request.args.get("close")),
             "may_read_restricted": can(user, Permission.CARE_RESTRICTED, student)}

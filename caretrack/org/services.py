@@ -192,11 +192,16 @@ def academic_year_of(day: date) -> int:
 
 def _own_or_inherited(unit: Unit | None, by_unit: dict[int | None, Term]) -> Term | None:
     """The term row that applies to the unit: its own, else the nearest parent's, else the default."""
-    node = unit
-    while node is not None:
-        if node.id in by_unit:
-            return by_unit[node.id]
-        node = node.parent
+    if any(key is not None for key in by_unit):  # else no unit has dates of its own: no parent to look up
+        node = unit
+        while node is not None:
+            if node.id in by_unit:
+                return by_unit[node.id]
+            if node.parent_id is None:
+                break
+            if node.parent_id in by_unit:  # without loading the parent
+                return by_unit[node.parent_id]
+            node = node.parent
     return by_unit.get(None)
 
 
@@ -248,14 +253,19 @@ class CurrentTerm:
     ends_on: date
 
 
-def _years_up_to(calendar_year: int) -> list[AcademicYear]:
-    """The two latest academic years starting by `calendar_year`, read once per request."""
+def all_years() -> list[AcademicYear]:
+    """Every academic year, newest first, read once per request (a page's year selects and its default year share
+    it; there is one row a year).
+    """
     memo = request_memo("org_terms")
-    key = ("years", calendar_year)
-    if key not in memo:
-        memo[key] = db.session.scalars(select(AcademicYear).where(AcademicYear.start_year <= calendar_year)
-                                       .order_by(AcademicYear.start_year.desc()).limit(2)).all()
-    return memo[key]
+    if "years" not in memo:
+        memo["years"] = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
+    return memo["years"]
+
+
+def _years_up_to(calendar_year: int) -> list[AcademicYear]:
+    """The two latest academic years starting by `calendar_year`."""
+    return [year for year in all_years() if year.start_year <= calendar_year][:2]
 
 
 def _terms_of_years(year_ids: tuple[int, ...]) -> list[Term]:

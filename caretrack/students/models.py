@@ -55,7 +55,8 @@ class Student(TimestampMixin, VersionedMixin, db.Model):
     __tablename__ = "students"
     __table_args__ = (
         UniqueConstraint("school_id", "student_no"),
-        Index("ix_students_school_class", "school_id", "class_id"),
+        # The list's order (student_query): a page is read in index order, not sorted.
+        Index("ix_students_school_class_no", "school_id", "class_id", "student_no"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scoped
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
-from caretrack.org.models import AcademicYear, College, SchoolClass
+from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
 from caretrack.students.models import Identification, IdentificationCategory, Student
 
 
@@ -96,12 +96,17 @@ def identifications_by_student(student_ids, year: AcademicYear | None) -> dict[i
 
 
 def get_student(user, student_id: int) -> Student | None:
-    """One student's file with its guardians and identifications, if the user may see it."""
+    """One student's file with its school's stages, guardians and identifications, if the user may see it.
+
+    Two queries: the student with their places, the school's stages and the guardians (a few rows each), then the
+    identifications of every year with their categories.
+    """
     statement = scoped(select(Student).where(Student.id == student_id), user, Permission.STUDENTS_VIEW)
-    statement = with_places(statement).options(
-        selectinload(Student.guardians),
-        selectinload(Student.identifications).selectinload(Identification.category_rows))
-    return db.session.scalar(statement)
+    statement = statement.options(
+        joinedload(Student.school).joinedload(Unit.stage_rows), joinedload(Student.college),
+        joinedload(Student.school_class), joinedload(Student.guardians),
+        selectinload(Student.identifications).joinedload(Identification.category_rows))
+    return db.session.execute(statement).unique().scalar_one_or_none()
 
 
 def filter_choices(user, school_id: int | None):

@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -68,7 +68,7 @@ def filters_from_request() -> queries.StudentFilters:
 def _list_context(filters: queries.StudentFilters) -> dict:
     colleges, classes = queries.filter_choices(current_user, filters.school_id)
     schools = schools_for(current_user, Permission.STUDENTS_VIEW)
-    years = db.session.scalars(select(AcademicYear).order_by(AcademicYear.start_year.desc())).all()
+    years = org.all_years()
     return {"filters": filters, "schools": [(u.id, u.name) for u in schools],
             "colleges": [(c.id, c.name) for c in colleges], "classes": [(c.id, c.name) for c in classes],
             "years": years,
@@ -107,7 +107,8 @@ def list_students():
     if request.method == "POST":
         return _filter_redirect()
     filters = filters_from_request()
-    page = paginate(queries.with_places(queries.student_query(current_user, filters)))
+    page = paginate(queries.with_places(queries.student_query(current_user, filters)),
+                    cap=current_app.config["COUNT_CAP"])
     identifications = queries.identifications_by_student([s.id for s in page.items], filters.year)
     return render_template("students/list.html", page=page, identifications=identifications,
                            **_list_context(filters))

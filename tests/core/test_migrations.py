@@ -58,8 +58,24 @@ def schema() -> dict[str, set[str]]:
     """Each table with its columns and indexes, and the triggers: whatever a migration step may change."""
     inspector = inspect(db.engine)
     found = {name: {column["name"] for column in inspector.get_columns(name)}
-             | {f"index:{index['name']}" for index in inspector.get_indexes(name)} for name in tables()}
+             | {f"index:{index['name']}:{','.join(index['column_names'])}" for index in inspector.get_indexes(name)}
+             for name in tables()}
     return found | {"(triggers)": _triggers()}
+
+
+@pytest.mark.no_transaction
+def test_the_student_list_index_comes_and_goes_with_its_step(empty_app):
+    def student_indexes() -> dict[str, list[str]]:
+        return {index["name"]: index["column_names"] for index in inspect(db.engine).get_indexes("students")}
+
+    upgrade(revision="c3d9a41f5e27")
+    indexes = student_indexes()
+    assert indexes["ix_students_school_class_no"] == ["school_id", "class_id", "student_no"]
+    assert "ix_students_school_class" not in indexes  # the new index covers it
+    downgrade(revision="-1")
+    indexes = student_indexes()
+    assert indexes["ix_students_school_class"] == ["school_id", "class_id"]
+    assert "ix_students_school_class_no" not in indexes
 
 
 def current_revision() -> str | None:

@@ -360,10 +360,34 @@ def _grow_the_university(city, student) -> None:
     for day in range(2, 12):
         care(student, RecordKind.TALK, happened_on=date(2025, 9, day))
         pay(student, "勤工助学", "100.00", paid_on=date(2025, 9, day), voucher=f"V{day}")
+    _more_followups_and_cases(city, student)
     db.session.flush()
 
 
-FILE_PAGE_CEILING = 26  # statements; issue 16 aims at 15 (docs/benchmarks.md says what the rest is)
+def _one_followup(student, assignee, due_on=date(2026, 12, 10)) -> None:
+    from caretrack.followups import services as followups
+    from caretrack.followups.models import FollowUpKind
+
+    followups.schedule(assignee, followups.FollowUpData(student=student, kind=FollowUpKind.VISIT, assignee=assignee,
+                                                        due_on=due_on), date(2026, 11, 28), confirm_past=True)
+
+
+def _more_followups_and_cases(city, student) -> None:
+    """Follow-ups of other assignees, and the screening cases of a run over the university (the student's own
+    among them): what the follow-up and cadence sections could look up row by row.
+    """
+    from caretrack.org.services import ensure_academic_year
+    from caretrack.screening.rules import seed_rules
+    from caretrack.screening.services import run_screening
+
+    for number in range(4):
+        _one_followup(student, make_user(Role.COUNSELOR, city.university), date(2026, 12, 10 + number))
+    seed_rules()
+    officer = make_user(Role.SCHOOL_OFFICER, city.university)
+    run_screening(officer, city.university, ensure_academic_year(2025), 1)
+
+
+FILE_PAGE_CEILING = 15  # statements (issue 16)
 
 
 @pytest.mark.parametrize("role", [Role.SCHOOL_OFFICER, Role.COUNSELOR])
@@ -374,6 +398,7 @@ def test_a_university_students_file_costs_the_same_queries_whatever_the_school_h
     client = login(make_user(role, city.university))
     path = f"/students/{student.id}"
     _one_of_each_record(student)
+    _one_followup(student, make_user(Role.COUNSELOR, city.university))
 
     def queries() -> int:
         db.session.flush()
@@ -416,3 +441,61 @@ def test_the_class_picker_is_404_outside_the_scope_and_403_without_the_edit_role
     path = f"/students/{student.id}/move/classes"
     assert client_for(make_user(Role.SCHOOL_OFFICER, city.east_school)).get(path).status_code == 404
     assert client_for(make_user(Role.CLASS_TEACHER, city.uni_class)).get(path).status_code == 403
+
+
+def test_the_list_counts_up_to_the_cap_and_still_pages_past_it(city, login, app, monkeypatch):
+    monkeypatch.setitem(app.config, "COUNT_CAP", 4)
+    monkeypatch.setitem(app.config, "PER_PAGE", 2)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    for index in range(4):
+        make_student(city.class_a, name=f"学生{index}", student_no=f"C{index}")
+    html = page(client, "/students/")
+    assert "共 4 条" in html  # at the cap: the exact count
+    assert "4+ 名学生" not in html
+    for index in range(4, 7):
+        make_student(city.class_a, name=f"学生{index}", student_no=f"C{index}")
+    first = page(client, "/students/")
+    assert "4+ 名学生" in first
+    assert "末页页码未知" in first
+    assert "共 7 条" not in first
+    assert 'href="/students/?page=2"' in first
+    assert 'href="/students/?page=3"' in first
+    third = page(client, "/students/?page=3")
+    assert "学生4" in third
+    assert "学生5" in third
+    assert 'href="/students/?page=4"' in third  # a row follows: the next link is live
+    last = page(client, "/students/?page=4")
+    assert "学生6" in last
+    assert 'class="page-item disabled">\n        <a class="page-link" href="/students/?page=5"' in last
+    assert "?page=5\">5<" not in last
+
+
+def test_the_capped_count_is_in_english_too(city, login, app, monkeypatch):
+    monkeypatch.setitem(app.config, "COUNT_CAP", 1)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    for index in range(3):
+        make_student(city.class_a, student_no=f"E{index}")
+    with client.session_transaction() as session:
+        session["locale"] = "en"
+    html = page(client, "/students/")
+    assert "1+ students" in html
+    assert "名学生" not in html
+
+
+def test_the_university_list_costs_the_same_queries_whatever_the_school_holds(city, login, count_queries):
+    student = make_student(city.uni_class, student_no="F001")
+    identify(student, 2025, Category.ORPHAN)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    _one_of_each_record(student)
+    _one_followup(student, make_user(Role.COUNSELOR, city.university))
+
+    def queries(path: str) -> int:
+        db.session.flush()
+        with count_queries() as counter:
+            page(client, path)
+        return counter.count
+
+    paths = ("/students/?year=2025", "/students/?year=2025&identified=yes", "/students/?year=2025&page=2")
+    few = [queries(path) for path in paths]
+    _grow_the_university(city, student)
+    assert [queries(path) for path in paths] == few
