@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, case, distinct, func, or_, select, true
+from sqlalchemy.orm import aliased
 
 from caretrack.accounts.services import home_unit
 from caretrack.activities import queries as activities
@@ -21,7 +22,6 @@ from caretrack.ledger import queries as ledger
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Unit, UnitKind
 from caretrack.screening import queries as screening_queries
-from caretrack.screening import rules as rule_engine
 from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun
 from caretrack.screening.tables import form_for
@@ -129,7 +129,8 @@ def identified_by_stage_and_category(user, year: AcademicYear) -> dict[tuple[str
 
     A student of several categories counts under each, as the student list filtered by one category finds them.
     """
-    statement = (scoped(select(Student.stage, IdentificationCategory.category, func.count(distinct(Student.id))),
+    # One identification per student and year, one row per category of it: count(*) counts students.
+    statement = (scoped(select(Student.stage, IdentificationCategory.category, func.count()),
                         user, Permission.STUDENTS_VIEW, Student)
                  .join(Identification, and_(Identification.student_id == Student.id,
                                             Identification.academic_year_id == year.id))
@@ -196,28 +197,49 @@ class RequiredCoverage:
         return self.should_cover - self.covered
 
 
+def _rule_applies(rule: ScreeningRule, category):
+    """rules.applies_clauses with the categories read from an outer-joined identification_categories row."""
+    clauses = []
+    if rule.stage:
+        clauses.append(Student.stage == rule.stage)
+    if rule.boarder is not None:
+        clauses.append(Identification.is_boarder.is_(rule.boarder))
+    groups = []
+    if rule.categories:
+        groups.append(category.category.in_(rule.categories))
+    if "martyr" in rule.flags:
+        groups.append(Identification.is_martyr_child.is_(True))
+    if "disaster" in rule.flags:
+        groups.append(Identification.is_disaster.is_(True))
+    if groups:
+        clauses.append(or_(*groups))
+    return and_(true(), *clauses)
+
+
 def required_coverage(units: list[Unit], year: AcademicYear, term: int) -> dict[int, RequiredCoverage]:
     """The coverage question of each unit's table for the term, as screening.build_table answers it, for the
-    units screened this term (by themselves or by the district they report to); four queries for all of them.
+    units that ran their screening this term (the others have no table yet); five queries for all of them.
 
     Each unit is counted by the rules of its own form (附件1 or 附件2): the identified active students they apply
     to, less those with an open case of such a rule.
     """
     schools = schools_under(units)
-    parents = {unit.id: unit.parent_id for unit in units}
     screened = set(db.session.scalars(select(ScreeningRun.unit_id).where(
-        ScreeningRun.unit_id.in_(sorted({*parents, *(p for p in parents.values() if p)})),
-        ScreeningRun.academic_year_id == year.id, ScreeningRun.term == term,
-        ScreeningRun.finished_at.is_not(None)).distinct()))
-    listed = [unit for unit in units if unit.id in screened or parents[unit.id] in screened]
+        ScreeningRun.unit_id.in_([unit.id for unit in units]), ScreeningRun.academic_year_id == year.id,
+        ScreeningRun.term == term, ScreeningRun.finished_at.is_not(None)).distinct()))
+    listed = [unit for unit in units if unit.id in screened]
     rules = [r for r in db.session.scalars(select(ScreeningRule).where(ScreeningRule.coverage_form.is_not(None))
                                            .order_by(ScreeningRule.id)) if r.applies_in(year.start_year)]
     by_form: dict[str, list[int]] = {}
     for unit in listed:
         by_form.setdefault(form_for(unit), []).extend(schools[unit.id])
-    clauses, case_clauses = [], []
+    # The rules' categories through one outer join rather than an EXISTS per rule (rules.applies_clauses): the
+    # same students, in a plain hash join whose cost PostgreSQL estimates well (the EXISTS made it plan for JIT).
+    category = aliased(IdentificationCategory)
+    clauses, case_clauses, categories = [], [], set()
     for form, school_ids in by_form.items():
-        applying = [and_(true(), *rule_engine.applies_clauses(rule)) for rule in rules if rule.coverage_form == form]
+        applying = [_rule_applies(rule, category) for rule in rules if rule.coverage_form == form]
+        categories.update(c for rule in rules if rule.coverage_form == form for c in rule.categories)
         if applying and school_ids:
             clauses.append(and_(Student.school_id.in_(school_ids), or_(*applying)))
             case_clauses.append(and_(ScreeningCase.school_id.in_(school_ids), ScreeningRule.coverage_form == form))
@@ -227,6 +249,8 @@ def required_coverage(units: list[Unit], year: AcademicYear, term: int) -> dict[
             select(Student.school_id, func.count(distinct(Student.id)))
             .join(Identification, (Identification.student_id == Student.id)
                   & (Identification.academic_year_id == year.id))
+            .outerjoin(category, (category.identification_id == Identification.id)
+                       & category.category.in_(sorted(categories) or [""]))
             .where(Student.status == "active", or_(*clauses)).group_by(Student.school_id)).all())
         missing = dict(db.session.execute(
             select(ScreeningCase.school_id, func.count(distinct(ScreeningCase.student_id)))

@@ -137,7 +137,7 @@ def owing_query(user, year, today: date):
     cadence.attention judges it student by student. Set-based: its cost and query count do not grow with the
     caseload; the list page pages it and works out the badges for one page of students only.
     """
-    from sqlalchemy import and_, exists, false
+    from sqlalchemy import and_, false
 
     from caretrack.followups.models import CadenceRule
     from caretrack.ledger.models import SupportRecord
@@ -150,15 +150,22 @@ def owing_query(user, year, today: date):
     windows = _cadence_windows(students, year, today)
     if windows is None:
         return students.where(false())
+    # Two levels down, each EXISTS names what it correlates to (the student and identification of the outer row,
+    # the rule and window of the middle one): SQLAlchemy would otherwise take them into the subquery's own FROM.
     applies = or_(and_(CadenceRule.category.is_(None), CadenceRule.level.is_(None)),
                   CadenceRule.level == Identification.level,
-                  exists().where(IdentificationCategory.identification_id == Identification.id,
-                                 IdentificationCategory.category == CadenceRule.category))
-    done = exists().where(SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None),
-                          SupportRecord.kind == CadenceRule.record_kind,
-                          SupportRecord.happened_on.between(windows.c.starts_on, windows.c.ends_on))
+                  select(IdentificationCategory.identification_id).where(
+                      IdentificationCategory.identification_id == Identification.id,
+                      IdentificationCategory.category == CadenceRule.category)
+                  .correlate(Identification, CadenceRule).exists())
+    done = (select(SupportRecord.id).where(
+        SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None),
+        SupportRecord.kind == CadenceRule.record_kind,
+        SupportRecord.happened_on.between(windows.c.starts_on, windows.c.ends_on))
+        .correlate(Student, CadenceRule, windows).exists())
     owed = (select(windows.c.rule_id).join(CadenceRule, CadenceRule.id == windows.c.rule_id)
-            .where(windows.c.school_id == Student.school_id, applies, ~done).exists())
+            .where(windows.c.school_id == Student.school_id, applies, ~done)
+            .correlate(Student, Identification).exists())
     return (students.where(owed).options(joinedload(Student.school_class))
             .order_by(Student.school_id, Student.class_id, Student.name, Student.id))
 
