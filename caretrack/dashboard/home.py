@@ -200,7 +200,7 @@ def coverage_chart(unit, year) -> Chart:
     """Per goal of themed activities: identified students it should reach and those it reached (activities.coverage)."""
     url = url_for("activities.unit_coverage", unit_id=unit.id, year=year.start_year)
     groups = [(entry.goal.theme.name, [Bar(_("应覆盖"), entry.expected, url), Bar(_("已覆盖"), entry.reached, url)])
-              for entry in activities.coverage(unit, year, list_unreached=False)]
+              for entry in activities.coverage_totals(unit, year)]
     return Chart(f"coverage-{unit.id}", _("%(unit)s 主题教育活动覆盖：按目标", unit=unit.name),
                  [_("应覆盖"), _("已覆盖")], groups)
 

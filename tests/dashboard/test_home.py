@@ -396,3 +396,28 @@ def test_the_owed_visits_counted_in_sql_are_those_the_cadence_finds_student_by_s
         mine = set(db.session.scalars(followup_queries.owing_query(teacher, year, today).with_only_columns(
             Student.id)))
         assert mine == {s.id for s in students if s.class_id == city.class_a.id and s.id in expected}
+
+
+def test_the_activity_coverage_charts_count_as_the_coverage_page_does(app, demo_city):
+    """activities.coverage_totals (one query, the charts') gives the numbers of activities.coverage (the page's)."""
+    from caretrack.activities import queries as activities
+    from caretrack.org.models import Unit
+
+    usernames, password = demo_city
+    year = ensure_academic_year(academic_year_of(local_today()))
+
+    def shape(entries):
+        return [(e.goal.id, e.expected, e.reached, [(s.school.id, s.expected, s.reached) for s in e.schools])
+                for e in entries]
+
+    reached = 0
+    for unit in db.session.scalars(select(Unit).order_by(Unit.id)):
+        expected = activities.coverage(unit, year, list_unreached=False)
+        assert shape(activities.coverage_totals(unit, year)) == shape(expected), unit.code
+        reached += sum(e.reached for e in expected)
+    assert reached > 0  # the demo's activities reach someone: the sums are tried, not only the zeros
+    district = db.session.scalar(select(Unit).where(Unit.kind == "district"))
+    page = log_in(app, "district", password).get("/").get_data(as_text=True)
+    cells = _chart_cells(page, f"coverage-{district.id}")
+    assert [n for *_x, n in cells] == [n for e in activities.coverage(district, year, list_unreached=False)
+                                       for n in (e.expected, e.reached)]
