@@ -42,9 +42,10 @@ def tables() -> set[str]:
 
 
 def schema() -> dict[str, set[str]]:
-    """Each table with its columns."""
+    """Each table with its columns and its indexes (a migration may add only an index)."""
     inspector = inspect(db.engine)
-    return {name: {column["name"] for column in inspector.get_columns(name)} for name in tables()}
+    return {name: {column["name"] for column in inspector.get_columns(name)}
+            | {f"index {index['name']}" for index in inspector.get_indexes(name)} for name in tables()}
 
 
 def current_revision() -> str | None:
@@ -68,7 +69,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     schema_at_head = schema()
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert schema() != schema_at_head  # the last step undone, whether it made tables or columns
+    assert schema() != schema_at_head  # the last step undone, whether it made tables, columns or indexes
     upgrade()
     assert current_revision() == head.revision
     assert schema() == schema_at_head
