@@ -305,7 +305,8 @@ def test_a_district_officer_counts_and_charts_only_the_schools_reporting_to_the_
     lines = dict(counted_lines(page))
     reported = {url: n for url, n in lines.items() if "report=" in url}
     assert sum(reported.values()) == 1  # the district's one school, not the district's own table as well
-    assert "西城区民族中学" not in page and "示例理工大学" not in page
+    assert "西城区民族中学" not in page
+    assert "示例理工大学" not in page
     east_cases = db.session.scalar(select(func.count()).select_from(ScreeningCase).where(
         ScreeningCase.school_id == city.east_school.id, ScreeningCase.academic_year_id == term.year.id))
     assert east_cases > 0
@@ -357,7 +358,8 @@ def test_a_school_aid_officer_counts_the_summaries_of_their_school_not_yet_gener
 
 def test_the_owed_visits_counted_in_sql_are_those_the_cadence_finds_student_by_student(app, city):
     """owing_query (set-based) against cadence.attention (per student, in Python) over varied students, rules,
-    records and a school with its own term dates, at several days of the year."""
+    records and a school with its own term dates, at several days of the year.
+    """
     from datetime import date
 
     from caretrack.followups import cadence
