@@ -225,6 +225,36 @@ def coverage(unit: Unit, year: AcademicYear, *, college: College | None = None, 
     return result
 
 
+def coverage_totals(unit: Unit, year: AcademicYear) -> list[GoalCoverage]:
+    """`coverage` without the unreached, every goal in one query: for the home pages' charts.
+
+    The identified students of the unit's schools are read once, grouped by school, with one sum per goal of
+    those reached; each goal then keeps the schools of its kinds. The same numbers as `coverage` (the tests hold
+    it to that), in one scan of the year's identifications instead of one per goal.
+    """
+    goals = goals_in_force(year.start_year)
+    if not goals:
+        return []
+    school_ids = [unit.id] if unit.is_school else list(unit_subtree_ids([unit.id]))
+    by_span = _schools_by_span(year, school_ids)
+    rows = db.session.execute(
+        select(Unit, func.count(Student.id), *[func.sum(case((_reached(goal, by_span), 1), else_=0)) for goal in goals])
+        .join(Student, Student.school_id == Unit.id)
+        .join(Identification, (Identification.student_id == Student.id) & (Identification.academic_year_id == year.id))
+        .where(Student.school_id.in_(school_ids)).group_by(Unit).order_by(Unit.code)).all()
+    result = []
+    for index, goal in enumerate(goals):
+        schools = [SchoolCount(row[0], row[1], int(row[2 + index] or 0)) for row in rows if row[0].kind in goal.kinds]
+        applies = unit.kind in goal.kinds if unit.is_school else bool(schools)
+        if not applies:
+            continue
+        entry = GoalCoverage(goal, schools=schools)
+        entry.expected = sum(s.expected for s in schools)
+        entry.reached = sum(s.reached for s in schools)
+        result.append(entry)
+    return result
+
+
 def coverage_json(unit: Unit, year: AcademicYear) -> dict:
     """The command line's JSON: every goal with the counts and the unreached students' codes, numbers and names."""
     return {"单位代码": unit.code, "学年": year.label, "目标": [

@@ -15,7 +15,6 @@ from caretrack.duties import queries as duties
 from caretrack.followups import queries as followups
 from caretrack.notify import services as notify
 from caretrack.org.models import Stage
-from caretrack.screening import queries as screening_queries
 from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus
 from caretrack.students.models import Category
@@ -64,7 +63,7 @@ def care_section(user, today: date) -> Section | None:
         stale = queries.stale_students(user, term.year, today, days)
         lines.append(Line(_("超过 %(n)d 天未联系的已认定学生", n=days), stale,
                           url_for("ledger.my_caseload", days=days, stale="1"), urgent=stale > 0))
-        owed = len(followups.owing_students(user, term.year, today))
+        owed = queries.count_of(followups.owing_query(user, term.year, today))
         lines.append(Line(_("走访要求未完成的学生"), owed, url_for("followups.list_owed"), urgent=owed > 0))
         if has_permission(user, Permission.NARRATIVE_WRITE):
             unwritten = queries.count_of(summaries.narratives_to_write(user, term.year, term.number))
@@ -127,6 +126,8 @@ def school_section(user, today: date) -> Section | None:
                    url_for("followups.list_followups", mine="0", due="overdue", **{"class": row.class_id}),
                    urgent=True) for row in queries.overdue_by_class(user, today)]
     lines += _proposal_lines(user)
+    missing = queries.count_of(summaries.summaries_not_generated(user, term.year, term.number))
+    lines.append(Line(_("本学期还没有生成的学期小结"), missing, url_for("summaries.list_missing")))
     failed = len(queries.failed_imports(user))
     lines.append(Line(_("失败的导入"), failed, url_for("dashboard.failed_imports"), urgent=failed > 0))
     charts = [identified_chart(user, term.year), *[coverage_chart(unit, term.year) for unit in units]]
@@ -143,19 +144,19 @@ def oversight_section(user, today: date) -> Section | None:
     if term is None:
         return None
     year, number = term.year, term.number
-    statuses = queries.overseen_statuses(user, year, number)
+    overseen = queries.oversight(user, year, number)
     by_state = {state: 0 for state in screening.REPORT_STATES}
-    for status in statuses:
+    for status in overseen.statuses:
         by_state[status.report_state(today)] += 1
     labels = _report_labels()
     lines = [Line(_("报送：%(state)s的单位", state=labels[state]), n,
                   url_for("screening.list_units", year=year.start_year, term=number, report=state),
                   urgent=state == "late" and n > 0) for state, n in by_state.items()]
-    reporting = [Reporting(screening.reporting(unit, year, number, today), can(user, Permission.SCREENING_RUN, unit))
-                 for unit in screening_queries.overseen_units(user)]
+    reporting = [Reporting(r, can(user, Permission.SCREENING_RUN, r.unit)) for r in overseen.reporting(today)]
     charts = [submissions_chart(by_state, year.start_year, number),
-              cases_by_unit_chart(user, [s.unit for s in statuses], year, number),
-              cases_by_term_chart(user), identified_chart(user, year),
+              required_coverage_chart(overseen.statuses, year, number),
+              cases_by_unit_chart(user, overseen.units, year, number),
+              cases_by_term_chart(user, overseen.units), identified_chart(user, year),
               *[coverage_chart(unit, year) for unit in queries.granted_units(user, *OVERSIGHT_ROLES)]]
     return Section("oversight", _("所辖单位"), lines, charts, include="dashboard/_oversight.html",
                    context={"reporting": reporting, "year": year, "term": number})
@@ -174,7 +175,7 @@ def duties_section(user, today: date) -> Section | None:
     late = sum(1 for item in summary if item["late"])
     url = url_for("duties.board_home", year=term.year.start_year)
     lines = [Line(_("有逾期职责的单位"), late, url, counted=False, urgent=late > 0)]
-    return Section("duties", _("单位职责"), lines, include="duties/_board_summary.html",
+    return Section("duties", _("单位职责完成情况"), lines, include="duties/_board_summary.html",
                    context={"duty_summary": summary})
 
 
@@ -199,7 +200,7 @@ def coverage_chart(unit, year) -> Chart:
     """Per goal of themed activities: identified students it should reach and those it reached (activities.coverage)."""
     url = url_for("activities.unit_coverage", unit_id=unit.id, year=year.start_year)
     groups = [(entry.goal.theme.name, [Bar(_("应覆盖"), entry.expected, url), Bar(_("已覆盖"), entry.reached, url)])
-              for entry in activities.coverage(unit, year, list_unreached=False)]
+              for entry in activities.coverage_totals(unit, year)]
     return Chart(f"coverage-{unit.id}", _("%(unit)s 主题教育活动覆盖：按目标", unit=unit.name),
                  [_("应覆盖"), _("已覆盖")], groups)
 
@@ -210,6 +211,24 @@ def submissions_chart(by_state: dict[str, int], start_year: int, term: int) -> C
             for state, n in by_state.items()]
     return Chart("submissions", _("本学期排查统计表报送：对照截止日"), [_("单位数")],
                  [(bar.label, [bar]) for bar in bars])
+
+
+def required_coverage_chart(statuses, year, term: int) -> Chart:
+    """应助尽助 of the required grants per unit: the coverage question of each unit's table, 应覆盖 against 已覆盖,
+    each bar linking to the unit's table and its case list (the students still missing their grant).
+    """
+    units = [status.unit for status in statuses]
+    coverage = queries.required_coverage(units, year, term)
+    groups = []
+    for unit in units:
+        if unit.id not in coverage:
+            continue
+        entry = coverage[unit.id]
+        url = url_for("screening.show_unit", unit_id=unit.id, year=year.start_year, term=term) + "#table"
+        groups.append((unit.name, [Bar(_("应覆盖"), entry.should_cover, url), Bar(_("已覆盖"), entry.covered, url)]))
+    return Chart("required_coverage", _("本学期必须的资助项目覆盖情况：按单位"), [_("应覆盖"), _("已覆盖")], groups,
+                 note=_("即各单位统计表中的覆盖问题：规则要求必须享受的资助项目（如最高档国家助学金、寄宿生生活补助）"
+                        "应覆盖的学生数，减去仍有待解决情况的学生。本学期还没有排查的单位不列出。"))
 
 
 def cases_by_unit_chart(user, units, year, term: int) -> Chart:
@@ -225,8 +244,8 @@ def cases_by_unit_chart(user, units, year, term: int) -> Chart:
                  groups)
 
 
-def cases_by_term_chart(user) -> Chart:
-    counts = queries.cases_by_term(user)
+def cases_by_term_chart(user, units) -> Chart:
+    counts = queries.cases_by_term(user, units)
     terms = sorted({(start_year, term) for start_year, term, _status in counts})
     groups = []
     for start_year, term in terms:

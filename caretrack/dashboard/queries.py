@@ -7,7 +7,8 @@ Every function here runs a fixed number of queries whatever the number of studen
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, or_, select, true
+from sqlalchemy.orm import aliased
 
 from caretrack.accounts.services import home_unit
 from caretrack.activities import queries as activities
@@ -19,10 +20,11 @@ from caretrack.jobs import imports
 from caretrack.jobs.models import FAILED, RUNNING, Job
 from caretrack.ledger import queries as ledger
 from caretrack.org import services as org
-from caretrack.org.models import AcademicYear, SchoolClass, Unit
+from caretrack.org.models import AcademicYear, SchoolClass, Unit, UnitKind
 from caretrack.screening import queries as screening_queries
 from caretrack.screening import services as screening
-from caretrack.screening.models import CaseStatus, ScreeningCase
+from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun
+from caretrack.screening.tables import form_for
 from caretrack.students.models import Identification, IdentificationCategory, Student
 
 
@@ -127,7 +129,8 @@ def identified_by_stage_and_category(user, year: AcademicYear) -> dict[tuple[str
 
     A student of several categories counts under each, as the student list filtered by one category finds them.
     """
-    statement = (scoped(select(Student.stage, IdentificationCategory.category, func.count(distinct(Student.id))),
+    # One identification per student and year, one row per category of it: count(*) counts students.
+    statement = (scoped(select(Student.stage, IdentificationCategory.category, func.count()),
                         user, Permission.STUDENTS_VIEW, Student)
                  .join(Identification, and_(Identification.student_id == Student.id,
                                             Identification.academic_year_id == year.id))
@@ -137,34 +140,160 @@ def identified_by_stage_and_category(user, year: AcademicYear) -> dict[tuple[str
     return {(stage, category): n for stage, category, n in db.session.execute(statement)}
 
 
-def cases_by_term(user) -> dict[tuple[int, int, str], int]:
-    """Screening cases in the user's scope per (start year, term, status), over every term (one query)."""
+def schools_under(units: list[Unit]) -> dict[int, list[int]]:
+    """The schools each unit stands for: a school itself, a district its schools (one query for the districts)."""
+    found = {unit.id: [unit.id] for unit in units if unit.is_school}
+    groups = [unit.id for unit in units if not unit.is_school]
+    if groups:
+        found.update({unit_id: [] for unit_id in groups})
+        for school_id, parent_id in db.session.execute(select(Unit.id, Unit.parent_id).where(
+                Unit.parent_id.in_(groups), Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT]))):
+            found[parent_id].append(school_id)
+    return found
+
+
+def cases_by_term(user, units: list[Unit]) -> dict[tuple[int, int, str], int]:
+    """Screening cases of the units' schools per (start year, term, status), over every term (one query)."""
+    school_ids = sorted({i for ids in schools_under(units).values() for i in ids})
+    if not school_ids:
+        return {}
     statement = (scoped(select(AcademicYear.start_year, ScreeningCase.term, ScreeningCase.status, func.count()),
                         user, Permission.SCREENING_VIEW, ScreeningCase)
                  .join(AcademicYear, AcademicYear.id == ScreeningCase.academic_year_id)
+                 .where(ScreeningCase.school_id.in_(school_ids))
                  .group_by(AcademicYear.start_year, ScreeningCase.term, ScreeningCase.status))
     return {(start_year, term, status): n for start_year, term, status, n in db.session.execute(statement)}
 
 
 def cases_by_unit(user, units: list[Unit], year: AcademicYear, term: int) -> dict[int, dict[str, int]]:
-    """Open and closed cases of the term per listed unit: a school's own, a district's schools' (one query)."""
-    statement = (scoped(select(ScreeningCase.school_id, Unit.parent_id, ScreeningCase.status, func.count()),
-                        user, Permission.SCREENING_VIEW, ScreeningCase)
-                 .join(Unit, Unit.id == ScreeningCase.school_id)
-                 .where(ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term)
-                 .group_by(ScreeningCase.school_id, Unit.parent_id, ScreeningCase.status))
+    """Open and closed cases of the term per listed unit: a school's own, a district's schools' (two queries)."""
+    schools = schools_under(units)
+    unit_of = {school_id: unit_id for unit_id, ids in schools.items() for school_id in ids}
     totals = {unit.id: {CaseStatus.OPEN.value: 0, CaseStatus.CLOSED.value: 0} for unit in units}
-    for school_id, parent_id, status, n in db.session.execute(statement):
-        for unit_id in {school_id, parent_id}:
-            if unit_id in totals:
-                totals[unit_id][status] = totals[unit_id].get(status, 0) + n
+    if not unit_of:
+        return totals
+    statement = (scoped(select(ScreeningCase.school_id, ScreeningCase.status, func.count()),
+                        user, Permission.SCREENING_VIEW, ScreeningCase)
+                 .where(ScreeningCase.school_id.in_(sorted(unit_of)), ScreeningCase.academic_year_id == year.id,
+                        ScreeningCase.term == term)
+                 .group_by(ScreeningCase.school_id, ScreeningCase.status))
+    for school_id, status, n in db.session.execute(statement):
+        counts = totals[unit_of[school_id]]
+        counts[status] = counts.get(status, 0) + n
     return totals
 
 
-def overseen_statuses(user, year: AcademicYear, term: int) -> list[screening.UnitStatus]:
-    """Where each unit the user oversees stands with its table for the term (as the screening overview lists)."""
-    units = screening_queries.units_for(user)
-    return screening.statuses(units, year, term) if units else []
+@dataclass
+class RequiredCoverage:
+    """The coverage question of a unit's table (应助尽助 of the required grants): how many students the rules that
+    answer it apply to (应覆盖学生数), and how many of them no open case says are missing their grant (覆盖学生数).
+    """
+
+    should_cover: int
+    covered: int
+
+    @property
+    def missing(self) -> int:
+        return self.should_cover - self.covered
+
+
+def _rule_applies(rule: ScreeningRule, category):
+    """rules.applies_clauses with the categories read from an outer-joined identification_categories row."""
+    clauses = []
+    if rule.stage:
+        clauses.append(Student.stage == rule.stage)
+    if rule.boarder is not None:
+        clauses.append(Identification.is_boarder.is_(rule.boarder))
+    groups = []
+    if rule.categories:
+        groups.append(category.category.in_(rule.categories))
+    if "martyr" in rule.flags:
+        groups.append(Identification.is_martyr_child.is_(True))
+    if "disaster" in rule.flags:
+        groups.append(Identification.is_disaster.is_(True))
+    if groups:
+        clauses.append(or_(*groups))
+    return and_(true(), *clauses)
+
+
+def required_coverage(units: list[Unit], year: AcademicYear, term: int) -> dict[int, RequiredCoverage]:
+    """The coverage question of each unit's table for the term, as screening.build_table answers it, for the
+    units that ran their screening this term (the others have no table yet); five queries for all of them.
+
+    Each unit is counted by the rules of its own form (附件1 or 附件2): the identified active students they apply
+    to, less those with an open case of such a rule.
+    """
+    schools = schools_under(units)
+    screened = set(db.session.scalars(select(ScreeningRun.unit_id).where(
+        ScreeningRun.unit_id.in_([unit.id for unit in units]), ScreeningRun.academic_year_id == year.id,
+        ScreeningRun.term == term, ScreeningRun.finished_at.is_not(None)).distinct()))
+    listed = [unit for unit in units if unit.id in screened]
+    rules = [r for r in db.session.scalars(select(ScreeningRule).where(ScreeningRule.coverage_form.is_not(None))
+                                           .order_by(ScreeningRule.id)) if r.applies_in(year.start_year)]
+    by_form: dict[str, list[int]] = {}
+    for unit in listed:
+        by_form.setdefault(form_for(unit), []).extend(schools[unit.id])
+    # The rules' categories through one outer join rather than an EXISTS per rule (rules.applies_clauses): the
+    # same students, in a plain hash join whose cost PostgreSQL estimates well (the EXISTS made it plan for JIT).
+    category = aliased(IdentificationCategory)
+    clauses, case_clauses, categories = [], [], set()
+    for form, school_ids in by_form.items():
+        applying = [_rule_applies(rule, category) for rule in rules if rule.coverage_form == form]
+        categories.update(c for rule in rules if rule.coverage_form == form for c in rule.categories)
+        if applying and school_ids:
+            clauses.append(and_(Student.school_id.in_(school_ids), or_(*applying)))
+            case_clauses.append(and_(ScreeningCase.school_id.in_(school_ids), ScreeningRule.coverage_form == form))
+    should, missing = {}, {}
+    if clauses:
+        should = dict(db.session.execute(
+            select(Student.school_id, func.count(distinct(Student.id)))
+            .join(Identification, (Identification.student_id == Student.id)
+                  & (Identification.academic_year_id == year.id))
+            .outerjoin(category, (category.identification_id == Identification.id)
+                       & category.category.in_(sorted(categories) or [""]))
+            .where(Student.status == "active", or_(*clauses)).group_by(Student.school_id)).all())
+        missing = dict(db.session.execute(
+            select(ScreeningCase.school_id, func.count(distinct(ScreeningCase.student_id)))
+            .join(ScreeningRule, ScreeningRule.id == ScreeningCase.rule_id)
+            .where(ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term,
+                   ScreeningCase.status == CaseStatus.OPEN, or_(*case_clauses))
+            .group_by(ScreeningCase.school_id)).all())
+    result = {}
+    for unit in listed:
+        total = sum(should.get(i, 0) for i in schools[unit.id])
+        result[unit.id] = RequiredCoverage(total, total - sum(missing.get(i, 0) for i in schools[unit.id]))
+    return result
+
+
+@dataclass
+class Oversight:
+    """What a district or the city oversees for a term: the units reporting to it, each with its table's status.
+
+    `statuses` are the units that report to the user's city or districts (a district's schools; the city's
+    districts and the schools reporting to it directly), never the user's own unit: that is what the officers
+    chase. `reporting` groups them by the unit they report to, for the reporting cards with 催报.
+    """
+
+    overseers: list[Unit]
+    statuses: list[screening.UnitStatus]
+
+    def reporting(self, today: date) -> list[screening.Reporting]:
+        return [screening.Reporting(unit, [s for s in self.statuses if s.unit.parent_id == unit.id], today)
+                for unit in self.overseers]
+
+    @property
+    def units(self) -> list[Unit]:
+        return [status.unit for status in self.statuses]
+
+
+def oversight(user, year: AcademicYear, term: int) -> Oversight:
+    """The units reporting to the city or districts the user oversees, with their status (five queries)."""
+    overseers = screening_queries.overseen_units(user)
+    if not overseers:
+        return Oversight([], [])
+    units = list(db.session.scalars(select(Unit).where(Unit.parent_id.in_([u.id for u in overseers]))
+                                    .order_by(Unit.kind != UnitKind.DISTRICT, Unit.code)))
+    return Oversight(overseers, screening.statuses(units, year, term) if units else [])
 
 
 def may_oversee(user) -> bool:

@@ -91,20 +91,91 @@ def due_between(first: date, last: date) -> list[int]:
         FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_on.between(first, last)).order_by(FollowUp.id)))
 
 
-def owing_students(user, year, today: date) -> list[tuple[Student, list]]:
-    """The user's identified students of the year whom the visit cadence says are owed a visit or talk now.
+def _cadence_windows(scoped_students, year, today: date):
+    """The visit cadence's windows that have started by today, per school of the students, as rows of SQL.
 
-    The cadence is judged per student in Python (cadence.obligations: a few queries for the whole list), so the
-    whole caseload is read: a class or a school's, never more than one user's scope.
+    Each row is (school_id, rule_id, starts_on, ends_on): a rule "every term" has a window per term, "every year"
+    one from the first term's start to the second's end, by the school's own term dates (org.terms_for). None
+    when no window has started: nobody is owed anything yet. A few queries whatever the number of students.
     """
-    from caretrack.followups import cadence
-    from caretrack.students.models import Identification
+    from sqlalchemy import Date, Integer, literal, union_all
 
-    students = db.session.scalars(
-        scoped(select(Student), user, Permission.LEDGER_VIEW)
-        .join(Identification, (Identification.student_id == Student.id) & (Identification.academic_year_id == year.id))
-        .where(Student.status == "active").options(joinedload(Student.school_class))
-        .order_by(Student.school_id, Student.class_id, Student.name, Student.id)).unique().all()
-    owed = cadence.obligations(students, year, today)
-    rows = [(student, cadence.attention(owed.get(student.id, []))) for student in students]
-    return [(student, items) for student, items in rows if items]
+    from caretrack.followups import cadence
+    from caretrack.followups.models import CadenceRule
+    from caretrack.org import services as org
+
+    rules = [r for r in db.session.scalars(select(CadenceRule).order_by(CadenceRule.id))
+             if r.applies_in(year.start_year)]
+    if not rules:
+        return None
+    school_ids = db.session.scalars(scoped_students.with_only_columns(Student.school_id).distinct()
+                                    .order_by(None)).all()
+    if not school_ids:
+        return None
+    schools = org.units_by_id(school_ids)
+    terms = {number: org.terms_for(schools, year, number) for number in (1, 2)}
+    rows = []
+    for school in schools:
+        dates = {number: (terms[number][school.id].starts_on, terms[number][school.id].ends_on) for number in (1, 2)}
+        for rule in rules:
+            for _name, starts_on, ends_on in cadence._windows(rule, dates):
+                if starts_on <= today:
+                    rows.append(select(literal(school.id, Integer).label("school_id"),
+                                       literal(rule.id, Integer).label("rule_id"),
+                                       literal(starts_on, Date).label("starts_on"),
+                                       literal(ends_on, Date).label("ends_on")))
+    if not rows:
+        return None
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("cadence_windows")
+
+
+def owing_query(user, year, today: date):
+    """The user's active identified students of the year whom the visit cadence says are owed a visit or talk now.
+
+    One select(): a student is owed when a rule applying to their identification has a window that has started
+    (the current term's, or a past one overdue) without a record of the rule's kind inside it, as
+    cadence.attention judges it student by student. Set-based: its cost and query count do not grow with the
+    caseload; the list page pages it and works out the badges for one page of students only.
+    """
+    from sqlalchemy import and_, false
+
+    from caretrack.followups.models import CadenceRule
+    from caretrack.ledger.models import SupportRecord
+    from caretrack.students.models import Identification, IdentificationCategory
+
+    students = (scoped(select(Student), user, Permission.LEDGER_VIEW)
+                .join(Identification, (Identification.student_id == Student.id)
+                      & (Identification.academic_year_id == year.id))
+                .where(Student.status == "active"))
+    windows = _cadence_windows(students, year, today)
+    if windows is None:
+        return students.where(false())
+    # Two levels down, each EXISTS names what it correlates to (the student and identification of the outer row,
+    # the rule and window of the middle one): SQLAlchemy would otherwise take them into the subquery's own FROM.
+    applies = or_(and_(CadenceRule.category.is_(None), CadenceRule.level.is_(None)),
+                  CadenceRule.level == Identification.level,
+                  select(IdentificationCategory.identification_id).where(
+                      IdentificationCategory.identification_id == Identification.id,
+                      IdentificationCategory.category == CadenceRule.category)
+                  .correlate(Identification, CadenceRule).exists())
+    done = (select(SupportRecord.id).where(
+        SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None),
+        SupportRecord.kind == CadenceRule.record_kind,
+        SupportRecord.happened_on.between(windows.c.starts_on, windows.c.ends_on))
+        .correlate(Student, CadenceRule, windows).exists())
+    owed = (select(windows.c.rule_id).join(CadenceRule, CadenceRule.id == windows.c.rule_id)
+            .where(windows.c.school_id == Student.school_id, applies, ~done)
+            .correlate(Student, Identification).exists())
+    return (students.where(owed).options(joinedload(Student.school_class))
+            .order_by(Student.school_id, Student.class_id, Student.name, Student.id))
+
+
+def owing_students(user, year, today: date, page: int | None = None):
+    """One page of `owing_query`, each student with what they are owed (cadence.obligations for the page only)."""
+    from caretrack.core.pagination import paginate
+    from caretrack.followups import cadence
+
+    found = paginate(owing_query(user, year, today), page=page)
+    owed = cadence.obligations(found.items, year, today)
+    found.items = [(student, cadence.attention(owed.get(student.id, []))) for student in found.items]
+    return found

@@ -88,11 +88,10 @@ def list_followups():
 def list_owed():
     """The students the visit cadence says are owed a visit or talk now (the home page counts them)."""
     from caretrack.accounts.services import home_unit
-    from caretrack.core.pagination import page_of
 
     today = local_today()
     year = org.current_year(home_unit(current_user), today)
-    page = page_of(queries.owing_students(current_user, year, today)) if year else None
+    page = queries.owing_students(current_user, year, today) if year else None
     return render_template("followups/owed.html", page=page, year=year)
 
 

@@ -55,7 +55,7 @@ def payments_until(year: AcademicYear, term: int):
             or_(Disbursement.term.is_(None), Disbursement.term <= term))
 
 
-def _applies(rule: ScreeningRule):
+def applies_clauses(rule: ScreeningRule):
     """The WHERE clause picking the identified students a rule speaks of."""
     clauses = []
     if rule.stage:
@@ -89,7 +89,7 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
                        & (Identification.academic_year_id == year.id))
                  .outerjoin(paid, paid.c.student_id == Student.id)
                  .where(Student.school_id.in_(school_ids), Student.status == StudentStatus.ACTIVE,
-                        *_applies(rule)))
+                        *applies_clauses(rule)))
     if student_ids is not None:
         statement = statement.where(Student.id.in_(student_ids))
     eligible, findings = set(), []

@@ -531,7 +531,11 @@ def reporting_units(unit: Unit) -> list[Unit]:
 
 
 def statuses(units: list[Unit], year: AcademicYear, term: int) -> list[UnitStatus]:
-    """Each unit's last run, open cases and latest submission (a few queries for the whole list)."""
+    """Each unit's last run, open cases and latest submission (four queries for the whole list).
+
+    The open cases are counted over the units' own schools only: a district's schools in one query beside the
+    schools listed themselves (the city, which has no table, counts every school).
+    """
     ids = [u.id for u in units]
     runs = {r.unit_id: r for r in db.session.scalars(select(ScreeningRun).where(
         ScreeningRun.unit_id.in_(ids), ScreeningRun.academic_year_id == year.id, ScreeningRun.term == term)
@@ -539,12 +543,23 @@ def statuses(units: list[Unit], year: AcademicYear, term: int) -> list[UnitStatu
     latest = {s.unit_id: s for s in db.session.scalars(select(TableSubmission).where(
         TableSubmission.unit_id.in_(ids), TableSubmission.academic_year_id == year.id,
         TableSubmission.term == term).order_by(TableSubmission.version))}
+    children = {unit.id: [unit.id] for unit in units if unit.is_school}
+    groups = [unit for unit in units if not unit.is_school]
+    if any(UnitKind(unit.kind) is UnitKind.CITY for unit in groups):
+        for unit in groups:
+            children[unit.id] = [s.id for s in schools_of(unit)]
+    elif groups:
+        for unit in groups:
+            children[unit.id] = []
+        for school_id, parent_id in db.session.execute(select(Unit.id, Unit.parent_id).where(
+                Unit.parent_id.in_([unit.id for unit in groups]),
+                Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT]))):
+            children[parent_id].append(school_id)
+    school_ids = sorted({i for ids_ in children.values() for i in ids_})
     open_by_school = dict(db.session.execute(select(ScreeningCase.school_id, func.count()).where(
-        ScreeningCase.academic_year_id == year.id, ScreeningCase.term == term,
-        ScreeningCase.status == CaseStatus.OPEN).group_by(ScreeningCase.school_id)).all())
-    children = {}
-    for unit in units:
-        children[unit.id] = [unit.id] if unit.is_school else [s.id for s in schools_of(unit)]
+        ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+        ScreeningCase.term == term, ScreeningCase.status == CaseStatus.OPEN)
+        .group_by(ScreeningCase.school_id)).all()) if school_ids else {}
     return [UnitStatus(unit, runs.get(unit.id), sum(open_by_school.get(i, 0) for i in children[unit.id]),
                        latest.get(unit.id), deadline_of(year, term)) for unit in units]
 

@@ -93,9 +93,13 @@ def list_units():
     statuses = services.statuses(units, year, term) if year and units else []
     today = local_today()
     report = request.args.get("report", "")
-    if report in services.REPORT_STATES:  # the home page's counts link here, one state at a time
-        statuses = [state for state in statuses if state.report_state(today) == report]
-    overseen = [_reporting(unit, year, term, today) for unit in queries.overseen_units(current_user)] if year else []
+    overseers = queries.overseen_units(current_user)
+    if report in services.REPORT_STATES:
+        # The home page's counts link here, one state at a time: the units reporting to the user's city or
+        # districts (a district officer chases their schools, not their own district's table).
+        own = {unit.id for unit in overseers}
+        statuses = [state for state in statuses if state.report_state(today) == report and state.unit.id not in own]
+    overseen = [_reporting(unit, year, term, today) for unit in overseers] if year else []
     return render_template("screening/units.html", statuses=statuses, year=year, term=term, years=_years(),
                            today=today, deadline=services.deadline_of(year, term) if year else None,
                            overseen=overseen, report=report if report in services.REPORT_STATES else "")

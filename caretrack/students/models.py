@@ -57,6 +57,8 @@ class Student(TimestampMixin, VersionedMixin, db.Model):
         UniqueConstraint("school_id", "student_no"),
         # The list's order (student_query): a page is read in index order, not sorted.
         Index("ix_students_school_class_no", "school_id", "class_id", "student_no"),
+        # The home pages' counts of active students by school and stage, answered from the index alone.
+        Index("ix_students_status_school_stage", "status", "school_id", "stage", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,7 +118,11 @@ class Identification(TimestampMixin, VersionedMixin, db.Model):
 
     __tablename__ = "identifications"
     __version_owner__ = "student"
-    __table_args__ = (UniqueConstraint("student_id", "academic_year_id"),)
+    __table_args__ = (
+        UniqueConstraint("student_id", "academic_year_id"),
+        # A year's identifications joined to their students (the home pages' counts), from the index alone.
+        Index("ix_identifications_year_student", "academic_year_id", "student_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))

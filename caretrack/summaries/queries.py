@@ -20,7 +20,7 @@ from caretrack.ledger.models import Disbursement, RecordKind, SupportRecord
 from caretrack.org.models import AcademicYear, Term
 from caretrack.org.services import term_dates, units_by_id
 from caretrack.students.models import Identification, Student
-from caretrack.summaries.models import SummaryNarrative
+from caretrack.summaries.models import GeneratedSummary, SummaryNarrative
 
 # The ledger's record kinds, grouped as the summary prints them.
 CARE_KINDS = (RecordKind.PSYCH_CARE, RecordKind.TUTORING, RecordKind.CAREER)
@@ -291,4 +291,18 @@ def narratives_to_write(user, year: AcademicYear, term: int):
         SummaryNarrative.term == term, func.trim(SummaryNarrative.text) != "")
     statement = select(Student).where(_has_year_file(year), Student.status == "active", ~written.exists())
     return (scoped(statement, user, Permission.NARRATIVE_WRITE)
+            .order_by(Student.school_id, Student.class_id, Student.student_no, Student.id))
+
+
+def summaries_not_generated(user, year: AcademicYear, term: int):
+    """Active students with a file in the year whose term summary has never been generated (a batch writes it).
+
+    A select() in the order of the class lists, narrowed to the user's SUMMARIES_VIEW scope; the school aid
+    officer's home page counts it and links to the list that pages it.
+    """
+    generated = select(GeneratedSummary.id).where(
+        GeneratedSummary.student_id == Student.id, GeneratedSummary.academic_year_id == year.id,
+        GeneratedSummary.term == term)
+    statement = select(Student).where(_has_year_file(year), Student.status == "active", ~generated.exists())
+    return (scoped(statement, user, Permission.SUMMARIES_VIEW)
             .order_by(Student.school_id, Student.class_id, Student.student_no, Student.id))

@@ -172,6 +172,23 @@ def list_narratives():
     return render_template("summaries/narratives.html", page=page, current=current)
 
 
+@bp.route("/missing")
+@login_required
+@permission_required(Permission.SUMMARIES_VIEW)
+def list_missing():
+    """The students whose summary of the current term was never generated (the school aid officer's home counts
+    them).
+    """
+    from caretrack.accounts.services import home_unit
+    from caretrack.core.pagination import paginate
+    from caretrack.students.queries import with_places
+
+    current = term_on(home_unit(current_user), local_today())
+    page = paginate(with_places(queries.summaries_not_generated(current_user, current.year, current.number))) \
+        if current else None
+    return render_template("summaries/missing.html", page=page, current=current)
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 @permission_required(Permission.SUMMARIES_VIEW)

@@ -179,6 +179,7 @@ ENDPOINTS = {
     "summaries.download_pdf": Case("GET", "/summaries/students/{student}/2025/1.pdf", LOGIN, 403, None),
     "summaries.list_batches": Case("GET", "/summaries/", LOGIN, 403, 200),
     "summaries.list_narratives": Case("GET", "/summaries/narratives", LOGIN, 403, 403),
+    "summaries.list_missing": Case("GET", "/summaries/missing", LOGIN, 403, 200),
     "summaries.show_batch": Case("GET", "/summaries/batches/999999", LOGIN, 403, 404),
     "summaries.batch_progress": Case("GET", "/summaries/batches/999999.json", LOGIN, 403, 404),
     "summaries.download_batch": Case("GET", "/summaries/batches/999999/download", LOGIN, 403, 404),

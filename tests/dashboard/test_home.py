@@ -2,6 +2,7 @@
 data, the counts stay inside the user's scope, and the page runs as many queries whatever the size of the data.
 """
 
+import itertools
 import re
 from datetime import datetime, time, timedelta, timezone
 from html import unescape
@@ -187,13 +188,27 @@ def test_a_class_teachers_counts_cover_only_their_class(app, city, client, login
     assert lines["/summaries/narratives"] == 2
 
 
+_new_units = itertools.count(1)
+
+
 def _grow(city, user, start_year: int, n: int) -> None:
-    """Students, identifications and follow-ups (the user's where they see the student) in every class."""
+    """More of everything a home page counts: a school of its own in the east district with a class, students,
+    identifications and follow-ups (the user's where they see the student) in every class, and the district's
+    screening run again over them all (more cases).
+    """
     from caretrack.core.access import Permission, can
+    from caretrack.org import services as org
+    from caretrack.org.models import UnitKind
+    from caretrack.screening import rules as screening_rules
+    from caretrack.screening import services as screening
+    from tests.factories import make_unit
 
     today = local_today()
     admin = make_user(Role.CITY_ADMIN, city.city)
-    for school_class in (city.class_a, city.class_b, city.west_class):
+    serial = next(_new_units)
+    school = make_unit(f"21990109{serial:02d}", f"东城区新学校{serial}", UnitKind.SCHOOL, city.east)
+    classes = [city.class_a, city.class_b, city.west_class, org.get_or_create_class(None, school, "初一(1)班")]
+    for school_class in classes:
         for index in range(n):
             student = make_student(school_class)
             identify(student, start_year, list(Category)[index % len(Category)])
@@ -201,6 +216,10 @@ def _grow(city, user, start_year: int, n: int) -> None:
             followups.schedule(admin, followups.FollowUpData(student, FollowUpKind.CALL, assignee,
                                                              today + timedelta(days=index % 9 - 3)),
                                today, confirm_past=True)
+    screening_rules.seed_rules()
+    term = term_on(None, today)
+    for unit in (city.east, city.east_school):
+        screening.run_screening(admin, unit, term.year, term.number)
     db.session.flush()  # written before the page is asked for, not inside its queries
 
 
@@ -221,3 +240,186 @@ def test_the_home_page_runs_as_many_queries_whatever_the_size_of_the_data(app, c
     with count_queries() as large:
         assert client.get("/").status_code == 200
     assert large.count == small.count, (role, [q[:150] for q in large.statements if q not in small.statements])
+
+
+# --- the required-grant coverage chart, the overseers' scope ------------------------------------------------
+
+def _chart_cells(page: str, key: str) -> list[tuple[str, str, int]]:
+    """(row label, url, value) of each cell of a chart's table."""
+    chart = page.split(f'id="chart-{key}"', 1)[1].split("</figure>", 1)[0]
+    cells = []
+    for row in re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", chart):
+        cells += [(unescape(row[0]), unescape(url), int(n)) for url, n in CHART_CELL.findall(row[1])]
+    return cells
+
+
+def test_the_required_coverage_chart_is_the_coverage_question_of_each_units_table(app, demo_city):
+    from caretrack.org.models import Unit
+    from caretrack.screening import services as screening
+
+    usernames, password = demo_city
+    term = term_on(None, local_today())
+    tables = 0
+    for username in ("district", "city"):
+        page = log_in(app, username, password).get("/").get_data(as_text=True)
+        cells = _chart_cells(page, "required_coverage")
+        assert cells, username
+        by_unit: dict[int, list[int]] = {}
+        for _label, url, n in cells:
+            by_unit.setdefault(int(re.search(r"/screening/units/(\d+)", url).group(1)), []).append(n)
+        for unit_id, (should_cover, covered) in by_unit.items():
+            table = screening.build_table(db.session.get(Unit, unit_id), term.year, term.number)
+            assert (should_cover, covered) == (table.should_cover, table.covered), (username, unit_id)
+            tables += 1
+        chart = page.split('id="chart-required_coverage"', 1)[1].split("</figure>", 1)[0]
+        svg = chart.split("<svg", 1)[1].split("</svg>")[0]
+        assert sorted(int(v) for v in re.findall(r'fill="#222">(\d+)</text>', svg)) == sorted(n for *_x, n in cells)
+    assert tables >= 2  # the district's school and the university reporting to the city
+
+
+def _screened_city(city, start_year: int):
+    """Identified students without aid in both districts and the university, each unit's screening run."""
+    from caretrack.screening import rules as screening_rules
+    from caretrack.screening import services as screening
+
+    screening_rules.seed_rules()
+    term = term_on(None, local_today())
+    for school_class, n in ((city.class_a, 2), (city.west_class, 3), (city.uni_class, 1)):
+        for _ in range(n):
+            identify(make_student(school_class), start_year, Category.ORPHAN)
+    for unit in (city.east, city.west, city.university):
+        screening.run_screening(None, unit, term.year, term.number)
+    db.session.flush()
+    return term
+
+
+def test_a_district_officer_counts_and_charts_only_the_schools_reporting_to_the_district(app, city, client, login):
+    from caretrack.screening.models import ScreeningCase
+
+    start_year = academic_year_of(local_today())
+    ensure_academic_year(start_year)
+    term = _screened_city(city, start_year)
+    officer = make_user(Role.DISTRICT_OFFICER, city.east)
+    login(officer)
+    page = client.get("/").get_data(as_text=True)
+    lines = dict(counted_lines(page))
+    reported = {url: n for url, n in lines.items() if "report=" in url}
+    assert sum(reported.values()) == 1  # the district's one school, not the district's own table as well
+    assert "西城区民族中学" not in page
+    assert "示例理工大学" not in page
+    east_cases = db.session.scalar(select(func.count()).select_from(ScreeningCase).where(
+        ScreeningCase.school_id == city.east_school.id, ScreeningCase.academic_year_id == term.year.id))
+    assert east_cases > 0
+    by_unit = _chart_cells(page, "cases_by_unit")
+    assert {label for label, _url, _n in by_unit} == {"东城区第一中学"}
+    assert sum(n for *_x, n in by_unit) == east_cases
+    assert sum(n for *_x, n in _chart_cells(page, "cases_by_term")) == east_cases
+    for url, n in reported.items():
+        assert listed(client, url) == n, url
+
+
+def test_the_city_counts_the_districts_and_the_schools_reporting_to_it(app, city, client, login):
+    from caretrack.screening.models import ScreeningCase
+
+    start_year = academic_year_of(local_today())
+    ensure_academic_year(start_year)
+    _screened_city(city, start_year)
+    login(make_user(Role.CITY_ADMIN, city.city))
+    page = client.get("/").get_data(as_text=True)
+    reported = {url: n for url, n in counted_lines(page) if "report=" in url}
+    assert sum(reported.values()) == 3  # east, west, the university
+    by_unit = _chart_cells(page, "cases_by_unit")
+    assert {label for label, _url, _n in by_unit} == {"东城区", "西城区", "示例理工大学"}
+    assert sum(n for *_x, n in by_unit) == db.session.scalar(select(func.count()).select_from(ScreeningCase))
+    coverage = {label for label, _url, _n in _chart_cells(page, "required_coverage")}
+    assert coverage == {"东城区", "西城区", "示例理工大学"}  # each ran its own screening
+    for url, n in reported.items():
+        assert listed(client, url) == n, url
+
+
+def test_a_school_aid_officer_counts_the_summaries_of_their_school_not_yet_generated(app, city, client, login):
+    from caretrack.summaries.models import GeneratedSummary
+
+    start_year = academic_year_of(local_today())
+    ensure_academic_year(start_year)
+    mine = [make_student(city.class_a), make_student(city.class_b)]
+    for student in [*mine, make_student(city.west_class)]:
+        identify(student, start_year, Category.ORPHAN)
+    make_student(city.class_a)  # no file this year: no summary owed
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    assert dict(counted_lines(client.get("/").get_data(as_text=True)))["/summaries/missing"] == 2
+    term = term_on(None, local_today())
+    db.session.add(GeneratedSummary(student_id=mine[0].id, school_id=mine[0].school_id,
+                                    academic_year_id=term.year.id, term=term.number, content={}))
+    db.session.flush()
+    lines = dict(counted_lines(client.get("/").get_data(as_text=True)))
+    assert lines["/summaries/missing"] == 1 == listed(client, "/summaries/missing")
+
+
+def test_the_owed_visits_counted_in_sql_are_those_the_cadence_finds_student_by_student(app, city):
+    """owing_query (set-based) against cadence.attention (per student, in Python) over varied students, rules,
+    records and a school with its own term dates, at several days of the year.
+    """
+    from datetime import date
+
+    from caretrack.followups import cadence
+    from caretrack.followups import queries as followup_queries
+    from caretrack.followups.services import seed_cadence
+    from caretrack.ledger.models import RecordKind
+    from caretrack.org.services import set_term_dates
+    from caretrack.students.models import Level
+    from tests.factories import care
+
+    seed_cadence()
+    year = ensure_academic_year(2026)
+    set_term_dates(None, city.west_school, year, 1, date(2026, 8, 25), date(2027, 1, 20))
+    students = []
+    for index, school_class in enumerate([city.class_a, city.class_b, city.west_class] * 4):
+        student = make_student(school_class)
+        category = [Category.OTHER, Category.REGISTERED, Category.ORPHAN, Category.DISABLED][index % 4]
+        identify(student, 2026, category, level=[Level.GENERAL, Level.SPECIAL, Level.DIFFICULT][index % 3])
+        if index % 3 == 0:  # done for the first term
+            care(student, RecordKind.TALK, happened_on=date(2026, 10, 8))
+            care(student, RecordKind.HOME_VISIT, happened_on=date(2026, 10, 9))
+        if index % 4 == 1:
+            care(student, RecordKind.HOME_VISIT, happened_on=date(2026, 8, 28))  # inside the west's term only
+        students.append(student)
+    make_student(city.class_a)  # not identified: owes nothing
+    admin = make_user(Role.CITY_ADMIN, city.city)
+    teacher = make_user(Role.CLASS_TEACHER, city.class_a)
+    for today in (date(2026, 9, 10), date(2026, 11, 28), date(2027, 3, 1)):
+        owed = cadence.obligations(students, year, today)
+        expected = {s.id for s in students if cadence.attention(owed.get(s.id, []))}
+        found = set(db.session.scalars(followup_queries.owing_query(admin, year, today).with_only_columns(
+            Student.id)))
+        assert found == expected, today
+        if today == date(2026, 11, 28):
+            assert 0 < len(found) < len(students)  # some done, some owed: the test can tell them apart
+        mine = set(db.session.scalars(followup_queries.owing_query(teacher, year, today).with_only_columns(
+            Student.id)))
+        assert mine == {s.id for s in students if s.class_id == city.class_a.id and s.id in expected}
+
+
+def test_the_activity_coverage_charts_count_as_the_coverage_page_does(app, demo_city):
+    """activities.coverage_totals (one query, the charts') gives the numbers of activities.coverage (the page's)."""
+    from caretrack.activities import queries as activities
+    from caretrack.org.models import Unit
+
+    usernames, password = demo_city
+    year = ensure_academic_year(academic_year_of(local_today()))
+
+    def shape(entries):
+        return [(e.goal.id, e.expected, e.reached, [(s.school.id, s.expected, s.reached) for s in e.schools])
+                for e in entries]
+
+    reached = 0
+    for unit in db.session.scalars(select(Unit).order_by(Unit.id)):
+        expected = activities.coverage(unit, year, list_unreached=False)
+        assert shape(activities.coverage_totals(unit, year)) == shape(expected), unit.code
+        reached += sum(e.reached for e in expected)
+    assert reached > 0  # the demo's activities reach someone: the sums are tried, not only the zeros
+    district = db.session.scalar(select(Unit).where(Unit.kind == "district"))
+    page = log_in(app, "district", password).get("/").get_data(as_text=True)
+    cells = _chart_cells(page, f"coverage-{district.id}")
+    assert [n for *_x, n in cells] == [n for e in activities.coverage(district, year, list_unreached=False)
+                                       for n in (e.expected, e.reached)]

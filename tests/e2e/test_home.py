@@ -3,11 +3,15 @@ behind it, which shows as many rows.
 """
 
 import re
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from caretrack import demo
+from caretrack.core.timeutil import local_today
+from caretrack.org.services import academic_year_of, screening_deadline
 from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.no_transaction]
@@ -35,10 +39,24 @@ def test_each_role_opens_its_home_page_and_follows_a_count_to_its_list(page, liv
         expect(page.locator("main")).to_contain_text(f"共 {count} 条")
 
 
-def test_the_district_officer_sees_the_submission_chart_and_its_table(page, live_server):
-    log_in(page, "district")
-    chart = page.locator("#chart-submissions")
-    expect(chart.locator("svg")).to_be_visible()
-    expect(chart.locator("table")).to_contain_text("按时报送")
-    chart.locator("table a").first.click()
-    expect(page).to_have_url(re.compile(r"/screening/\?.*report=on_time"))
+def test_the_district_officer_sees_the_submission_chart_and_which_schools_are_late(page, live_server):
+    """After the deadline the district's school that has not submitted shows as late: in the chart and its table,
+    by name on the reporting card (with 催报), and on the list the chart's bar leads to.
+    """
+    today = local_today()
+    term = 1 if today.month >= 9 or today.month < 2 else 2  # the demo's terms: the city's default dates
+    after_deadline = screening_deadline(academic_year_of(today), term) + timedelta(days=3)
+    with time_machine.travel(datetime.combine(after_deadline, time(4, 0), tzinfo=timezone.utc), tick=True):
+        log_in(page, "district")
+        chart = page.locator("#chart-submissions")
+        expect(chart.locator("svg")).to_be_visible()
+        late_row = chart.locator("table tr", has_text="逾期未报送")
+        expect(late_row.locator("td a")).to_have_text("1")
+        reporting = page.locator("#reporting")
+        expect(reporting).to_contain_text("逾期未报送：东城区第一中学")
+        expect(reporting.get_by_role("button", name="催报")).to_be_visible()
+        expect(page.locator("#chart-required_coverage")).to_be_visible()
+        late_row.locator("td a").click()
+        expect(page).to_have_url(re.compile(r"/screening/\?.*report=late"))
+        expect(page.locator("main tbody a[href*='/screening/units/']")).to_have_count(1)
+        expect(page.locator("main tbody")).to_contain_text("东城区第一中学")
