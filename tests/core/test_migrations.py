@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -41,10 +41,11 @@ def tables() -> set[str]:
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
 
-def schema() -> dict[str, set[str]]:
-    """Each table with its columns."""
+def schema() -> dict[str, set[tuple[str, str]]]:
+    """Each table with its columns and their types (a step may change only a type)."""
     inspector = inspect(db.engine)
-    return {name: {column["name"] for column in inspector.get_columns(name)} for name in tables()}
+    return {name: {(column["name"], str(column["type"])) for column in inspector.get_columns(name)}
+            for name in tables()}
 
 
 def current_revision() -> str | None:
@@ -68,7 +69,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     schema_at_head = schema()
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert schema() != schema_at_head  # the last step undone, whether it made tables or columns
+    assert schema() != schema_at_head  # the last step undone, whether it made tables, columns or types
     upgrade()
     assert current_revision() == head.revision
     assert schema() == schema_at_head
@@ -101,3 +102,68 @@ def test_the_models_match_the_migrations(empty_app):
         context = MigrationContext.configure(connection, opts={"compare_type": options.get("compare_type", True)})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], "the models differ from the migrations; add a migration (flask db migrate)"
+
+
+def _raw(table: str, column: str, row_id: int):
+    """A column's value as the database stores it."""
+    with db.engine.connect() as connection:
+        return connection.scalar(text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id})
+
+
+@pytest.mark.no_transaction
+def test_care_texts_already_written_come_out_encrypted_and_a_downgrade_gives_them_back(empty_app):
+    from caretrack.core import crypto
+    from caretrack.followups.models import FollowUp
+    from caretrack.ledger import services as ledger
+    from caretrack.ledger.models import RecordKind, SupportRecord, Tier
+    from tests.factories import build_city, care, make_student, make_user
+
+    upgrade()
+    city = build_city()
+    student = make_student(city.class_a)
+    support = care(student, RecordKind.PSYCH_CARE, summary="zqSUMMARY 情绪低落", outcome="zqOUTCOME 好转",
+                   next_step="zqNEXT 复诊", tier=Tier.RESTRICTED)
+    plain = care(student, RecordKind.TALK, summary="谈话")
+    db.session.execute(update(SupportRecord).where(SupportRecord.id == plain.id).values(summary=""))  # purged
+    ledger.remove_entry(None, support, "zqREASON 家长要求")
+    followup = FollowUp(student_id=student.id, school_id=student.school_id, kind="talk", assignee_id=make_user().id,
+                        due_on=support.happened_on, note="zqNOTE 约谈", cancel_reason="zqCANCEL 转学")
+    db.session.add(followup)
+    db.session.commit()
+    ids = {"support_records": support.id, "followups": followup.id, "purged": plain.id}
+    texts = {("support_records", "summary"): "zqSUMMARY 情绪低落", ("support_records", "outcome"): "zqOUTCOME 好转",
+             ("support_records", "next_step"): "zqNEXT 复诊", ("support_records", "delete_reason"): "zqREASON 家长要求",
+             ("followups", "note"): "zqNOTE 约谈", ("followups", "cancel_reason"): "zqCANCEL 转学"}
+    db.session.remove()
+
+    downgrade(revision="-1")  # the texts as the previous schema kept them: plain
+    for (table, column), value in texts.items():
+        assert _raw(table, column, ids[table]) == value, column
+    assert _raw("support_records", "summary", ids["purged"]) == ""
+
+    upgrade()  # and now encrypted, each bound to its own column
+    for (table, column), value in texts.items():
+        stored = bytes(_raw(table, column, ids[table]))
+        assert value.encode() not in stored and b"zq" not in stored
+        assert crypto.decrypt(stored, f"{table}.{column}".encode()) == value
+    assert bytes(_raw("support_records", "summary", ids["purged"])) == b""
+    record, note = db.session.get(SupportRecord, ids["support_records"]), db.session.get(FollowUp, ids["followups"])
+    assert (record.summary, record.outcome, record.next_step, record.delete_reason) == (
+        "zqSUMMARY 情绪低落", "zqOUTCOME 好转", "zqNEXT 复诊", "zqREASON 家长要求")
+    assert (note.note, note.cancel_reason) == ("zqNOTE 约谈", "zqCANCEL 转学")
+    assert db.session.get(SupportRecord, ids["purged"]).summary == ""
+    db.session.remove()
+
+
+@pytest.mark.no_transaction
+def test_the_encryption_step_refuses_a_database_of_another_key(empty_app, capfd):
+    from caretrack.core import keyring
+
+    upgrade(revision="a17d5e0c9b21")
+    keyring.set_setting(keyring.FINGERPRINT, "0" * 32)
+    db.session.commit()
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits
+        upgrade()
+    assert "CARETRACK_DATA_KEY is not the key this database was encrypted with" in capfd.readouterr().err
+    assert current_revision() == "a17d5e0c9b21"
