@@ -6,8 +6,9 @@ PostgreSQL (a SQLite installation can move to PostgreSQL with it):
 
 - every table is read in ONE read-only transaction: REPEATABLE READ on PostgreSQL, a WAL read transaction on
   SQLite, so the rows agree with each other whatever the web workers write meanwhile;
-- encrypted columns are copied as they are stored (ID numbers stay AES-GCM ciphertext): the file reveals nothing
-  the database would not, and needs the same CARETRACK_DATA_KEY to be of any use;
+- encrypted columns are copied as they are stored (ID numbers, and the care records' and follow-ups' text, of
+  type core.models.EncryptedText, stay AES-GCM ciphertext): the file reveals nothing the database would not, and
+  needs the same CARETRACK_DATA_KEY to be of any use;
 - attachments are written under a temporary name and renamed after their row commits (ledger.services), so a file
   in the folder that no row of the snapshot names is one saved after it: it is left out, and swept later.
 
@@ -25,8 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, LargeBinary, delete, func, insert, select, text
+from sqlalchemy import Column, Connection, LargeBinary, MetaData, Table, delete, func, insert, select, text
 
+from caretrack.core.models import EncryptedText
 from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,17 @@ def _decoder(column):
 
 def _tables():
     return db.metadata.sorted_tables
+
+
+def _as_stored(table: Table) -> Table:
+    """The table as the database stores it: an EncryptedText column is read and written as its ciphertext
+    (through the model's table, a select would decrypt it into the file and an insert encrypt it twice).
+    """
+    if not any(isinstance(column.type, EncryptedText) for column in table.columns):
+        return table
+    return Table(table.name, MetaData(), *(
+        Column(column.name, column.type.impl_instance if isinstance(column.type, EncryptedText) else column.type,
+               primary_key=column.primary_key) for column in table.columns))
 
 
 def _revision(connection: Connection) -> str | None:
@@ -134,6 +147,7 @@ def write_backup(target: Path, instance: Path) -> dict:
 
 
 def _write_table(archive: zipfile.ZipFile, connection: Connection, table) -> int:
+    table = _as_stored(table)
     order = list(table.primary_key.columns) or list(table.columns)
     count = 0
     with archive.open(f"tables/{table.name}.jsonl", "w") as stream:
@@ -196,6 +210,7 @@ def restore_backup(source: Path, instance: Path) -> dict:
 
 
 def _load_table(archive: zipfile.ZipFile, connection: Connection, table, expected: int) -> None:
+    table = _as_stored(table)
     decoders = {column.name: _decoder(column) for column in table.columns}
     batch, loaded = [], 0
     try:
