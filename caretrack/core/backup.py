@@ -26,9 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Connection, LargeBinary, MetaData, Table, delete, func, insert, select, text
+from sqlalchemy import Connection, LargeBinary, delete, func, insert, select, text
 
-from caretrack.core.models import EncryptedText
+from caretrack.core.models import as_stored
 from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
@@ -75,17 +75,6 @@ def _decoder(column):
 
 def _tables():
     return db.metadata.sorted_tables
-
-
-def _as_stored(table: Table) -> Table:
-    """The table as the database stores it: an EncryptedText column is read and written as its ciphertext
-    (through the model's table, a select would decrypt it into the file and an insert encrypt it twice).
-    """
-    if not any(isinstance(column.type, EncryptedText) for column in table.columns):
-        return table
-    return Table(table.name, MetaData(), *(
-        Column(column.name, column.type.impl_instance if isinstance(column.type, EncryptedText) else column.type,
-               primary_key=column.primary_key) for column in table.columns))
 
 
 def _revision(connection: Connection) -> str | None:
@@ -147,7 +136,7 @@ def write_backup(target: Path, instance: Path) -> dict:
 
 
 def _write_table(archive: zipfile.ZipFile, connection: Connection, table) -> int:
-    table = _as_stored(table)
+    table = as_stored(table)
     order = list(table.primary_key.columns) or list(table.columns)
     count = 0
     with archive.open(f"tables/{table.name}.jsonl", "w") as stream:
@@ -210,7 +199,7 @@ def restore_backup(source: Path, instance: Path) -> dict:
 
 
 def _load_table(archive: zipfile.ZipFile, connection: Connection, table, expected: int) -> None:
-    table = _as_stored(table)
+    table = as_stored(table)
     decoders = {column.name: _decoder(column) for column in table.columns}
     batch, loaded = [], 0
     try:

@@ -4,7 +4,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Integer, LargeBinary, MetaData, Table, and_, event, inspect, or_
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Table, and_, event, inspect, or_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -64,6 +64,19 @@ class EncryptedText(TypeDecorator):
         if value is None:
             return None
         return crypto.decrypt(bytes(value), self.context)
+
+
+def as_stored(table: Table) -> Table:
+    """The table as the database stores it: its EncryptedText columns read and written as their ciphertext.
+
+    Through the model's table a select decrypts and an insert or update encrypts; the backup and the key
+    rotation move the ciphertext itself.
+    """
+    if not any(isinstance(column.type, EncryptedText) for column in table.columns):
+        return table
+    return Table(table.name, MetaData(), *(
+        Column(column.name, column.type.impl_instance if isinstance(column.type, EncryptedText) else column.type,
+               primary_key=column.primary_key) for column in table.columns))
 
 
 def encrypted_columns(metadata: MetaData) -> dict[Table, list]:
