@@ -2,9 +2,10 @@
 
 CARETRACK_RETENTION_YEARS after a student graduated or left, the scheduled job erases what identifies the child
 and tells their family's story: the ID number (ciphertext and blind index; the masked form too), the guardians,
-the text of every care record and of the identifications, and the attachments. What the tables and the term
-summaries count stays: the student row with its school, class, stage and years, each identification's level and
-categories, each payment, each care record's kind, date and tier. Each purge is audited.
+the text of every care record, of their follow-ups (followups registers that step) and of the identifications,
+and the attachments. What the tables and the term summaries count stays: the student row with its school, class,
+stage and years, each identification's level and categories, each payment, each care record's kind, date and
+tier. Each purge is audited.
 
 The audit log is kept CARETRACK_AUDIT_RETENTION_YEARS (at least three), then removed, itself audited.
 
@@ -12,6 +13,7 @@ The audit log is kept CARETRACK_AUDIT_RETENTION_YEARS (at least three), then rem
 """
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +30,14 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 PURGED_MASK = "已清除"
+# What the domains above the ledger erase of a student too (followups: their notes), each fn(student_id).
+_PURGE_STEPS: list[Callable[[int], None]] = []
+
+
+def register_purge_step(step: Callable[[int], None]) -> None:
+    """Let a domain above the ledger erase its own text of a purged student (in the purge's transaction)."""
+    if step not in _PURGE_STEPS:
+        _PURGE_STEPS.append(step)
 
 
 def _years_before(today: date, years: int) -> date:
@@ -51,7 +61,9 @@ def purge_student(student_id: int, now: datetime, attachment_folder: Path | None
     db.session.execute(delete(Attachment).where(Attachment.record_id.in_(
         select(SupportRecord.id).where(SupportRecord.student_id == student_id))))
     db.session.execute(update(SupportRecord).where(SupportRecord.student_id == student_id).values(
-        summary="", outcome=None, next_step=None, post=None))
+        summary="", outcome=None, next_step=None, post=None, delete_reason=None))
+    for step in _PURGE_STEPS:
+        step(student_id)
     db.session.execute(update(Identification).where(Identification.student_id == student_id).values(note=None))
     db.session.execute(delete(Guardian).where(Guardian.student_id == student_id))
     db.session.execute(update(Student.__table__).where(Student.__table__.c.id == student_id).values(
