@@ -63,6 +63,8 @@ class EncryptedText(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
+        if isinstance(value, str):  # SQLite: the migration's default '' of a row written around it
+            value = value.encode()
         return crypto.decrypt(bytes(value), self.context)
 
 
