@@ -182,6 +182,15 @@ def import_disbursements(path: str, skip_invalid: bool, dry_run: bool):
     _run_file_import(DisbursementImporter(None), path, skip_invalid, dry_run)
 
 
+@import_group.command("budgets")
+@import_options
+def import_budgets(path: str, skip_invalid: bool, dry_run: bool):
+    """Import budgets (资助经费年度预算: 单位代码, 资助项目, 学段, 学年, 预算金额) from FILE."""
+    from caretrack.duties.importers import BudgetImporter
+
+    _run_file_import(BudgetImporter(None), path, skip_invalid, dry_run)
+
+
 @cli.group("screening")
 def screening_group():
     """Run the term screening and produce the official tables."""

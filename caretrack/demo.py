@@ -369,6 +369,19 @@ SAMPLE_UNITS = [
     ["2199010202", "示例市教委直属实验学校", "中小学", "990102", "义务教育", "公办"],
 ]
 DISBURSEMENT_HEADER = ["身份证号", "资助项目", "档次", "金额", "发放日期", "学年", "学期", "凭证号"]
+BUDGET_HEADER = ["单位代码", "资助项目", "学段", "学年", "预算金额"]
+# Budgets of the sample units (docs/import-formats.md "budgets"): a district's own, its schools', a university's.
+# 国家助学金 is a project of three stages: the district names its stage, a school's own stages tell which it is.
+SAMPLE_BUDGETS = [
+    ["990101", "家庭经济困难寄宿生生活补助", "", SAMPLE_YEAR, "200000.00"],
+    ["990101", "国家助学金", "普通高中", SAMPLE_YEAR, "150000.00"],
+    ["2199010101", "国家助学金", "", SAMPLE_YEAR, "60000.00"],
+    ["2199010101", "家庭经济困难寄宿生生活补助", "", SAMPLE_YEAR, "45000.00"],
+    ["2199010102", "家庭经济困难寄宿生生活补助", "", SAMPLE_YEAR, "30000.00"],
+    ["4199010001", "国家助学金", "", SAMPLE_YEAR, "1200000.00"],
+    ["4199010001", "国家励志奖学金", "", SAMPLE_YEAR, "500000.00"],
+    ["4199010001", "新生入学资助", "高等教育", SAMPLE_YEAR, "80000.00"],
+]
 
 
 @dataclass(frozen=True)
@@ -545,6 +558,7 @@ def sample_files() -> dict[str, bytes]:
         "students-sample.xlsx": _xlsx(ROSTER_HEADER, students),
         "students-bad.csv": _csv(ROSTER_HEADER, sample_bad_students(students)),
         "disbursements-sample.csv": _csv(DISBURSEMENT_HEADER, sample_disbursements(students)),
+        "budgets-sample.csv": _csv(BUDGET_HEADER, SAMPLE_BUDGETS),
     }
 
 

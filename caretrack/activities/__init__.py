@@ -18,6 +18,7 @@ from caretrack.activities import (  # noqa: E402,F401 - register the routes on b
     catalog_views,
     coverage_views,
     exemplar_views,
+    personal_data,
     timeline,
     views,
 )

@@ -14,6 +14,7 @@ from caretrack.activities.models import Activity, ActivityPhoto, Club, Theme
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required, scoped
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.i18n import format_date
 from caretrack.core.pagination import paginate
 from caretrack.core.requests import roll_back_anyway
@@ -128,7 +129,7 @@ def _save(form: ActivityForm, activity: Activity | None):
         return None
     for warning in warnings:
         flash(warning, "warning")
-    flash(_("活动“%(title)s”已保存。", title=saved.title), "success")
+    flash_saved(_("活动“%(title)s”已保存。", title=saved.title))
     return redirect(url_for("activities.show_activity", activity_id=saved.id))
 
 

@@ -1,6 +1,6 @@
 """Themes and coverage goals: whoever works with activities reads them; the city admin edits them."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,7 +9,7 @@ from caretrack.activities import bp, services
 from caretrack.activities.forms import GoalForm, ThemeForm
 from caretrack.activities.models import CoverageGoal, Theme
 from caretrack.core.access import Permission, permission_required
-from caretrack.core.forms import save_form
+from caretrack.core.forms import flash_saved, save_form
 from caretrack.extensions import db
 from caretrack.org.models import UnitKind
 
@@ -37,7 +37,7 @@ def edit_theme(theme_id: int | None):
     form = ThemeForm(obj=theme)
     if save_form(form, lambda: services.save_theme(current_user, form.name.data, form.first_year.data,
                                                  form.last_year.data, theme)):
-        flash(_("主题已保存。"), "success")
+        flash_saved(_("主题已保存。"))
         return redirect(url_for("activities.list_themes"))
     return render_template("activities/catalog_form.html", form=form, title=_("活动主题")), \
         400 if form.errors else 200
@@ -59,7 +59,7 @@ def edit_goal(goal_id: int | None):
                            form.first_year.data, form.last_year.data, goal)
 
     if save_form(form, save):
-        flash(_("覆盖目标已保存。"), "success")
+        flash_saved(_("覆盖目标已保存。"))
         return redirect(url_for("activities.list_themes"))
     return render_template("activities/catalog_form.html", form=form, title=_("覆盖目标")), \
         400 if form.errors else 200

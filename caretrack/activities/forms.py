@@ -4,8 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField, validators
 
-from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
-from caretrack.students.forms import MultiCheckboxField
+from caretrack.core.forms import BaseForm, MultiCheckboxField, length, required, valid_from_field, valid_to_field
 
 
 class ActivityForm(BaseForm):

@@ -27,7 +27,7 @@ from caretrack.core import uploads
 from caretrack.core.access import unit_subtree_ids
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError, DomainErrors, ErrorCollector
-from caretrack.core.models import EffectiveYearsMixin
+from caretrack.core.models import EffectiveYearsMixin, changed_attributes
 from caretrack.extensions import db
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, Unit, UnitKind
@@ -92,13 +92,16 @@ def save_theme(actor, name: str, first_year: int, last_year: int | None, theme: 
     clash = db.session.scalar(select(Theme.id).where(Theme.name == name))
     if clash is not None and (theme is None or clash != theme.id):
         raise DomainError(_("已有名为“%(name)s”的主题。", name=name), field="name")
-    if theme is None:
+    created = theme is None
+    if created:
         order = db.session.scalar(select(func.coalesce(func.max(Theme.sort_order), 0))) + 1
         theme = Theme(sort_order=order)
         db.session.add(theme)
     theme.name, theme.first_year, theme.last_year = name, first_year, last_year
-    db.session.flush()
-    record(THEME_SAVED, actor=actor, obj=theme)
+    changed = changed_attributes(theme)
+    if changed:  # a new theme has every attribute changed; an unchanged form writes nothing
+        db.session.flush()
+        record(THEME_SAVED, actor=actor, obj=theme, fields=None if created else changed)
     return theme
 
 
@@ -112,13 +115,16 @@ def save_goal(actor, theme: Theme, kinds: list[UnitKind], first_year: int, last_
     if not kinds or any(not kind.is_school for kind in kinds):
         raise DomainError(_("请选择学校类型。"), field="unit_kinds")
     EffectiveYearsMixin.check_years(first_year, last_year, field="last_year")
-    if goal is None:
+    created = goal is None
+    if created:
         goal = CoverageGoal()
         db.session.add(goal)
     goal.theme_id, goal.unit_kinds = theme.id, ",".join(kinds)
     goal.first_year, goal.last_year = first_year, last_year
-    db.session.flush()
-    record(GOAL_SAVED, actor=actor, obj=goal)
+    changed = changed_attributes(goal)
+    if changed:
+        db.session.flush()
+        record(GOAL_SAVED, actor=actor, obj=goal, fields=None if created else changed)
     return goal
 
 
@@ -203,8 +209,11 @@ def save_activity(actor, data: ActivityData, today: date, activity: Activity | N
     activity.title, activity.held_on, activity.starts_at = data.title.strip()[:200], data.held_on, data.starts_at
     activity.place, activity.summary = data.place.strip()[:200] or None, data.summary.strip() or None
     activity.themes = list(data.themes)
-    db.session.flush()
-    record(ACTIVITY_CREATED if created else ACTIVITY_UPDATED, actor=actor, obj=activity, unit_id=activity.unit_id)
+    changed = changed_attributes(activity)
+    if created or changed:
+        db.session.flush()
+        record(ACTIVITY_CREATED if created else ACTIVITY_UPDATED, actor=actor, obj=activity,
+               unit_id=activity.unit_id, fields=None if created else changed)
     warning = closed_year_warning(data.held_on, today, organiser.unit)
     return activity, [warning] if warning else []
 

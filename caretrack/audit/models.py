@@ -21,6 +21,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_object", "object_type", "object_id"),
+        # The trail of a change is not a change: a form saved unchanged may still log who opened what.
+        {"info": {"not_a_change": True}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

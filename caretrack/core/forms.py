@@ -18,10 +18,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectFieldBase,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     ValidationError,
     validators,
+    widgets,
 )
 
 from caretrack.core import text
@@ -166,12 +168,31 @@ def valid_to_field() -> IntegerField:
     return IntegerField(_l("停用学年（起始年份，可空）"), [validators.Optional(), validators.NumberRange(2000, 2100)])
 
 
-def flash_saved(message: str, changed: bool) -> None:
-    """Tell the person what a save did: the message when something changed, plainly "no change" otherwise."""
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes; a value that is not one of them (a tampered form) gets a message in the user's language."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            # WTForms' own catalog has no Chinese for this message.
+            raise ValidationError(_l("所选的选项已不可用，请刷新页面后重新选择。")) from None
+
+
+def flash_saved(message: str, changed: bool | None = None) -> None:
+    """Tell the person what a save did: the message when something changed, plainly "no change" otherwise.
+
+    `changed` None: whether the request has written any row so far (core.requests.wrote_changes).
+    """
     from flask import flash
     from flask_babel import gettext as _
 
-    if changed:
+    from caretrack.core.requests import wrote_changes
+
+    if wrote_changes() if changed is None else changed:
         flash(message, "success")
     else:
         flash(_("没有改动，未作保存。"), "info")

@@ -22,7 +22,9 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import gettext as _
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from caretrack.extensions import db
@@ -55,6 +57,33 @@ def request_memo(name: str) -> dict:
         memo.clear()
         memo[_MEMO_TRANSACTION] = transaction
     return memo.setdefault(name, {})
+
+
+_WROTE = "caretrack.wrote"
+
+
+def wrote_changes() -> bool:
+    """Whether this request has written a row (the audit trail aside): a form submitted unchanged has not."""
+    return has_request_context() and request.environ.get(_WROTE, False)
+
+
+def _is_a_change(table) -> bool:
+    return table is not None and not table.info.get("not_a_change")
+
+
+def _note_flush(session, _context, _instances) -> None:
+    if not has_request_context() or request.environ.get(_WROTE):
+        return
+    touched = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
+    if any(_is_a_change(getattr(type(obj), "__table__", None)) for obj in touched):
+        request.environ[_WROTE] = True
+
+
+def _note_statement(state) -> None:
+    """Bulk INSERT / UPDATE / DELETE statements write too (an import's rows, a set-based stamp)."""
+    if has_request_context() and (state.is_insert or state.is_update or state.is_delete):
+        if _is_a_change(getattr(state.statement, "table", None)):
+            request.environ[_WROTE] = True
 
 
 def after_commit(callback: Callable[[], object]) -> None:
@@ -156,3 +185,7 @@ def init_app(app: Flask) -> None:
 
     app.handle_user_exception = mark_failed_and_handle
     app.after_request(_end_transaction)
+    # On the Session class, not db.session: the tests bind sessions of their own to an outer transaction.
+    if not event.contains(Session, "before_flush", _note_flush):
+        event.listen(Session, "before_flush", _note_flush)
+        event.listen(Session, "do_orm_execute", _note_statement)

@@ -4,6 +4,7 @@ written readable by the app alone, and swept when no row names them.
 A file is written in full under a temporary name (`.part`) before its row is flushed, and takes its own name only
 once the request's transaction commits (in a job or the CLI, whose caller commits, at once): a rollback leaves no
 file under a name a row could ever point to. A full disk is a message on the form, never a 500 nor half a file.
+A deleted row's files go once its delete commits (`remove_after_commit`).
 `sweep_orphans` (scheduled) deletes what rollbacks left once older than an hour, and finishes a rename that a crash
 between the commit and the rename cut off, asking each kind's registered `referenced()` which names its rows hold.
 """
@@ -97,6 +98,23 @@ def store(kind: UploadKind, content: bytes, max_bytes: int, folder: Path | str |
     else:
         temporary.replace(final)
     return StoredFile(stored_name, content_type, len(content))
+
+
+def remove_after_commit(kind: UploadKind, stored_names: list[str], folder: Path | str | None = None) -> None:
+    """Delete kept files whose rows the caller deleted, once the request's transaction commits (a rollback keeps
+    them, for the rows it brings back). Outside a request (a job, the CLI) the files stay until the sweep, which
+    deletes them an hour after no row names them.
+    """
+    if not stored_names or not has_request_context():
+        return
+    folder = Path(folder) if folder is not None else kind.path()
+    paths = [folder / Path(name).name for name in stored_names]  # a stored name is never a path; make sure
+
+    def remove() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    requests.after_commit(remove)
 
 
 def _write_whole(path: Path, content: bytes, field: str) -> None:

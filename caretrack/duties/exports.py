@@ -52,6 +52,8 @@ def _evidence_text(entry) -> str:
         parts.append(_("参加单位：%(units)s", units="、".join(u.name for u in entry.attending_units)))
     if entry.trainees:
         parts.append(_("参训人员：%(names)s", names="、".join(u.display_name for u in entry.trainees)))
+    if entry.channel:
+        parts.append(_("宣传渠道：%(channel)s", channel=entry.channel))
     if entry.contact:
         parts.append(_("联系人：%(contact)s", contact=entry.contact))
     return "；".join(parts)

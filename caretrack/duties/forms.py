@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -13,8 +14,7 @@ from wtforms import (
     validators,
 )
 
-from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
-from caretrack.students.forms import MultiCheckboxField
+from caretrack.core.forms import BaseForm, MultiCheckboxField, length, required, valid_from_field, valid_to_field
 
 
 class RecordForm(BaseForm):
@@ -29,6 +29,7 @@ class RecordForm(BaseForm):
     attending_unit_ids = MultiCheckboxField(_l("参加单位"), choices=[], coerce=int)
     trainee_ids = MultiCheckboxField(_l("参训人员"), choices=[], coerce=int)
     file = FileField(_l("附件（照片或会议纪要，JPG、PNG 或 PDF，可空）"))
+    version = HiddenField()
 
 
 class FileForm(BaseForm):
@@ -44,6 +45,10 @@ class StaffForm(BaseForm):
     ends_on = DateField(_l("离岗日期（可空）"), [validators.Optional()])
 
 
+class DeleteForm(BaseForm):
+    """The confirmation of a delete: the button of a form the page asks about before sending (data-confirm)."""
+
+
 class EndStaffForm(BaseForm):
     ends_on = DateField(_l("离岗日期"), [required()])
 
@@ -55,6 +60,11 @@ class VisitForm(BaseForm):
     due_on = DateField(_l("整改期限（可空）"), [validators.Optional()])
 
 
+class EditVisitForm(BaseForm):
+    visited_on = DateField(_l("走访日期"), [required()])
+    findings = TextAreaField(_l("发现的问题"), [required(), length(5000)])
+
+
 class CloseForm(BaseForm):
     closed_on = DateField(_l("完成日期"), [required()])
     note = StringField(_l("整改情况"), [required(), length(500)])
@@ -62,7 +72,8 @@ class CloseForm(BaseForm):
 
 class BudgetForm(BaseForm):
     project_id = SelectField(_l("资助项目"), coerce=int, choices=[], validators=[required()])
-    amount = DecimalField(_l("年度预算（元）"), [required(), validators.NumberRange(min=0)], places=2)
+    amount = DecimalField(_l("年度预算（元）"), [
+        required(), validators.NumberRange(min=0, message=_l("预算金额不能为负数。"))], places=2)
 
 
 class DutyTypeForm(BaseForm):

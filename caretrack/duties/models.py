@@ -56,6 +56,11 @@ class DutyType(TimestampMixin, VersionedMixin, db.Model):
     sort_order: Mapped[int] = mapped_column(default=0)
 
     @property
+    def short_name(self) -> str:
+        """The name without its parenthesised detail, for the board's narrow column heads (全称 in their title)."""
+        return self.name.split("（", 1)[0].strip() or self.name
+
+    @property
     def kinds(self) -> list[str]:
         return [kind for kind in self.unit_kinds.split(",") if kind]
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from caretrack.accounts.models import User
 from caretrack.core.access import Permission, can, get_or_404, permission_required
-from caretrack.core.forms import save_form
+from caretrack.core.choices import N_
+from caretrack.core.forms import flash_saved, save_form
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -18,15 +19,29 @@ from caretrack.duties import bp, exports, queries, services
 from caretrack.duties.forms import (
     BudgetForm,
     CloseForm,
+    DeleteForm,
     DutyTypeForm,
+    EditVisitForm,
     EndStaffForm,
     FileForm,
     RecordForm,
     StaffForm,
     VisitForm,
 )
-from caretrack.duties.models import AidStaff, DutyCheck, DutyFile, DutyRecord, DutyStatus, DutyType, Improvement
+from caretrack.duties.importers import BudgetImporter
+from caretrack.duties.models import (
+    AidStaff,
+    Budget,
+    CityVisit,
+    DutyCheck,
+    DutyFile,
+    DutyRecord,
+    DutyStatus,
+    DutyType,
+    Improvement,
+)
 from caretrack.extensions import db
+from caretrack.jobs.import_views import ImportPage, register_import_routes
 from caretrack.ledger.models import AidProject
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, Unit, UnitKind
@@ -57,6 +72,19 @@ def _years() -> list[AcademicYear]:
 
 def _folder() -> Path:
     return services.DUTY_FILES.path()
+
+
+def _changeable(model, object_id: int, permission: Permission = Permission.DUTIES_RECORD):
+    """A row the user may see (404 otherwise) and change with `permission` (403 otherwise)."""
+    return get_or_404(model, object_id, current_user, Permission.DUTIES_VIEW, then=permission)
+
+
+def _confirmed() -> bool:
+    """A delete's confirmation form came back whole (its CSRF token); else a message, and nothing is deleted."""
+    if DeleteForm().validate_on_submit():
+        return True
+    flash(_("表单已过期，请刷新页面后重试。"), "danger")
+    return False
 
 
 
@@ -99,7 +127,8 @@ def show_unit(unit_id: int):
         staff=queries.staff_of([unit.id]).get(unit.id, []), untrained=queries.untrained_staff(unit, year),
         visits=queries.visits_of(unit), budgets=queries.budget_lines(unit, year), staff_form=staff_form,
         budget_form=budget_form, end_form=EndStaffForm(formdata=None), close_form=CloseForm(formdata=None),
-        visit_form=VisitForm(formdata=None), DutyStatus=DutyStatus, DutyCheck=DutyCheck)
+        visit_form=VisitForm(formdata=None), delete_form=DeleteForm(formdata=None), DutyStatus=DutyStatus,
+        DutyCheck=DutyCheck)
 
 
 @bp.route("/units/<int:unit_id>/inspection.xlsx")
@@ -114,11 +143,38 @@ def export_unit(unit_id: int):
 
 # --- records -------------------------------------------------------------------------------------------------
 
-def _record_choices(form: RecordForm, unit: Unit, start_year: int) -> None:
-    form.duty_type_id.choices = [(d.id, d.name) for d in queries.duty_types_in_force(start_year)
-                                 if d.check_enum is DutyCheck.RECORDS and unit.kind in d.kinds]
-    form.attending_unit_ids.choices = [(u.id, u.name) for u in queries.attending_choices(unit)]
-    form.trainee_ids.choices = [(u.id, u.display_name) for u in queries.trainee_choices(unit)]
+def _record_choices(form: RecordForm, unit: Unit, start_year: int, entry: DutyRecord | None = None) -> None:
+    """The duties, units and people a record of the unit may name; an edited record's own stay among them."""
+    duties = [d for d in queries.duty_types_in_force(start_year)
+              if d.check_enum is DutyCheck.RECORDS and unit.kind in d.kinds]
+    units, people = queries.attending_choices(unit), queries.trainee_choices(unit)
+    if entry is not None:
+        duties += [entry.duty_type] if entry.duty_type not in duties else []
+        units += [u for u in entry.attending_units if u not in units]
+        people += [u for u in entry.trainees if u not in people]
+    form.duty_type_id.choices = [(d.id, d.name) for d in duties]
+    form.attending_unit_ids.choices = [(u.id, u.name) for u in units]
+    form.trainee_ids.choices = [(u.id, u.display_name) for u in people]
+
+
+def _record_data(form: RecordForm) -> services.RecordData:
+    return services.RecordData(
+        duty=db.session.get(DutyType, form.duty_type_id.data), done_on=form.done_on.data, title=form.title.data,
+        summary=form.summary.data, channel=form.channel.data, contact=form.contact.data,
+        attending_units=[db.session.get(Unit, i) for i in form.attending_unit_ids.data or []],
+        trainees=[db.session.get(User, i) for i in form.trainee_ids.data or []])
+
+
+def _allowed(field) -> set[int]:
+    return {value for value, _label in field.choices}
+
+
+def _uploaded_file(form: RecordForm, entry: DutyRecord) -> bool:
+    if not (form.file.data and form.file.data.filename):
+        return False
+    services.add_file(current_user, entry, form.file.data.filename, form.file.data.read(), _folder(),
+                      current_app.config["MAX_ATTACHMENT_BYTES"])
+    return True
 
 
 @bp.route("/units/<int:unit_id>/records/new", methods=["GET", "POST"])
@@ -132,23 +188,55 @@ def create_record(unit_id: int):
     created = []
 
     def save():
-        duty = db.session.get(DutyType, form.duty_type_id.data)
-        data = services.RecordData(
-            duty=duty, done_on=form.done_on.data, title=form.title.data, summary=form.summary.data,
-            channel=form.channel.data, contact=form.contact.data,
-            attending_units=[db.session.get(Unit, i) for i in form.attending_unit_ids.data or []],
-            trainees=[db.session.get(User, i) for i in form.trainee_ids.data or []])
-        entry = services.record_duty(current_user, unit, data, today, {i for i, _n in form.attending_unit_ids.choices},
-                                     {i for i, _n in form.trainee_ids.choices})
-        if form.file.data and form.file.data.filename:
-            services.add_file(current_user, entry, form.file.data.filename, form.file.data.read(), _folder(),
-                              current_app.config["MAX_ATTACHMENT_BYTES"])
+        entry = services.record_duty(current_user, unit, _record_data(form), today, _allowed(form.attending_unit_ids),
+                                     _allowed(form.trainee_ids))
+        _uploaded_file(form, entry)
         created.append(entry)
 
     if save_form(form, save):
         flash(_("已记录。"), "success")
         return redirect(url_for("duties.show_record", duty_record_id=created[0].id))
-    return render_template("duties/record_form.html", form=form, unit=unit), 400 if form.errors else 200
+    return render_template("duties/record_form.html", form=form, unit=unit, entry=None), 400 if form.errors else 200
+
+
+@bp.route("/records/<int:duty_record_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def edit_record(duty_record_id: int):
+    entry = _changeable(DutyRecord, duty_record_id)
+    unit, today = entry.unit, local_today()
+    if request.method == "GET":
+        form = RecordForm(obj=entry, attending_unit_ids=[u.id for u in entry.attending_units],
+                          trainee_ids=[u.id for u in entry.trainees])
+    else:
+        form = RecordForm()
+    _record_choices(form, unit, entry.academic_year.start_year, entry)
+    changed = []
+
+    def save():
+        changed.extend(services.update_record(
+            current_user, entry, _record_data(form), today, _allowed(form.attending_unit_ids),
+            _allowed(form.trainee_ids), int(form.version.data) if form.version.data else None))
+        if _uploaded_file(form, entry):
+            changed.append("files")
+
+    if save_form(form, save):
+        flash_saved(_("记录已修改。"), bool(changed))
+        return redirect(url_for("duties.show_record", duty_record_id=entry.id))
+    return render_template("duties/record_form.html", form=form, unit=unit, entry=entry), 400 if form.errors else 200
+
+
+@bp.route("/records/<int:duty_record_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def delete_record(duty_record_id: int):
+    entry = _changeable(DutyRecord, duty_record_id)
+    if not _confirmed():
+        return redirect(url_for("duties.show_record", duty_record_id=entry.id))
+    unit_id, start_year, duty_id = entry.unit_id, entry.academic_year.start_year, entry.duty_type_id
+    services.delete_record(current_user, entry)
+    flash(_("记录已删除，其附件一并删除。"), "success")
+    return redirect(url_for("duties.show_unit", unit_id=unit_id, year=start_year, _anchor=f"duty-{duty_id}"))
 
 
 @bp.route("/records/<int:duty_record_id>")
@@ -156,7 +244,8 @@ def create_record(unit_id: int):
 @permission_required(Permission.DUTIES_VIEW)
 def show_record(duty_record_id: int):
     entry = get_or_404(DutyRecord, duty_record_id, current_user, Permission.DUTIES_VIEW)
-    return render_template("duties/record.html", entry=entry, form=FileForm(formdata=None))
+    return render_template("duties/record.html", entry=entry, form=FileForm(formdata=None),
+                           delete_form=DeleteForm(formdata=None))
 
 
 @bp.route("/records/<int:duty_record_id>/files", methods=["POST"])
@@ -169,7 +258,19 @@ def add_file(duty_record_id: int):
                                               _folder(), current_app.config["MAX_ATTACHMENT_BYTES"])):
         flash(_("附件已上传。"), "success")
         return redirect(url_for("duties.show_record", duty_record_id=entry.id))
-    return render_template("duties/record.html", entry=entry, form=form), 400
+    return render_template("duties/record.html", entry=entry, form=form, delete_form=DeleteForm(formdata=None)), 400
+
+
+@bp.route("/files/<int:duty_file_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def delete_file(duty_file_id: int):
+    stored = _changeable(DutyFile, duty_file_id)
+    record_id = stored.record_id
+    if _confirmed():
+        services.delete_file(current_user, stored)
+        flash(_("附件已删除。"), "success")
+    return redirect(url_for("duties.show_record", duty_record_id=record_id))
 
 
 @bp.route("/files/<int:duty_file_id>")
@@ -194,7 +295,13 @@ def _project_choices() -> list[tuple[int, str]]:
     return [(p.id, f"{Stage(p.stage).label} · {p.name}") for p in projects]
 
 
-def _back_to_unit(unit: Unit, form, message: str):
+def _unit_page(unit_id: int, anchor: str | None = None) -> str:
+    """The unit page, in the year the request named (?year=), at `anchor`."""
+    year = {"year": request.args["year"]} if parse_id(request.args.get("year")) else {}
+    return url_for("duties.show_unit", unit_id=unit_id, _anchor=anchor, **year)
+
+
+def _back_to_unit(unit: Unit, form, message: str, changed: bool = True, anchor: str | None = None):
     """After a small form of the unit page: the page again, with the form's errors flashed."""
     if form.errors:
         roll_back_anyway()  # a refusal writes nothing, whatever was read or made on the way
@@ -202,9 +309,8 @@ def _back_to_unit(unit: Unit, form, message: str):
             for error in errors:
                 flash(str(error), "danger")
     else:
-        flash(message, "success")
-    return redirect(url_for("duties.show_unit", unit_id=unit.id, **({"year": request.args["year"]}
-                                                                     if parse_id(request.args.get("year")) else {})))
+        flash_saved(message, changed)
+    return redirect(_unit_page(unit.id, anchor))
 
 
 @bp.route("/units/<int:unit_id>/staff", methods=["POST"])
@@ -217,7 +323,7 @@ def add_staff(unit_id: int):
     save_form(form, lambda: services.add_staff(
         current_user, unit, form.name.data, form.is_full_time.data, form.is_head.data, form.starts_on.data,
         form.ends_on.data, db.session.get(User, form.user_id.data) if form.user_id.data else None))
-    return _back_to_unit(unit, form, _("已登记。"))
+    return _back_to_unit(unit, form, _("已登记。"), anchor="staff")
 
 
 @bp.route("/staff/<int:staff_id>/end", methods=["POST"])
@@ -227,7 +333,43 @@ def end_staff(staff_id: int):
     person = get_or_404(AidStaff, staff_id, current_user, Permission.DUTIES_RECORD)
     form = EndStaffForm()
     save_form(form, lambda: services.end_staff(current_user, person, form.ends_on.data))
-    return _back_to_unit(db.session.get(Unit, person.unit_id), form, _("已登记离岗。"))
+    return _back_to_unit(db.session.get(Unit, person.unit_id), form, _("已登记离岗。"), anchor="staff")
+
+
+@bp.route("/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def edit_staff(staff_id: int):
+    person = _changeable(AidStaff, staff_id)
+    unit = db.session.get(Unit, person.unit_id)
+    form = StaffForm(obj=person, user_id=person.user_id or 0) if request.method == "GET" else StaffForm()
+    form.user_id.choices = _user_choices(unit)
+    if person.user_id and person.user_id not in _allowed(form.user_id):
+        form.user_id.choices.append((person.user_id, person.user.display_name))
+    changed = []
+
+    def save():
+        user = db.session.get(User, form.user_id.data) if form.user_id.data else None
+        changed.extend(services.update_staff(current_user, person, services.StaffData(
+            name=form.name.data, is_full_time=form.is_full_time.data, is_head=form.is_head.data,
+            starts_on=form.starts_on.data, ends_on=form.ends_on.data, user=user)))
+
+    if save_form(form, save):
+        flash_saved(_("资助工作人员信息已保存。"), bool(changed))
+        return redirect(_unit_page(unit.id, "staff"))
+    return render_template("duties/staff_form.html", form=form, unit=unit, person=person), 400 if form.errors else 200
+
+
+@bp.route("/staff/<int:staff_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def delete_staff(staff_id: int):
+    person = _changeable(AidStaff, staff_id)
+    unit_id = person.unit_id
+    if _confirmed():
+        services.delete_staff(current_user, person)
+        flash(_("已删除。"), "success")
+    return redirect(_unit_page(unit_id, "staff"))
 
 
 @bp.route("/units/<int:unit_id>/budgets", methods=["POST"])
@@ -238,9 +380,29 @@ def save_budget(unit_id: int):
     _year()  # a bad ?year= is a 404 before anything is read from the form
     form = BudgetForm()
     form.project_id.choices = _project_choices()
-    save_form(form, lambda: services.save_budget(current_user, unit, db.session.get(AidProject, form.project_id.data),
-                                              _year(create=True), form.amount.data))
-    return _back_to_unit(unit, form, _("预算已保存。"))
+    outcome = []
+    save_form(form, lambda: outcome.append(services.put_budget(
+        current_user, unit, db.session.get(AidProject, form.project_id.data), _year(create=True), form.amount.data)[1]))
+    return _back_to_unit(unit, form, _("预算已保存。"), changed=outcome != ["unchanged"], anchor="budgets")
+
+
+@bp.route("/budgets/<int:budget_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.DUTIES_RECORD)
+def delete_budget(budget_id: int):
+    budget = _changeable(Budget, budget_id)
+    unit_id = budget.unit_id
+    if _confirmed():
+        services.delete_budget(current_user, budget)
+        flash(_("预算已删除。"), "success")
+    return redirect(_unit_page(unit_id, "budgets"))
+
+
+register_import_routes(bp, ImportPage(
+    kind="budgets", title=N_("导入资助经费预算"), permission=Permission.DUTIES_RECORD,
+    columns_help=N_("列：单位代码、资助项目、学段（同名项目在多个学段都有时必填）、学年、预算金额（元）。"
+                    "只能导入本单位及下属单位的预算；同一单位、项目和学年再次导入时更新金额，不会重复。")),
+    BudgetImporter)
 
 
 @bp.route("/visits")
@@ -259,7 +421,46 @@ def record_visit(unit_id: int):
     requirements = [(line, form.due_on.data) for line in (form.requirements.data or "").splitlines()]
     save_form(form, lambda: services.record_visit(current_user, unit, form.visited_on.data, form.findings.data,
                                                requirements, local_today()))
-    return _back_to_unit(unit, form, _("走访调研已记录。"))
+    return _back_to_unit(unit, form, _("走访调研已记录。"), anchor="visits")
+
+
+@bp.route("/visits/<int:visit_id>/edit", methods=["GET", "POST"])
+@login_required
+@permission_required(Permission.VISITS_MANAGE)
+def edit_visit(visit_id: int):
+    visit = _changeable(CityVisit, visit_id, Permission.VISITS_MANAGE)
+    form = EditVisitForm(obj=visit) if request.method == "GET" else EditVisitForm()
+    changed = []
+    if save_form(form, lambda: changed.extend(services.update_visit(current_user, visit, form.visited_on.data,
+                                                                    form.findings.data, local_today()))):
+        flash_saved(_("走访调研已修改。"), bool(changed))
+        return redirect(_unit_page(visit.unit_id, "visits"))
+    return render_template("duties/visit_form.html", form=form, visit=visit,
+                           delete_form=DeleteForm(formdata=None)), 400 if form.errors else 200
+
+
+@bp.route("/visits/<int:visit_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.VISITS_MANAGE)
+def delete_visit(visit_id: int):
+    visit = _changeable(CityVisit, visit_id, Permission.VISITS_MANAGE)
+    unit_id = visit.unit_id
+    if _confirmed():
+        services.delete_visit(current_user, visit)
+        flash(_("走访调研已删除，其整改要求一并删除。"), "success")
+    return redirect(_unit_page(unit_id, "visits"))
+
+
+@bp.route("/improvements/<int:improvement_id>/delete", methods=["POST"])
+@login_required
+@permission_required(Permission.VISITS_MANAGE)
+def delete_improvement(improvement_id: int):
+    improvement = _changeable(Improvement, improvement_id, Permission.VISITS_MANAGE)
+    visit_id = improvement.visit_id
+    if _confirmed():
+        services.delete_improvement(current_user, improvement)
+        flash(_("整改要求已删除。"), "success")
+    return redirect(url_for("duties.edit_visit", visit_id=visit_id))
 
 
 @bp.route("/improvements/<int:improvement_id>/close", methods=["POST"])
@@ -270,7 +471,7 @@ def close_improvement(improvement_id: int):
     form = CloseForm()
     save_form(form, lambda: services.close_improvement(current_user, improvement, form.closed_on.data, form.note.data,
                                                     local_today()))
-    return _back_to_unit(improvement.visit.unit, form, _("整改已完成。"))
+    return _back_to_unit(improvement.visit.unit, form, _("整改已完成。"), anchor="visits")
 
 
 # --- the list of duties, kept by the city admin ------------------------------------------------------------

@@ -1,12 +1,13 @@
 """The visit cadence as the city admin keeps it."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.extensions import db
 from caretrack.followups import bp, services
 from caretrack.followups.forms import CadenceForm
@@ -43,6 +44,6 @@ def edit_cadence(rule_id: int | None):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("走访要求已保存。"), "success")
+            flash_saved(_("走访要求已保存。"))
             return redirect(url_for("followups.list_cadence"))
     return render_template("followups/cadence_form.html", form=form, rule=rule), 400 if form.errors else 200

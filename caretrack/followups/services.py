@@ -9,7 +9,7 @@ from datetime import date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from caretrack.accounts.models import User
 from caretrack.audit.services import record, register_action_labels
@@ -21,7 +21,6 @@ from caretrack.core.models import EffectiveYearsMixin, changed_attributes, check
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule, FollowUp, FollowUpKind, FollowUpStatus
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
-from caretrack.ledger.retention import register_purge_step
 from caretrack.ledger.services import record_created, record_updated
 from caretrack.notify.services import notify
 from caretrack.students.models import Category, Level, Student
@@ -149,15 +148,8 @@ def _on_record_updated(support: SupportRecord, actor=None, changed=()) -> None:
     db.session.flush()
 
 
-def _purge_texts(student_id: int) -> None:
-    """The retention purge (ledger.retention) erases a student's follow-up notes with their care records."""
-    db.session.execute(update(FollowUp).where(FollowUp.student_id == student_id).values(note=None,
-                                                                                       cancel_reason=None))
-
-
 record_created.connect(_on_record_created)
 record_updated.connect(_on_record_updated)
-register_purge_step(_purge_texts)
 
 
 # --- the cadence -------------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.extensions import db
 from caretrack.ledger import bp, services
 from caretrack.ledger.forms import ProjectForm
@@ -69,6 +70,6 @@ def edit_project(project_id: int | None):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("资助项目已保存。已有的发放记录不受影响。"), "success")
+            flash_saved(_("资助项目已保存。已有的发放记录不受影响。"))
             return redirect(url_for("ledger.list_projects"))
     return render_template("ledger/project_form.html", form=form, project=project), 400 if form.errors else 200

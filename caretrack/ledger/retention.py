@@ -2,18 +2,23 @@
 
 CARETRACK_RETENTION_YEARS after a student graduated or left, the scheduled job erases what identifies the child
 and tells their family's story: the ID number (ciphertext and blind index; the masked form too), the guardians,
-the text of every care record, of their follow-ups (followups registers that step) and of the identifications,
-and the attachments. What the tables and the term summaries count stays: the student row with its school, class,
-stage and years, each identification's level and categories, each payment, each care record's kind, date and
-tier. Each purge is audited.
+the text of every care record (its removal reason too) and of the identifications, and the attachments (the
+domains above erase their own, below). What the tables and the term summaries count stays: the student row with
+its school, class, stage and years, each identification's level and categories, each payment, each care record's
+kind, date and tier. Each purge is audited.
 
 The audit log is kept CARETRACK_AUDIT_RETENTION_YEARS (at least three), then removed, itself audited.
 
 `export_student` gives one student's whole file as JSON, for a request from the student or their guardian.
+
+The ledger holds the file's core; each domain above it that keeps something about a student (follow-ups,
+activities, screening cases, summaries) registers a `Holding`: its part of the export and the erasure of its
+free text, so neither the export nor the purge can forget a domain that was added later.
 """
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -30,14 +35,26 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 PURGED_MASK = "已清除"
-# What the domains above the ledger erase of a student too (followups: their notes), each fn(student_id).
-_PURGE_STEPS: list[Callable[[int], None]] = []
+
+@dataclass(frozen=True)
+class Holding:
+    """What one domain keeps about a student: its part of the export, and the erasure of its free text."""
+
+    key: str  # the export's key, in Chinese as the file's other keys
+    audit_name: str  # named in the purge's audit row ("followup_notes")
+    export: Callable[[Student], list[dict]]
+    purge: Callable[[int], None]  # erase one student's text, keeping the rows the counts need; flushes only
 
 
-def register_purge_step(step: Callable[[int], None]) -> None:
-    """Let a domain above the ledger erase its own text of a purged student (in the purge's transaction)."""
-    if step not in _PURGE_STEPS:
-        _PURGE_STEPS.append(step)
+_HOLDINGS: dict[str, Holding] = {}
+
+
+def register_holding(holding: Holding) -> None:
+    _HOLDINGS[holding.key] = holding
+
+
+def iso_day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _years_before(today: date, years: int) -> date:
@@ -62,16 +79,17 @@ def purge_student(student_id: int, now: datetime, attachment_folder: Path | None
         select(SupportRecord.id).where(SupportRecord.student_id == student_id))))
     db.session.execute(update(SupportRecord).where(SupportRecord.student_id == student_id).values(
         summary="", outcome=None, next_step=None, post=None, delete_reason=None))
-    for step in _PURGE_STEPS:
-        step(student_id)
     db.session.execute(update(Identification).where(Identification.student_id == student_id).values(note=None))
     db.session.execute(delete(Guardian).where(Guardian.student_id == student_id))
     db.session.execute(update(Student.__table__).where(Student.__table__.c.id == student_id).values(
         id_cipher=b"", id_index=f"purged:{student_id}", id_masked=PURGED_MASK, birth_date=None, status_note=None,
         purged_at=now))
+    for holding in _HOLDINGS.values():
+        holding.purge(student_id)
     school_id = db.session.scalar(select(Student.school_id).where(Student.id == student_id))
     record(AuditAction.RETENTION_PURGED, object_type="students", object_id=student_id, unit_id=school_id,
-           fields=["id_number", "guardians", "care_notes", "attachments"])
+           fields=["id_number", "guardians", "care_notes", "attachments",
+                   *(holding.audit_name for holding in _HOLDINGS.values())])
     if attachment_folder is not None:
         for name in stored_names:  # after the rows: a crash leaves files the orphan sweep removes
             (attachment_folder / name).unlink(missing_ok=True)
@@ -88,9 +106,7 @@ def expire_audit(now: datetime, years: int) -> int:
 
 def export_student(student: Student) -> dict:
     """One student's whole file (a request under PIPL art. 45), the ID number in full; the caller audits."""
-    def day(value):
-        return value.isoformat() if value else None
-
+    day = iso_day
     records = db.session.scalars(select(SupportRecord).where(SupportRecord.student_id == student.id)
                                  .order_by(SupportRecord.happened_on, SupportRecord.id))
     payments = db.session.scalars(select(Disbursement).where(Disbursement.student_id == student.id)
@@ -109,4 +125,4 @@ def export_student(student: Student) -> dict:
         "帮扶记录": [{"类型": r.kind, "日期": day(r.happened_on), "保密级别": r.tier, "内容": r.summary,
                   "结果": r.outcome, "下一步": r.next_step, "附件": [a.filename for a in r.attachments]}
                  for r in records],
-    }
+    } | {holding.key: holding.export(student) for holding in _HOLDINGS.values()}

@@ -173,7 +173,7 @@ def set_term_dates(unit_id: int):
             requests.roll_back_anyway()  # the academic year it may have added goes too
             flash(error.message, "danger")
         else:
-            flash(_("学期日期已保存。"), "success")
+            flash_saved(_("学期日期已保存。"))
     else:
         flash(_("；").join(str(e) for errors in form.errors.values() for e in errors), "danger")
     return redirect(url_for("org.show_unit", unit_id=unit.id))

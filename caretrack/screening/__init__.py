@@ -11,4 +11,4 @@ bp = Blueprint("screening", __name__, url_prefix="/screening")
 # This domain's pages in the main menu (core/web.py register_nav).
 register_nav(N_("资助"), N_("排查"), "screening.list_units", Permission.SCREENING_VIEW, order=20)
 
-from caretrack.screening import audit_names, views  # noqa: E402,F401 - register the routes and the log's names
+from caretrack.screening import audit_names, personal_data, views  # noqa: E402,F401 - routes, the log's names, what it keeps of a student

@@ -3,11 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField, validators
 
-from caretrack.core.forms import BaseForm, length, required, valid_from_field, valid_to_field
+from caretrack.core.forms import BaseForm, MultiCheckboxField, length, required, valid_from_field, valid_to_field
 from caretrack.ledger.models import Grade
 from caretrack.org.models import Stage
 from caretrack.screening.tables import FORM_DISTRICT, FORM_SCHOOL
-from caretrack.students.forms import MultiCheckboxField
 from caretrack.students.models import Category
 
 NO_OWNER = 0

@@ -1,12 +1,13 @@
 """The screening rules: everyone who screens reads them; the city admin edits them."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.core.access import Permission, permission_required
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.extensions import db
 from caretrack.ledger.models import Grade
 from caretrack.org.models import Stage
@@ -52,6 +53,6 @@ def edit_rule(rule_id: int | None):
         except DomainError as error:
             form.add_domain_error(error)
         else:
-            flash(_("排查规则已保存，下次运行排查时生效。"), "success")
+            flash_saved(_("排查规则已保存，下次运行排查时生效。"))
             return redirect(url_for("screening.list_rules"))
     return render_template("screening/rule_form.html", form=form, rule=rule), 400 if form.errors else 200

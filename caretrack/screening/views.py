@@ -14,6 +14,7 @@ from caretrack.audit.services import record
 from caretrack.core import crypto, requests
 from caretrack.core.access import Permission, can, get_or_404, permission_required, require, scoped
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.pagination import Page, page_of, requested_page
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -225,7 +226,7 @@ def update_case(case_id: int):
         work = services.CaseWork(reason=form.reason.data, remedy=form.remedy.data, deadline=form.deadline.data,
                                  owner_id=form.owner_id.data or None)
         try:
-            services.update_case(current_user, case, work, int(form.version.data or 0))
+            changed = services.update_case(current_user, case, work, int(form.version.data or 0))
         except DomainError as error:
             form.add_domain_error(error)
             if error.field == "version":  # the saved values are shown beside the form from now on
@@ -233,7 +234,7 @@ def update_case(case_id: int):
                 form.show_saved({"reason": case.reason or "", "remedy": case.remedy or "", "deadline": case.deadline,
                                  "owner_id": case.owner_id or NO_OWNER}, case.version)
         else:
-            flash(_("已保存 %(name)s 的排查情况。", name=case.student.name), "success")
+            flash_saved(_("已保存 %(name)s 的排查情况。", name=case.student.name), bool(changed))
             return redirect(_unit_url(unit, year, case.term, f"#case-{case.id}"))
     return _unit_page(unit, year, case.term, {case.id: form}, 400)
 

@@ -7,14 +7,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     validators,
-    widgets,
 )
 
-from caretrack.core.forms import BaseForm, length, required
+from caretrack.core.forms import BaseForm, MultiCheckboxField, length, required
 from caretrack.students.models import Category, Gender, Hukou, Level, StudentStatus
 
 
@@ -57,11 +55,6 @@ class StatusForm(BaseForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.status.choices = StudentStatus.choices()
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class IdentificationForm(BaseForm):

@@ -5,6 +5,9 @@ of a year form a chain (each stores the previous one's hash) and the unit's clos
 last hash, so a changed, removed or added snapshot is noticed by `verify_year`. The database refuses UPDATE and
 DELETE of snapshots and closures (triggers, see the migration). A record corrected after the close changes the
 live summary only: the archive shows it as a dated correction beside the frozen snapshot.
+
+One change is allowed, by the retention rules only: a purged student's summary snapshot loses its title and
+content (`PURGED_CONTENT`) but keeps its hash, so the chain still verifies; the trigger allows nothing else.
 """
 
 import hashlib
@@ -36,6 +39,14 @@ def canonical(content) -> str:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# What a summary snapshot holds once its student was purged (the migration's trigger names the same text).
+PURGED_CONTENT = canonical({"purged": True})
+
+
+def is_purged(snapshot: ArchiveSnapshot) -> bool:
+    return snapshot.content == PURGED_CONTENT
 
 
 # --- closing ------------------------------------------------------------------------------------------------
@@ -169,8 +180,8 @@ def _check_chain(closure: ArchiveClosure, chain: list[ArchiveSnapshot]) -> list[
             problems.append(_("单位 %(unit)s 第 %(n)s 条快照缺失", unit=code, n=sequence))
             continue
         name = _("快照 #%(id)s（单位 %(unit)s 第 %(n)s 条）", id=snapshot.id, unit=code, n=sequence)
-        if content_hash(snapshot.content) != snapshot.content_hash or canonical(json.loads(snapshot.content)) \
-                != snapshot.content:
+        if not is_purged(snapshot) and (content_hash(snapshot.content) != snapshot.content_hash
+                                        or canonical(json.loads(snapshot.content)) != snapshot.content):
             problems.append(_("%(name)s：内容与哈希不符", name=name))
         before = by_sequence.get(sequence - 1)
         expected_previous = before.content_hash if before else None
@@ -254,7 +265,7 @@ def _last_change(student_ids, since: datetime) -> dict[int, datetime]:
 def corrections(year: AcademicYear, unit: Unit, snapshots: list[ArchiveSnapshot]) -> dict[int, Correction]:
     """For each frozen summary the live summary differs from: the dated correction, by snapshot id."""
     closure = closure_of(year, unit)
-    frozen = [s for s in snapshots if s.kind == SnapshotKind.SUMMARY]
+    frozen = [s for s in snapshots if s.kind == SnapshotKind.SUMMARY and not is_purged(s)]
     if closure is None or not frozen:
         return {}
     students = {s.id: s for s in queries.batch_students(year, unit_id=unit.id)}

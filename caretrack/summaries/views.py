@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from caretrack.core.access import Permission, can, get_or_404, permission_required, require, scoped
 from caretrack.core.errors import DomainError
+from caretrack.core.forms import flash_saved
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.core.xlsx import download
@@ -104,7 +105,7 @@ def save_narrative(student_id: int, start_year: int, term: int):
             roll_back_anyway()
             form.add_domain_error(error)
         else:
-            flash(_("评语已保存。"), "success")
+            flash_saved(_("评语已保存。"))
             return redirect(url_for("summaries.show_summary", student_id=student.id, start_year=start_year,
                                     term=term))
     try:

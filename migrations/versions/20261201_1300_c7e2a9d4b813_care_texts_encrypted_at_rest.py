@@ -10,7 +10,7 @@ A database that remembers another key's fingerprint (core.keyring) is refused: i
 a key the app will not start with.
 
 Revision ID: c7e2a9d4b813
-Revises: a17d5e0c9b21
+Revises: c3a9e6d2f4b1
 Create Date: 2026-12-01 13:00:00.000000
 
 """
@@ -21,7 +21,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = 'c7e2a9d4b813'
-down_revision = 'a17d5e0c9b21'
+down_revision = 'c3a9e6d2f4b1'
 branch_labels = None
 depends_on = None
 

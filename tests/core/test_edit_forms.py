@@ -10,13 +10,14 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from caretrack.activities.models import Theme
 from caretrack.audit.models import AuditEvent
 from caretrack.core.access import Role
 from caretrack.extensions import db
 from caretrack.followups import services as followups
 from caretrack.followups.models import CadencePeriod
 from caretrack.ledger.models import AidProject, Grade, Period, RecordKind, Tier
-from caretrack.org.models import OwnerType, Stage, UnitKind
+from caretrack.org.models import College, OwnerType, Stage, UnitKind
 from caretrack.org.services import ensure_academic_year
 from caretrack.screening import services as screening
 from caretrack.screening.tables import FORM_DISTRICT
@@ -105,8 +106,42 @@ def rule_page(city):
         rule, make_user(Role.CITY_ADMIN, city.city))
 
 
+def activity_page(city):
+    from tests.activities.conftest import make_activity
+
+    college = db.session.scalar(select(College).where(College.id == city.uni_class.college_id))
+    activity = make_activity(college, "诚信教育", kind="college", title="诚信主题班会")
+    return EditPage(f"/activities/{activity.id}/edit", {"organiser": [f"college:{college.id}"]}, activity,
+                    make_user(Role.SCHOOL_OFFICER, city.university))
+
+
+def theme_page(city):
+    theme = db.session.scalar(select(Theme).order_by(Theme.id.desc()).limit(1))
+    return EditPage(f"/activities/themes/{theme.id}/edit", {}, theme, make_user(Role.CITY_ADMIN, city.city))
+
+
+def duty_record_page(city):
+    from caretrack.duties import services as duties
+    from caretrack.duties.models import DutyType
+
+    officer = make_user(Role.DISTRICT_OFFICER, city.east)
+    meeting = db.session.scalar(select(DutyType).where(DutyType.code == "leadership_meeting"))  # not the first
+    entry = duties.record_duty(officer, city.east, duties.RecordData(
+        duty=meeting, done_on=date(2025, 10, 20), title="专题会议", attending_units=[city.east_school]),
+        date(2025, 10, 21), {city.east.id, city.east_school.id}, set())
+    return EditPage(f"/duties/records/{entry.id}/edit", {"duty_type_id": [str(meeting.id)]}, entry, officer)
+
+
+def duty_staff_page(city):
+    from caretrack.duties import services as duties
+
+    officer = make_user(Role.DISTRICT_OFFICER, city.east)
+    person = duties.add_staff(None, city.east, "李老师", False, True, date(2024, 9, 1), user=officer)
+    return EditPage(f"/duties/staff/{person.id}/edit", {"user_id": [str(officer.id)]}, person, officer)
+
+
 PAGES = [student_page, disbursement_page, record_page, identification_page, unit_page, project_page, cadence_page,
-         rule_page]
+         rule_page, activity_page, theme_page, duty_record_page, duty_staff_page]
 
 
 def audit_rows() -> int:
@@ -137,3 +172,20 @@ def test_submitting_an_edit_page_unchanged_writes_nothing(city, login, build):
     written = db.session.execute(select(AuditEvent.action, AuditEvent.fields).order_by(AuditEvent.id.desc())
                                  .limit(after[0] - before[0])).all()
     assert after == before, written
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "没有改动，未作保存。" in shown
+
+
+@pytest.mark.parametrize("build", PAGES, ids=lambda build: build.__name__)
+def test_an_edit_that_changes_something_says_it_was_saved(city, login, build):
+    """The counterpart: the tracker behind "no change" does see a real change (else the test above proves nothing)."""
+    page = build(city)
+    client = login(page.user)
+    data = form_data(client.get(page.url).get_data(as_text=True), page.url)
+    name = next(key for key in ("name", "title", "summary", "note", "remark", "guardian_name", "amount") if key in data)
+    data[name] = "2.00" if name == "amount" else f"{data[name]}改"
+    response = client.post(page.url, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "没有改动，未作保存。" not in shown
+    assert "已保存" in shown or "已修改" in shown

@@ -195,7 +195,8 @@ def ids_of(w) -> dict[str, int]:
             "target_id": w.target.id, "notification_id": w.notification.id, "user_id": w.teacher.id,
             "assignment_id": w.assignment.id, "attachment_id": 1, "submission_id": 1, "job_id": 1,
             "duty_record_id": w.duty_record.id, "duty_file_id": 1, "staff_id": w.staff.id,
-            "improvement_id": w.visit.improvements[0].id, "duty_type_id": w.duty_record.duty_type_id,
+            "improvement_id": w.visit.improvements[0].id, "visit_id": w.visit.id,
+            "duty_type_id": w.duty_record.duty_type_id,
             "activity_id": w.activity.id, "theme_id": w.theme.id, "goal_id": w.goal.id, "exemplar_id": w.exemplar.id,
             "proposal_id": w.proposal.id, "photo_id": 1, "start_year": 2025, "term": 1}
 
@@ -347,6 +348,10 @@ FORM_POSTS = {
     "duties.add_staff": FormPost(duty_forms.StaffForm, "/duties/units/{unit_id}/staff"),
     "duties.end_staff": FormPost(duty_forms.EndStaffForm, "/duties/staff/{staff_id}/end"),
     "duties.save_budget": FormPost(duty_forms.BudgetForm, "/duties/units/{unit_id}/budgets"),
+    "duties.edit_record": FormPost(duty_forms.RecordForm, "/duties/records/{duty_record_id}/edit"),
+    "duties.edit_staff": FormPost(duty_forms.StaffForm, "/duties/staff/{staff_id}/edit"),
+    "duties.edit_visit": FormPost(duty_forms.EditVisitForm, "/duties/visits/{visit_id}/edit", role="admin"),
+    "duties.import_budgets": FormPost(ImportForm, "/duties/import"),
     "duties.record_visit": FormPost(duty_forms.VisitForm, "/duties/units/{unit_id}/visits", role="admin"),
     "duties.close_improvement": FormPost(duty_forms.CloseForm, "/duties/improvements/{improvement_id}/close"),
     "duties.edit_type": FormPost(duty_forms.DutyTypeForm, "/duties/types/{duty_type_id}/edit", role="admin"),
@@ -359,7 +364,9 @@ NO_FIELDS = {
     "ledger.confirm_import", "org.confirm_import", "students.cancel_import", "ledger.cancel_import",
     "org.cancel_import", "screening.remind_late", "students.rerun_import", "ledger.rerun_import", "org.rerun_import",
     "activities.rerun_import", "activities.cancel_import", "activities.confirm_import", "activities.approve_exemplar",
-    "activities.publish_exemplar",
+    "activities.publish_exemplar", "duties.delete_record", "duties.delete_file", "duties.delete_staff",
+    "duties.delete_budget", "duties.delete_visit", "duties.delete_improvement", "duties.confirm_import",
+    "duties.cancel_import", "duties.rerun_import",
 }
 
 

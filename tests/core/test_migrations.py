@@ -41,11 +41,25 @@ def tables() -> set[str]:
     return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
 
 
-def schema() -> dict[str, set[tuple[str, str]]]:
-    """Each table with its columns and their types (a step may change only a type)."""
+def _triggers() -> set[str]:
+    """Each trigger, and on PostgreSQL each function's source: a step may change only what the database enforces."""
+    with db.engine.connect() as connection:
+        if db.engine.dialect.name == "sqlite":
+            return set(connection.execute(text("SELECT name || ':' || sql FROM sqlite_master WHERE type = 'trigger'"))
+                       .scalars())
+        triggers = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
+        functions = connection.execute(text(
+            "SELECT p.proname || ':' || md5(p.prosrc) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public'")).scalars()
+        return {*triggers, *functions}
+
+
+def schema() -> dict[str, set[str]]:
+    """Each table with its columns and their types, its indexes, and the triggers: whatever a step may change."""
     inspector = inspect(db.engine)
-    return {name: {(column["name"], str(column["type"])) for column in inspector.get_columns(name)}
-            for name in tables()}
+    found = {name: {f"{column['name']}:{column['type']}" for column in inspector.get_columns(name)}
+             | {f"index:{index['name']}" for index in inspector.get_indexes(name)} for name in tables()}
+    return found | {"(triggers)": _triggers()}
 
 
 def current_revision() -> str | None:
@@ -69,7 +83,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     schema_at_head = schema()
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert schema() != schema_at_head  # the last step undone, whether it made tables, columns or types
+    assert schema() != schema_at_head  # the last step undone: tables, columns, types, indexes or triggers
     upgrade()
     assert current_revision() == head.revision
     assert schema() == schema_at_head
@@ -161,14 +175,14 @@ def test_the_encryption_step_refuses_a_database_of_another_key(empty_app):
 
     from caretrack.core import keyring
 
-    upgrade(revision="a17d5e0c9b21")
+    step = scripts(empty_app).get_revision("c7e2a9d4b813")
+    upgrade(revision=step.down_revision)
     keyring.set_setting(keyring.FINGERPRINT, "0" * 32)
     db.session.commit()
     db.session.remove()
     with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits
         upgrade()
-    assert current_revision() == "a17d5e0c9b21"
-    step = scripts(empty_app).get_revision("c7e2a9d4b813")
+    assert current_revision() == step.down_revision
     spec = importlib.util.spec_from_file_location("encryption_step", step.path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,5 +1,5 @@
 """Duties in a browser: a district officer records its training of its schools, with who attended and who was
-trained, and sees its board cell turn 已完成 (green), with the evidence one click away.
+trained, and sees its board cell turn 已完成 (green), with the evidence one click away; then corrects the record.
 """
 
 import random
@@ -40,8 +40,8 @@ def new_district(app) -> dict:
             accounts.grant_role(None, user, role, ScopeType.UNIT, district if unit is district else unit)
             people[role] = user
         db.session.commit()
-        return {"district": district.code, "school": school.name, "officer": people[Role.DISTRICT_OFFICER].username,
-                "trainee": people[Role.SCHOOL_OFFICER].display_name}
+        return {"district": district.code, "district_name": district.name, "school": school.name,
+                "officer": people[Role.DISTRICT_OFFICER].username, "trainee": people[Role.SCHOOL_OFFICER].display_name}
 
 
 def board_cell(page, district_code: str):
@@ -75,3 +75,21 @@ def test_a_district_officer_records_a_training_and_the_board_turns_green(page, l
     cell.get_by_role("link").click()
     page.get_by_role("link", name="资助政策与资助工作规范专题培训").click()
     expect(page.locator("main")).to_contain_text(data["school"])
+
+    # The officer corrects the record: a new title and one more attending unit, the trainee kept; saving it again
+    # unchanged says so, and the board stays green.
+    page.get_by_role("link", name="修改").click()
+    expect(page.locator("h1")).to_contain_text("修改单位职责记录")
+    expect(page.get_by_label(data["trainee"])).to_be_checked()
+    page.get_by_label("内容").fill("资助政策与资助工作规范专题培训（第一期）")
+    page.get_by_label(data["district_name"], exact=True).check()
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("main .alert-success")).to_contain_text("记录已修改")
+    expect(page.locator("h1")).to_contain_text("资助政策与资助工作规范专题培训（第一期）")
+    expect(page.locator("main dl")).to_contain_text(data["district_name"])
+    expect(page.locator("main dl")).to_contain_text(data["trainee"])
+    page.get_by_role("link", name="修改").click()
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("main .alert-info")).to_contain_text("没有改动，未作保存。")
+    nav_link(page, "单位职责").click()
+    expect(board_cell(page, data["district"]).locator(".badge")).to_have_text("已完成")

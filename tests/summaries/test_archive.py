@@ -81,6 +81,11 @@ def test_a_year_in_progress_is_refused_unless_forced_and_the_force_is_audited(le
 
 @pytest.mark.parametrize("statement", [
     lambda: update(ArchiveSnapshot).values(content="{}"),
+    # the one change the retention rules may make, but on a screening table, or with anything else changed
+    lambda: update(ArchiveSnapshot).where(ArchiveSnapshot.kind == "screening_table").values(
+        title="", content=archive.PURGED_CONTENT),
+    lambda: update(ArchiveSnapshot).values(title="", content=archive.PURGED_CONTENT, content_hash="0" * 64),
+    lambda: update(ArchiveSnapshot).values(title="改过", content=archive.PURGED_CONTENT),
     lambda: delete(ArchiveSnapshot),
     lambda: update(ArchiveClosure).values(snapshot_count=0),
     lambda: delete(ArchiveClosure),
