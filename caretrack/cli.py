@@ -576,18 +576,18 @@ def restore_command(path: str):
 
 
 @cli.command("rotate-key")
-@click.option("--batch-size", default=500, show_default=True, help="students per transaction")
+@click.option("--batch-size", default=500, show_default=True, help="rows per transaction")
 @click.option("--pause", default=0.0, show_default=True, help="seconds between batches, to spare a busy database")
 def rotate_key_command(batch_size: int, pause: float):
-    """Re-encrypt every ID number and rebuild its blind index under CARETRACK_DATA_KEY (resumable, audited).
+    """Re-encrypt every ID number (and its blind index) and care text under CARETRACK_DATA_KEY (resumable, audited).
 
     The old key is CARETRACK_DATA_KEY_PREVIOUS, set on the web workers too for the time of the rotation.
     """
     from caretrack.students import tasks as keys
 
     try:
-        keys.rotate(batch_size, pause, on_batch=lambda last_id, rows: click.echo(f"up to student {last_id}: "
-                                                                                 f"{rows} rewritten"))
+        keys.rotate(batch_size, pause, on_batch=lambda table, last_id, rows: click.echo(
+            f"up to {'student' if table == keys.STUDENTS else table} {last_id}: {rows} rewritten"))
     except keys.RotationError as error:
         raise click.ClickException(str(error)) from None
     click.echo("rotation finished: remove CARETRACK_DATA_KEY_PREVIOUS everywhere and restart")

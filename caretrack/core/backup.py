@@ -6,8 +6,9 @@ PostgreSQL (a SQLite installation can move to PostgreSQL with it):
 
 - every table is read in ONE read-only transaction: REPEATABLE READ on PostgreSQL, a WAL read transaction on
   SQLite, so the rows agree with each other whatever the web workers write meanwhile;
-- encrypted columns are copied as they are stored (ID numbers stay AES-GCM ciphertext): the file reveals nothing
-  the database would not, and needs the same CARETRACK_DATA_KEY to be of any use;
+- encrypted columns are copied as they are stored (ID numbers, and the care records' and follow-ups' text, of
+  type core.models.EncryptedText, stay AES-GCM ciphertext): the file reveals nothing the database would not, and
+  needs the same CARETRACK_DATA_KEY to be of any use;
 - attachments are written under a temporary name and renamed after their row commits (ledger.services), so a file
   in the folder that no row of the snapshot names is one saved after it: it is left out, and swept later.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, LargeBinary, delete, func, insert, select, text
 
+from caretrack.core.models import as_stored
 from caretrack.extensions import db
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,7 @@ def write_backup(target: Path, instance: Path) -> dict:
 
 
 def _write_table(archive: zipfile.ZipFile, connection: Connection, table) -> int:
+    table = as_stored(table)
     order = list(table.primary_key.columns) or list(table.columns)
     count = 0
     with archive.open(f"tables/{table.name}.jsonl", "w") as stream:
@@ -196,6 +199,7 @@ def restore_backup(source: Path, instance: Path) -> dict:
 
 
 def _load_table(archive: zipfile.ZipFile, connection: Connection, table, expected: int) -> None:
+    table = as_stored(table)
     decoders = {column.name: _decoder(column) for column in table.columns}
     batch, loaded = [], 0
     try:

@@ -4,12 +4,13 @@ import sqlite3
 from datetime import datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Integer, and_, event, inspect, or_
+from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Table, and_, event, inspect, or_
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from caretrack.core import crypto
 from caretrack.core.errors import DomainError
 from caretrack.core.timeutil import utcnow
 
@@ -33,6 +34,61 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class EncryptedText(TypeDecorator):
+    """Free text stored AES-GCM encrypted (core.crypto), read back as plain text: callers see a str column.
+
+    `context` binds each ciphertext to its column (b"support_records.summary"), so a value copied into another
+    column does not open. The empty string is stored as b"" (a purged text, ledger.retention) and None as NULL.
+    Encryption is random, so the column cannot be compared, searched or sorted in SQL: nothing does (the pages
+    filter records by student, date, kind and tier, never by their text). `flask caretrack rotate-key` moves
+    these columns to a new key with the ID numbers; a backup copies their ciphertext as stored.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, context: bytes):
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value == "":
+            return b""
+        return crypto.encrypt(value, self.context)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite: the migration's default '' of a row written around it
+            value = value.encode()
+        return crypto.decrypt(bytes(value), self.context)
+
+
+def as_stored(table: Table) -> Table:
+    """The table as the database stores it: its EncryptedText columns read and written as their ciphertext.
+
+    Through the model's table a select decrypts and an insert or update encrypts; the backup and the key
+    rotation move the ciphertext itself.
+    """
+    if not any(isinstance(column.type, EncryptedText) for column in table.columns):
+        return table
+    return Table(table.name, MetaData(), *(
+        Column(column.name, column.type.impl_instance if isinstance(column.type, EncryptedText) else column.type,
+               primary_key=column.primary_key) for column in table.columns))
+
+
+def encrypted_columns(metadata: MetaData) -> dict[Table, list]:
+    """Every table with columns of EncryptedText, and those columns (key rotation and backup find them here)."""
+    found = {}
+    for table in metadata.sorted_tables:
+        columns = [column for column in table.columns if isinstance(column.type, EncryptedText)]
+        if columns:
+            found[table] = columns
+    return found
 
 
 class TimestampMixin:

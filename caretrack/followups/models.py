@@ -3,12 +3,12 @@
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.accounts.models import User
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, EncryptedText, TimestampMixin, VersionedMixin
 from caretrack.extensions import db
 from caretrack.ledger.models import RecordKind, SupportRecord, Tier
 from caretrack.students.models import Student, access_via_student
@@ -63,12 +63,13 @@ class FollowUp(TimestampMixin, VersionedMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     assignee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
-    note: Mapped[str | None] = mapped_column(Text)
+    # A next step's follow-up holds its record's text: encrypted at rest like the record (core.models.EncryptedText).
+    note: Mapped[str | None] = mapped_column(EncryptedText(b"followups.note"))
     status: Mapped[str] = mapped_column(String(10), default=FollowUpStatus.OPEN)
     source: Mapped[str] = mapped_column(String(20), default="manual")  # manual, next_step, screening
     closed_record_id: Mapped[int | None] = mapped_column(ForeignKey("support_records.id"))
     closed_on: Mapped[date | None] = mapped_column(Date)
-    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText(b"followups.cancel_reason"))  # 200 characters
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     escalation_level: Mapped[int] = mapped_column(default=0)
     # A follow-up made from a record's next step carries the record's tier: its note is the record's text.

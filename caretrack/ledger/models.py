@@ -3,11 +3,11 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import EffectiveYearsMixin, TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.models import EffectiveYearsMixin, EncryptedText, TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear
 from caretrack.students.models import Student, access_via_student
@@ -140,15 +140,20 @@ class SupportRecord(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     happened_on: Mapped[date] = mapped_column(Date)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    summary: Mapped[str] = mapped_column(Text)
-    outcome: Mapped[str | None] = mapped_column(Text)
-    next_step: Mapped[str | None] = mapped_column(String(200))
+    # What was said and done, and what comes next: encrypted at rest (core.models.EncryptedText), whatever the
+    # tier, so that changing a record's tier never has to re-encrypt it and no copy of the database reads it.
+    summary: Mapped[str] = mapped_column(EncryptedText(b"support_records.summary"))
+    outcome: Mapped[str | None] = mapped_column(EncryptedText(b"support_records.outcome"))
+    next_step: Mapped[str | None] = mapped_column(EncryptedText(b"support_records.next_step"))  # 200 characters
     next_step_due: Mapped[date | None] = mapped_column(Date)
     tier: Mapped[str] = mapped_column(String(10), default=Tier.NORMAL)
     # 勤工助学 only
     post: Mapped[str | None] = mapped_column(String(100))
     hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
     pay: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+    # The removal's reason may speak of a confidential record's content (ledger.services.remove_entry).
+    delete_reason: Mapped[str | None] = mapped_column(EncryptedText(b"support_records.delete_reason"))
 
     student: Mapped[Student] = relationship()
     attachments: Mapped[list["Attachment"]] = relationship(

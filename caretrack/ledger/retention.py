@@ -2,9 +2,10 @@
 
 CARETRACK_RETENTION_YEARS after a student graduated or left, the scheduled job erases what identifies the child
 and tells their family's story: the ID number (ciphertext and blind index; the masked form too), the guardians,
-the text of every care record and of the identifications, and the attachments. What the tables and the term
-summaries count stays: the student row with its school, class, stage and years, each identification's level and
-categories, each payment, each care record's kind, date and tier. Each purge is audited.
+the text of every care record (its removal reason too) and of the identifications, and the attachments (the
+domains above erase their own, below). What the tables and the term summaries count stays: the student row with
+its school, class, stage and years, each identification's level and categories, each payment, each care record's
+kind, date and tier. Each purge is audited.
 
 The audit log is kept CARETRACK_AUDIT_RETENTION_YEARS (at least three), then removed, itself audited.
 
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 200
 PURGED_MASK = "已清除"
-
 
 @dataclass(frozen=True)
 class Holding:
@@ -78,7 +78,7 @@ def purge_student(student_id: int, now: datetime, attachment_folder: Path | None
     db.session.execute(delete(Attachment).where(Attachment.record_id.in_(
         select(SupportRecord.id).where(SupportRecord.student_id == student_id))))
     db.session.execute(update(SupportRecord).where(SupportRecord.student_id == student_id).values(
-        summary="", outcome=None, next_step=None, post=None))
+        summary="", outcome=None, next_step=None, post=None, delete_reason=None))
     db.session.execute(update(Identification).where(Identification.student_id == student_id).values(note=None))
     db.session.execute(delete(Guardian).where(Guardian.student_id == student_id))
     db.session.execute(update(Student.__table__).where(Student.__table__.c.id == student_id).values(

@@ -194,3 +194,21 @@ def test_every_calendar_event_of_a_restricted_follow_up_says_only_that_it_is_con
     feed = client.get(f"/calendar/{world.users['counselor of the student'].calendar_token}.ics")
     assert "保密跟进" in feed.get_data(as_text=True)
     assert "谈心谈话" not in feed.get_data(as_text=True)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_reason_a_restricted_record_was_removed_shows_only_where_it_may_be_restored(world, client_for, app):
+    """The reason may speak of the record's content: the audit log never holds it, the removed page shows it to the
+    school officer (who may restore and read the record), and no other page shows it to anyone.
+    """
+    reason = "zqREASONk5"
+    counselor = world.users["counselor of the student"]
+    removed, _markers = marked_record(counselor, world.ann, TODAY, Path(app.instance_path) / "attachments", "x")
+    ledger.remove_entry(counselor, removed, f"家长要求 {reason}")
+    db.session.flush()
+    shown = {}
+    for role, user in world.users.items():
+        browser = client_for(user)
+        shown[role] = [path for path in paths(world) if reason in text_of(browser.get(path))]
+    assert shown.pop("school officer") == [f"/ledger/students/{world.ann.id}/removed"]
+    assert shown == {role: [] for role in shown}

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -55,9 +55,9 @@ def _triggers() -> set[str]:
 
 
 def schema() -> dict[str, set[str]]:
-    """Each table with its columns and indexes, and the triggers: whatever a migration step may change."""
+    """Each table with its columns and their types, its indexes, and the triggers: whatever a step may change."""
     inspector = inspect(db.engine)
-    found = {name: {column["name"] for column in inspector.get_columns(name)}
+    found = {name: {f"{column['name']}:{column['type']}" for column in inspector.get_columns(name)}
              | {f"index:{index['name']}:{','.join(index['column_names'])}" for index in inspector.get_indexes(name)}
              for name in tables()}
     return found | {"(triggers)": _triggers()}
@@ -99,7 +99,7 @@ def test_upgrade_from_empty_then_one_step_down_and_up_again(empty_app):
     schema_at_head = schema()
     downgrade(revision="-1")
     assert current_revision() == head.down_revision
-    assert schema() != schema_at_head  # the last step undone, whether it made tables, columns, indexes or triggers
+    assert schema() != schema_at_head  # the last step undone: tables, columns, types, indexes or triggers
     upgrade()
     assert current_revision() == head.revision
     assert schema() == schema_at_head
@@ -132,3 +132,76 @@ def test_the_models_match_the_migrations(empty_app):
         context = MigrationContext.configure(connection, opts={"compare_type": options.get("compare_type", True)})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], "the models differ from the migrations; add a migration (flask db migrate)"
+
+
+def _raw(table: str, column: str, row_id: int):
+    """A column's value as the database stores it."""
+    with db.engine.connect() as connection:
+        return connection.scalar(text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id})
+
+
+@pytest.mark.no_transaction
+def test_care_texts_already_written_come_out_encrypted_and_a_downgrade_gives_them_back(empty_app):
+    from caretrack.core import crypto
+    from caretrack.followups.models import FollowUp
+    from caretrack.ledger import services as ledger
+    from caretrack.ledger.models import RecordKind, SupportRecord, Tier
+    from tests.factories import build_city, care, make_student, make_user
+
+    upgrade()
+    city = build_city()
+    student = make_student(city.class_a)
+    support = care(student, RecordKind.PSYCH_CARE, summary="zqSUMMARY 情绪低落", outcome="zqOUTCOME 好转",
+                   next_step="zqNEXT 复诊", tier=Tier.RESTRICTED)
+    plain = care(student, RecordKind.TALK, summary="谈话")
+    db.session.execute(update(SupportRecord).where(SupportRecord.id == plain.id).values(summary=""))  # purged
+    ledger.remove_entry(None, support, "zqREASON 家长要求")
+    followup = FollowUp(student_id=student.id, school_id=student.school_id, kind="talk", assignee_id=make_user().id,
+                        due_on=support.happened_on, note="zqNOTE 约谈", cancel_reason="zqCANCEL 转学")
+    db.session.add(followup)
+    db.session.commit()
+    ids = {"support_records": support.id, "followups": followup.id, "purged": plain.id}
+    texts = {("support_records", "summary"): "zqSUMMARY 情绪低落", ("support_records", "outcome"): "zqOUTCOME 好转",
+             ("support_records", "next_step"): "zqNEXT 复诊", ("support_records", "delete_reason"): "zqREASON 家长要求",
+             ("followups", "note"): "zqNOTE 约谈", ("followups", "cancel_reason"): "zqCANCEL 转学"}
+    db.session.remove()
+
+    step = scripts(empty_app).get_revision("c7e2a9d4b813")
+    downgrade(revision=step.down_revision)  # the texts as the schema before the encryption step kept them: plain
+    for (table, column), value in texts.items():
+        assert _raw(table, column, ids[table]) == value, column
+    assert _raw("support_records", "summary", ids["purged"]) == ""
+
+    upgrade(revision=step.revision)  # and now encrypted, each bound to its own column
+    for (table, column), value in texts.items():
+        stored = bytes(_raw(table, column, ids[table]))
+        assert value.encode() not in stored
+        assert crypto.decrypt(stored, f"{table}.{column}".encode()) == value
+    assert bytes(_raw("support_records", "summary", ids["purged"])) == b""
+    record, note = db.session.get(SupportRecord, ids["support_records"]), db.session.get(FollowUp, ids["followups"])
+    assert (record.summary, record.outcome, record.next_step, record.delete_reason) == (
+        "zqSUMMARY 情绪低落", "zqOUTCOME 好转", "zqNEXT 复诊", "zqREASON 家长要求")
+    assert (note.note, note.cancel_reason) == ("zqNOTE 约谈", "zqCANCEL 转学")
+    assert db.session.get(SupportRecord, ids["purged"]).summary == ""
+    db.session.remove()
+
+
+@pytest.mark.no_transaction
+def test_the_encryption_step_refuses_a_database_of_another_key(empty_app):
+    import importlib.util
+
+    from caretrack.core import keyring
+
+    step = scripts(empty_app).get_revision("c7e2a9d4b813")
+    upgrade(revision=step.down_revision)
+    keyring.set_setting(keyring.FINGERPRINT, "0" * 32)
+    db.session.commit()
+    db.session.remove()
+    with pytest.raises(SystemExit):  # Flask-Migrate logs the error and exits
+        upgrade()
+    assert current_revision() == step.down_revision
+    spec = importlib.util.spec_from_file_location("encryption_step", step.path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with db.engine.connect() as connection, pytest.raises(RuntimeError, match="CARETRACK_DATA_KEY is not the key"):
+        module._check_key(connection)

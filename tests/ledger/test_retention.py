@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 import config
 from caretrack.audit.models import AuditEvent
 from caretrack.core import crypto
+from caretrack.core.models import as_stored
 from caretrack.extensions import db
+from caretrack.followups.models import FollowUp
 from caretrack.ledger import retention, tasks
 from caretrack.ledger.models import Disbursement, RecordKind, SupportRecord
 from caretrack.students.models import Guardian, Identification, Student, StudentStatus
-from tests.factories import care, identify, make_student, pay
+from tests.factories import care, identify, make_student, make_user, pay
 
 # The database's own clock guards the audit log (a trigger allows deleting only rows older than three years), so
 # the dates here are relative to the real now.
@@ -33,7 +35,11 @@ def _with_story(school_class, status, changed_on, name):
     db.session.add(Guardian(student_id=student.id, name="监护人", phone="13800000000", relation="母亲"))
     identify(student, 2025)
     db.session.scalars(select(Identification).where(Identification.student_id == student.id)).one().note = "父亲重病"
-    care(student, RecordKind.PSYCH_CARE, summary="情绪低落，家庭变故", happened_on=date(2025, 10, 1))
+    support = care(student, RecordKind.PSYCH_CARE, summary="情绪低落，家庭变故", happened_on=date(2025, 10, 1),
+                   outcome="约定每周谈一次", next_step="联系心理老师")
+    db.session.add(FollowUp(student_id=student.id, school_id=student.school_id, kind="talk", due_on=date(2025, 10, 8),
+                            assignee_id=make_user().id, note="联系心理老师", cancel_reason="学生转学",
+                            tier=support.tier, source="next_step", source_record_id=support.id))
     pay(student, "营养改善计划", "400.00", voucher=f"R-{student.id}")
     db.session.flush()
     return student
@@ -68,8 +74,17 @@ def test_students_gone_longer_than_the_retention_are_purged_and_the_counts_stay(
         assert crypto.decrypt(student.id_cipher) == ""
         assert student.guardians == []
         assert [i.note for i in student.identifications] == [None]
-        assert [r.summary for r in db.session.scalars(
-            select(SupportRecord).where(SupportRecord.student_id == student.id))] == [""]
+        assert [(r.summary, r.outcome, r.next_step) for r in db.session.scalars(
+            select(SupportRecord).where(SupportRecord.student_id == student.id))] == [("", None, None)]
+        assert [(f.note, f.cancel_reason) for f in db.session.scalars(
+            select(FollowUp).where(FollowUp.student_id == student.id))] == [(None, None)]
+        stored = as_stored(SupportRecord.__table__)  # nothing left of the ciphertext either
+        assert db.session.execute(select(stored.c.summary, stored.c.outcome).where(
+            stored.c.student_id == student.id)).all() == [(b"", None)]
+    assert [(r.summary, r.outcome) for r in db.session.scalars(select(SupportRecord).where(
+        SupportRecord.student_id == recent.id))] == [("情绪低落，家庭变故", "约定每周谈一次")]
+    assert [f.note for f in db.session.scalars(select(FollowUp).where(FollowUp.student_id == recent.id))] == [
+        "联系心理老师"]
     assert crypto.decrypt(recent.id_cipher) == recent_number
     assert [g.name for g in recent.guardians] == ["监护人"]
     assert active.purged_at is None
