@@ -53,6 +53,8 @@ def normalise(raw: str) -> str:
     """The number as typed, in one spelling: NFKC (full-width digits become ASCII), no spaces or invisible
     characters (zero-width spaces, byte-order marks), upper-case X.
     """
+    if raw and raw.isascii() and raw.isalnum():  # the usual case, already in that spelling but for the X's case
+        return raw.upper()
     text = unicodedata.normalize("NFKC", raw or "")
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc")).upper()
 
