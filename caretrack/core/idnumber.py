@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from flask_babel import gettext as _
 
@@ -46,7 +47,9 @@ class IdNumber:
 
 
 def check_digit(first17: str) -> str:
-    return CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("an ID number's check digit is computed from its first 17 digits")
+    return CHECK_CHARACTERS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def normalise(raw: str) -> str:

@@ -197,6 +197,9 @@ def refuse_control_characters(importer: Importer, row: dict, known: frozenset[st
     (`known`: the format's column names, when the caller has them at hand).
     """
     known = known if known is not None else frozenset(column.name for column in importer.columns)
+    if not text.has_control_characters("".join(cell for name, cell in row.items()
+                                               if name in known and isinstance(cell, str))):
+        return  # the usual row: one search over its cells, joined
     bad = [name for name, cell in row.items() if name in known and text.has_control_characters(cell)]
     if bad:
         raise RowInvalid(*((name, text.control_character_message()) for name in bad))

@@ -111,38 +111,30 @@ class StudentImporter(Importer):
 
     def validate(self, line: int, row: dict[str, str]) -> StudentRow:
         errors: list[tuple[str, str]] = []
-
-        def attempt(column: str, parse):
-            try:
-                return parse()
-            except RowInvalid as invalid:
-                errors.extend(invalid.errors)
-            except DomainError as error:
-                errors.extend((FIELD_COLUMNS.get(one.field, column), one.message) for one in error.errors)
-            return None
-
-        school = attempt("单位代码", lambda: self._school(row.get("单位代码", "")))
-        number = attempt("身份证号", lambda: idnumber.parse(row.get("身份证号", ""), self.today))
-        stage = attempt("学段", lambda: _stage(row.get("学段", "")))
+        school = _attempt(errors, "单位代码", self._school, row.get("单位代码", ""))
+        number = _attempt(errors, "身份证号", idnumber.parse, row.get("身份证号", ""), self.today)
+        stage = _attempt(errors, "学段", _stage, row.get("学段", ""))
         for column in ("班级", "学号", "姓名"):
             if not row.get(column):
                 errors.append((column, _("%(column)s不能为空。", column=column)))
         if stage is Stage.HIGHER and not row.get("学院（系）"):
             errors.append(("学院（系）", _("高等教育学生须填写学院（系）。")))
-        values = attempt("", lambda: _plain_values(row))
-        identification = attempt("家庭经济困难类型", lambda: self._identification(row))
+        values = _attempt(errors, "", _plain_values, row)
+        identification = _attempt(errors, "家庭经济困难类型", self._identification, row)
         if errors or school is None:
             raise RowInvalid(*errors)
         data = services.StudentData(
             school=school, school_class=self._class_stub(school, row["班级"]), college=None,
             student_no=row["学号"], name=row["姓名"], id_number=number, stage=stage, **values)
-        for warning in attempt("", lambda: services.check_student(data, today=self.today,
-                                                                  stages=self.stages[school.id])) or []:
+        for warning in _attempt(errors, "", self._check_student, data) or []:
             self.report.warnings.append(RowError(line, "性别", warning))
         if errors:
             raise RowInvalid(*errors)
         return StudentRow(line, school, row.get("学院（系）", ""), row["班级"], data, identification,
                           self.index_of(number.value))
+
+    def _check_student(self, data: services.StudentData) -> list[str]:
+        return services.check_student(data, today=self.today, stages=self.stages[data.school.id])
 
     def _class_stub(self, school: Unit, name: str) -> SchoolClass:
         """An unsaved class standing for the row's class until it is written; one per class, not per row."""
@@ -359,6 +351,17 @@ def _inline(values: list):
     Only for values the importer computed itself (blind indexes, ids), never for text from the file.
     """
     return bindparam("values", values, expanding=True, literal_execute=True)
+
+
+def _attempt(errors: list[tuple[str, str]], column: str, parse, *args):
+    """parse(*args), or None with its errors added to `errors` (a DomainError's under the column of its field)."""
+    try:
+        return parse(*args)
+    except RowInvalid as invalid:
+        errors.extend(invalid.errors)
+    except DomainError as error:
+        errors.extend((FIELD_COLUMNS.get(one.field, column), one.message) for one in error.errors)
+    return None
 
 
 @dataclass
