@@ -280,3 +280,13 @@ def test_the_statements_of_an_import_do_not_grow_with_its_rows_classes_or_colleg
     created = dict(db.session.execute(select(AuditEvent.action, func.count()).where(
         AuditEvent.action.in_(["class_created", "college_created"])).group_by(AuditEvent.action)).all())
     assert created == {"class_created": 3 + 23, "college_created": 4}
+
+
+def test_an_imported_id_number_is_stored_as_the_form_stores_it(units):
+    """Encrypted (opened by the key), its blind index the one search and de-duplication compute, masked."""
+    run_file(SAMPLES / "students-sample.csv")
+    student = db.session.scalar(select(Student).where(Student.name == "余娜强"))
+    assert crypto.decrypt(student.id_cipher) == "110105200510150017"
+    assert student.id_index == crypto.blind_index("110105200510150017")
+    assert student.id_masked == "110105********0017"
+    assert crypto.blind_indexer()("110105200510150017") == crypto.blind_index("110105200510150017")
