@@ -197,8 +197,13 @@ def refuse_control_characters(importer: Importer, row: dict, known: frozenset[st
     (`known`: the format's column names, when the caller has them at hand).
     """
     known = known if known is not None else frozenset(column.name for column in importer.columns)
-    if not text.has_control_characters("".join(cell for name, cell in row.items()
-                                               if name in known and isinstance(cell, str))):
+    cells = (list(row.values()) if known.issuperset(row)  # a file of the format's columns only: every cell
+             else [cell for name, cell in row.items() if name in known])
+    try:
+        joined = "".join(cells)
+    except TypeError:  # a cell that is not text (core.tabular gives only text)
+        joined = "".join(cell for cell in cells if isinstance(cell, str))
+    if not text.has_control_characters(joined):
         return  # the usual row: one search over its cells, joined
     bad = [name for name, cell in row.items() if name in known and text.has_control_characters(cell)]
     if bad:
