@@ -105,13 +105,18 @@ def record(action: str, *, actor=None, username: str | None = None, address: str
     return event
 
 
-def record_each(action: str, *, actor, address: str | None, object_type: str,
-                objects: list[tuple[int, int | None]]) -> None:
-    """Append one event per (object id, unit id), in a single statement (a page listing many records)."""
+def record_each(action: str, *, actor, object_type: str, objects: list[tuple[int, int | None]],
+                address: str | None = None) -> None:
+    """Append one event per (object id, unit id), in a single statement (a page listing many records, the classes
+    an import creates). Like `record`: the actor may be None (the CLI), the address defaults to the request's.
+    """
     if not objects:
         return
+    if address is None and has_app_context():
+        address = g.get("client_address")
+    user_id, username = getattr(actor, "id", None), getattr(actor, "username", None)
     db.session.execute(insert(AuditEvent), [
-        {"at": utcnow(), "action": action, "user_id": actor.id, "username": actor.username, "address": address,
+        {"at": utcnow(), "action": action, "user_id": user_id, "username": username, "address": address,
          "object_type": object_type, "object_id": object_id, "unit_id": unit_id}
         for object_id, unit_id in objects])
-    log.info("audit %s user=%s %s x%d", action, actor.id, object_type, len(objects))
+    log.info("audit %s user=%s %s x%d", action, user_id, object_type, len(objects))

@@ -18,6 +18,9 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+_BY_ZH_NAME: dict[type, dict[str, "LabelledEnum"]] = {}
+
+
 class LabelledEnum(StrEnum):
     """A StrEnum whose members are declared as `CODE = "code", N_("中文名")`."""
 
@@ -46,5 +49,9 @@ class LabelledEnum(StrEnum):
     @classmethod
     def from_zh(cls, text: str):
         """The member whose Chinese name is `text`, or None."""
-        text = (text or "").strip()
-        return next((member for member in cls if member.zh_name == text), None)
+        names = _BY_ZH_NAME.get(cls)
+        if names is None:  # the members never change: one dict per enum, made on first use
+            names = _BY_ZH_NAME[cls] = {}
+            for member in cls:
+                names.setdefault(member.zh_name, member)  # the first member of a name, as the search found
+        return names.get((text or "").strip())

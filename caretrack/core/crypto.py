@@ -9,6 +9,7 @@ CARETRACK_DATA_KEY_PREVIOUS: new ciphertexts use the new key, and a row not rota
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -82,6 +83,31 @@ def blind_index(value: str, context: bytes = b"id_number", secret: str | None = 
     """A keyed hash: equal inputs give equal indexes, and nothing can be read back from it."""
     key = _derive(secret or _secret(), b"caretrack/blind-index/v1")
     return hmac.new(key, context + b":" + value.encode(), hashlib.sha256).hexdigest()
+
+
+def blind_indexer(context: bytes = b"id_number") -> Callable[[str], str]:
+    """`blind_index` under the current key, its key derived and its HMAC keyed once, for a caller indexing many
+    values (an import); gives the same indexes.
+    """
+    keyed = hmac.new(_derive(_secret(), b"caretrack/blind-index/v1"), context + b":", hashlib.sha256)
+
+    def index(value: str) -> str:
+        mac = keyed.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
+
+    return index
+
+
+def encryptor(context: bytes = b"id_number") -> Callable[[str], bytes]:
+    """`encrypt` under the current key with the cipher set up once, for a caller encrypting many values."""
+    cipher = AESGCM(_derive(_secret(), b"caretrack/encryption/v1"))
+
+    def encrypt_one(plaintext: str) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return bytes([KEY_VERSION]) + nonce + cipher.encrypt(nonce, plaintext.encode(), context)
+
+    return encrypt_one
 
 
 def blind_indexes(value: str, context: bytes = b"id_number") -> list[str]:

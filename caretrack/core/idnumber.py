@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from flask_babel import gettext as _
 
@@ -46,13 +47,17 @@ class IdNumber:
 
 
 def check_digit(first17: str) -> str:
-    return CHECK_CHARACTERS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("an ID number's check digit is computed from its first 17 digits")
+    return CHECK_CHARACTERS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def normalise(raw: str) -> str:
     """The number as typed, in one spelling: NFKC (full-width digits become ASCII), no spaces or invisible
     characters (zero-width spaces, byte-order marks), upper-case X.
     """
+    if raw and raw.isascii() and raw.isalnum():  # the usual case, already in that spelling but for the X's case
+        return raw.upper()
     text = unicodedata.normalize("NFKC", raw or "")
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc")).upper()
 

@@ -192,9 +192,19 @@ def check_headers(importer: Importer, table: Table, report: ImportReport) -> Non
         raise FileRefused(_("缺少必填列：%(columns)s。", columns="、".join(missing)))
 
 
-def refuse_control_characters(importer: Importer, row: dict) -> None:
-    """Refuse a row whose cells of the format's columns hold control characters, as the forms do."""
-    known = {column.name for column in importer.columns}
+def refuse_control_characters(importer: Importer, row: dict, known: frozenset[str] | None = None) -> None:
+    """Refuse a row whose cells of the format's columns hold control characters, as the forms do
+    (`known`: the format's column names, when the caller has them at hand).
+    """
+    known = known if known is not None else frozenset(column.name for column in importer.columns)
+    cells = (list(row.values()) if known.issuperset(row)  # a file of the format's columns only: every cell
+             else [cell for name, cell in row.items() if name in known])
+    try:
+        joined = "".join(cells)
+    except TypeError:  # a cell that is not text (core.tabular gives only text)
+        joined = "".join(cell for cell in cells if isinstance(cell, str))
+    if not text.has_control_characters(joined):
+        return  # the usual row: one search over its cells, joined
     bad = [name for name, cell in row.items() if name in known and text.has_control_characters(cell)]
     if bad:
         raise RowInvalid(*((name, text.control_character_message()) for name in bad))
@@ -205,9 +215,10 @@ def _validate_all(importer: Importer, table: Table, report: ImportReport,
     importer.report = report  # validators may add warnings
     parsed_rows: list[tuple[int, Any]] = []
     bad_lines: set[int] = set()
+    known = frozenset(column.name for column in importer.columns)
     for count, (line, row) in enumerate(table.rows, start=1):
         try:
-            refuse_control_characters(importer, row)
+            refuse_control_characters(importer, row, known)
             parsed_rows.append((line, importer.validate(line, row)))
         except RowInvalid as invalid:
             bad_lines.add(line)
@@ -233,7 +244,7 @@ def _apply_all(importer: Importer, rows: list[tuple[int, Any]], report: ImportRe
         batch = [parsed for _line, parsed in rows[start:start + importer.batch_size]]
         for parsed, outcome in zip(batch, importer.apply_batch(batch), strict=True):
             setattr(report, outcome, getattr(report, outcome) + 1)
-            if outcome != "unchanged":
+            if outcome != "unchanged" and len(report.changes) < report.MAX_CHANGES_LISTED:
                 report.note_change(f"{change_labels[outcome]}：{importer.describe(parsed)}")
         db.session.flush()
         if progress:

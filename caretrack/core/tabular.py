@@ -94,8 +94,9 @@ def _read_csv(stream: BinaryIO) -> Table:
     def rows():
         try:
             for values in reader:
-                if any(v.strip() for v in values):
-                    yield reader.line_num, dict(zip(headers, (_clean(v) for v in values), strict=False))
+                cells = [v.strip() for v in values]  # what _clean makes of a CSV's text
+                if any(cells):
+                    yield reader.line_num, dict(zip(headers, cells, strict=False))
         except UnicodeDecodeError as exc:
             raise FileRefused(_("第 %(line)d 行附近的编码无法识别。", line=reader.line_num + 1)) from exc
         except csv.Error as exc:

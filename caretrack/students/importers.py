@@ -1,22 +1,29 @@
 """Import student rosters (IMPORT-FORMATS.md "students"), 50,000 rows in seconds.
 
 Rows are matched on the 身份证号 (through its blind index): a new number creates a student, a known one
-updates that student when a field differs. New students of a batch are written with a few bulk statements;
-known ones go through the same service functions as the forms, so both paths keep the same rules.
+updates that student when a field differs. A batch costs the same statements whatever its size: its new
+colleges and classes are inserted in one statement each and audited as one set; its new students, guardians and
+identifications are written in bulk (COPY on PostgreSQL, core/database.insert_rows); its known students are
+compared as plain column values in three queries, and only those whose row differs are loaded as ORM objects and
+go through the same service functions as the forms (apply_student, apply_identification), so both paths keep
+the same rules and an unchanged row costs no write. What does not change within a file (today, each school's
+stages, the blind-index key and the cipher) is looked up once.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import selectinload
 
-from caretrack.audit.services import record
-from caretrack.core import idnumber
+from caretrack.audit.services import AuditAction, record, record_each
+from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scope_for
+from caretrack.core.database import insert_rows
 from caretrack.core.errors import DomainError
 from caretrack.core.imports import Column, Importer, RowError, RowInvalid, parse_yes_no, split_multi
+from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
@@ -72,11 +79,16 @@ class StudentImporter(Importer):
         self.class_stubs: dict[tuple[int, str], SchoolClass] = {}
         self.registered: set[str] | None = None  # the rows' ID numbers (indexes) already registered
         self.created_by_school: dict[int, int] = defaultdict(int)
+        self.encrypt = None  # crypto.encryptor(), made when the first new student is written
 
     # --- validation ----------------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        self.schools = {u.code: u for u in db.session.scalars(select(Unit)) if u.is_school}
+        self.today = local_today()
+        self.index_of = crypto.blind_indexer()  # services.id_lookup with its key derived once
+        self.schools = {u.code: u for u in db.session.scalars(select(Unit).options(selectinload(Unit.stage_rows)))
+                        if u.is_school}
+        self.stages = {school.id: school.stages for school in self.schools.values()}
         self.years = {y.start_year: y for y in db.session.scalars(select(AcademicYear))}
         if self.actor is not None:
             scope = scope_for(self.actor, Permission.STUDENTS_IMPORT)
@@ -104,37 +116,30 @@ class StudentImporter(Importer):
 
     def validate(self, line: int, row: dict[str, str]) -> StudentRow:
         errors: list[tuple[str, str]] = []
-
-        def attempt(column: str, parse):
-            try:
-                return parse()
-            except RowInvalid as invalid:
-                errors.extend(invalid.errors)
-            except DomainError as error:
-                errors.extend((FIELD_COLUMNS.get(one.field, column), one.message) for one in error.errors)
-            return None
-
-        school = attempt("单位代码", lambda: self._school(row.get("单位代码", "")))
-        number = attempt("身份证号", lambda: idnumber.parse(row.get("身份证号", "")))
-        stage = attempt("学段", lambda: _stage(row.get("学段", "")))
+        school = _attempt(errors, "单位代码", self._school, row.get("单位代码", ""))
+        number = _attempt(errors, "身份证号", idnumber.parse, row.get("身份证号", ""), self.today)
+        stage = _attempt(errors, "学段", _stage, row.get("学段", ""))
         for column in ("班级", "学号", "姓名"):
             if not row.get(column):
                 errors.append((column, _("%(column)s不能为空。", column=column)))
         if stage is Stage.HIGHER and not row.get("学院（系）"):
             errors.append(("学院（系）", _("高等教育学生须填写学院（系）。")))
-        values = attempt("", lambda: _plain_values(row))
-        identification = attempt("家庭经济困难类型", lambda: self._identification(row))
+        values = _attempt(errors, "", _plain_values, row)
+        identification = _attempt(errors, "家庭经济困难类型", self._identification, row)
         if errors or school is None:
             raise RowInvalid(*errors)
         data = services.StudentData(
             school=school, school_class=self._class_stub(school, row["班级"]), college=None,
             student_no=row["学号"], name=row["姓名"], id_number=number, stage=stage, **values)
-        for warning in attempt("", lambda: services.check_student(data)) or []:
+        for warning in _attempt(errors, "", self._check_student, data) or []:
             self.report.warnings.append(RowError(line, "性别", warning))
         if errors:
             raise RowInvalid(*errors)
         return StudentRow(line, school, row.get("学院（系）", ""), row["班级"], data, identification,
-                          services.id_lookup(number.value))
+                          self.index_of(number.value))
+
+    def _check_student(self, data: services.StudentData) -> list[str]:
+        return services.check_student(data, today=self.today, stages=self.stages[data.school.id])
 
     def _class_stub(self, school: Unit, name: str) -> SchoolClass:
         """An unsaved class standing for the row's class until it is written; one per class, not per row."""
@@ -220,21 +225,49 @@ class StudentImporter(Importer):
         for school_class in db.session.scalars(select(SchoolClass).where(SchoolClass.school_id.in_(school_ids))):
             self.saved_classes[(school_class.school_id, school_class.name)] = school_class
 
-    def _place(self, row: StudentRow) -> None:
-        """Resolve the row's college and class names to rows of the school, creating them once."""
-        college = None
-        if row.college_name:
+    def _create_places(self, batch: list[StudentRow]) -> None:
+        """The batch's new colleges, then its new classes, each set in one statement and audited as one set
+        (what org.get_or_create_college / get_or_create_class do one at a time); a saved class named in another
+        college moves to it, as get_or_create_class moves it.
+        """
+        new_colleges: dict[tuple[int, str], dict] = {}
+        for row in batch:
             key = (row.school.id, row.college_name)
-            if key not in self.colleges:
-                self.colleges[key] = org.get_or_create_college(self.actor, row.school, row.college_name)
-            college = self.colleges[key]
-        key = (row.school.id, row.class_name)
-        if key not in self.classes:
+            if row.college_name and key not in self.colleges and key not in new_colleges:
+                new_colleges[key] = {"school_id": row.school.id, "name": row.college_name.strip()}
+        self.colleges.update(self._insert_places(College, new_colleges, AuditAction.COLLEGE_CREATED))
+        new_classes: dict[tuple[int, str], dict] = {}
+        for row in batch:
+            key = (row.school.id, row.class_name)
+            if key in self.classes or key in new_classes:
+                continue
+            college = self.colleges[(row.school.id, row.college_name)] if row.college_name else None
             saved = self.saved_classes.get(key)
-            if saved is None or (college is not None and saved.college_id != college.id):
-                saved = org.get_or_create_class(self.actor, row.school, row.class_name, college)  # creates or moves
+            if saved is None:
+                new_classes[key] = {"school_id": row.school.id, "name": row.class_name.strip(),
+                                    "college_id": college.id if college else None}
+                continue
+            if college is not None and saved.college_id != college.id:
+                saved.college_id = college.id
             self.classes[key] = saved
-        row.data.school_class, row.data.college = self.classes[key], college
+        self.classes.update(self._insert_places(SchoolClass, new_classes, AuditAction.CLASS_CREATED))
+
+    def _insert_places(self, model, new: dict[tuple[int, str], dict], action: str) -> dict[tuple[int, str], object]:
+        """Insert colleges or classes in one statement (RETURNING the new rows) and audit each, in one more;
+        the new rows by the keys they were asked for.
+        """
+        if not new:
+            return {}
+        created = {(place.school_id, place.name): place
+                   for place in db.session.scalars(insert(model).returning(model), list(new.values()))}
+        record_each(action, actor=self.actor, object_type=model.__tablename__,
+                    objects=[(place.id, place.school_id) for place in created.values()])
+        return {key: created[(values["school_id"], values["name"])] for key, values in new.items()}
+
+    def _place(self, row: StudentRow) -> None:
+        """Resolve the row's college and class names to the rows of the school made by _create_places."""
+        college = self.colleges[(row.school.id, row.college_name)] if row.college_name else None
+        row.data.school_class, row.data.college = self.classes[(row.school.id, row.class_name)], college
         if row.identification is not None:
             row.identification.academic_year = self._saved_year(row.identification.academic_year)
 
@@ -243,17 +276,21 @@ class StudentImporter(Importer):
 
     def apply_batch(self, batch: list[StudentRow]) -> list[str]:
         self._load_places({row.school.id for row in batch})
+        self._create_places(batch)
         for row in batch:
             self._place(row)
-        known = self._registered_students([row.index for row in batch
-                                           if self.registered is None or row.index in self.registered])
-        new_rows = [row for row in batch if row.index not in known]
+        known = [row for row in batch if self.registered is None or row.index in self.registered]
+        stored = _stored_files([row.index for row in known])
+        new_rows = [row for row in batch if row.index not in stored]
         self._insert_new(new_rows)
-        return ["created" if row.index not in known else self._update(known[row.index], row) for row in batch]
+        changed = [row for row in known if row.index in stored and not _same(row, stored[row.index])]
+        students = self._registered_students([row.index for row in changed])
+        outcomes = {row.index: self._update(students[row.index], row) for row in changed}
+        return ["created" if row.index not in stored else outcomes.get(row.index, "unchanged") for row in batch]
 
     @staticmethod
     def _registered_students(indexes: list[str]) -> dict[str, Student]:
-        """Whole files (guardians, identifications) of the students to compare with their rows."""
+        """Whole files (guardians, identifications) of the students whose rows differ from what is stored."""
         if not indexes:
             return {}
         return {s.id_index: s for s in db.session.scalars(
@@ -276,18 +313,16 @@ class StudentImporter(Importer):
     def _insert_new(self, rows: list[StudentRow]) -> None:
         if not rows:
             return
-        values = [{**services.identity_values(row.data), **services.id_columns(row.data.id_number),
+        if self.encrypt is None:
+            self.encrypt = crypto.encryptor()
+        values = [{**services.identity_values(row.data),
+                   **services.id_columns(row.data.id_number, index=row.index, encrypt=self.encrypt),
                    "status": StudentStatus.ACTIVE.value, "version": 1} for row in rows]
-        # One statement sent many times, then the new ids by their indexes: on PostgreSQL a multi-row
-        # INSERT ... RETURNING holds 17,000 placeholders that the driver parses in Python, batch after batch.
-        db.session.execute(insert(Student), values)
-        ids = dict(db.session.execute(select(Student.id_index, Student.id).where(
-            Student.id_index.in_(_inline([row.index for row in rows])))).all())
+        ids = dict(insert_rows(Student.__table__, values, returning=("id_index", "id")))
         guardians = [{"student_id": ids[row.index], "name": row.data.guardian_name or "",
                       "phone": row.data.guardian_phone or None}
                      for row in rows if row.data.guardian_name or row.data.guardian_phone]
-        if guardians:
-            db.session.execute(insert(Guardian), guardians)
+        insert_rows(Guardian.__table__, guardians)
         self._insert_identifications([row for row in rows if row.identification], ids)
         for row in rows:
             self.created_by_school[row.school.id] += 1
@@ -298,12 +333,11 @@ class StudentImporter(Importer):
         decided_by = getattr(self.actor, "id", None)
         values = [{**services.identification_values(row.identification, row.data.is_boarder),
                    "student_id": ids[row.index], "academic_year_id": row.identification.academic_year.id,
-                   "decided_by_id": decided_by, "version": 1} for row in rows]
-        db.session.execute(insert(Identification), values)
+                   "decided_by_id": decided_by, "decided_on": row.identification.decided_on, "version": 1}
+                  for row in rows]
         # The students are new, so each has only the identification just written.
-        by_student = dict(db.session.execute(select(Identification.student_id, Identification.id).where(
-            Identification.student_id.in_(_inline([ids[row.index] for row in rows])))).all())
-        db.session.execute(insert(IdentificationCategory), [
+        by_student = dict(insert_rows(Identification.__table__, values, returning=("student_id", "id")))
+        insert_rows(IdentificationCategory.__table__, [
             {"identification_id": by_student[ids[row.index]], "category": category.value}
             for row in rows for category in set(row.identification.categories)])
 
@@ -322,6 +356,84 @@ def _inline(values: list):
     Only for values the importer computed itself (blind indexes, ids), never for text from the file.
     """
     return bindparam("values", values, expanding=True, literal_execute=True)
+
+
+def _attempt(errors: list[tuple[str, str]], column: str, parse, *args):
+    """parse(*args), or None with its errors added to `errors` (a DomainError's under the column of its field)."""
+    try:
+        return parse(*args)
+    except RowInvalid as invalid:
+        errors.extend(invalid.errors)
+    except DomainError as error:
+        errors.extend((FIELD_COLUMNS.get(one.field, column), one.message) for one in error.errors)
+    return None
+
+
+@dataclass
+class _Stored:
+    """What the import compares of a registered student: the columns a row sets, the first guardian's contact,
+    each year's identification (its columns and categories); plain values, no ORM objects.
+    """
+
+    values: dict
+    guardian: tuple[str, str | None] | None = None
+    # academic year id -> (its compared columns, its decision date, its categories)
+    identifications: dict = field(default_factory=dict)
+
+
+def _stored_files(indexes: list[str]) -> dict[str, _Stored]:
+    """The compared columns of the registered students among the indexes, three queries per thousand (a field
+    services.identity_values or identification_values gains makes every row differ, never pass unseen).
+    """
+    stored: dict[str, _Stored] = {}
+    fields = list(services.IDENTITY_FIELDS)
+    identification_fields = list(services.IDENTIFICATION_FIELDS)
+    for start in range(0, len(indexes), LOOKUP_CHUNK):
+        by_id: dict[int, _Stored] = {}
+        for row in db.session.execute(select(Student.id, Student.id_index, *(getattr(Student, f) for f in fields))
+                                      .where(Student.id_index.in_(_inline(indexes[start:start + LOOKUP_CHUNK])))):
+            by_id[row[0]] = stored[row[1]] = _Stored(dict(zip(fields, row[2:], strict=True)))
+        if not by_id:
+            continue
+        ids = _inline(list(by_id))
+        for student_id, name, phone in db.session.execute(
+                select(Guardian.student_id, Guardian.name, Guardian.phone).where(Guardian.student_id.in_(ids))
+                .order_by(Guardian.id)):
+            if by_id[student_id].guardian is None:  # the first guardian, as Student.guardians is ordered
+                by_id[student_id].guardian = (name, phone)
+        for row in db.session.execute(
+                select(Identification.student_id, Identification.academic_year_id, Identification.decided_on,
+                       IdentificationCategory.category, *(getattr(Identification, f) for f in identification_fields))
+                .outerjoin(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
+                .where(Identification.student_id.in_(ids))):
+            _columns, _decided_on, categories = by_id[row[0]].identifications.setdefault(
+                row[1], (dict(zip(identification_fields, row[4:], strict=True)), row[2], set()))
+            if row[3] is not None:
+                categories.add(row[3])
+    return stored
+
+
+def _same(row: StudentRow, stored: _Stored) -> bool:
+    """True when writing the row would change nothing: what services.apply_student and apply_identification
+    would find (they decide for every row this says differs).
+    """
+    if services.identity_values(row.data) != stored.values:
+        return False
+    name, phone = row.data.guardian_name, row.data.guardian_phone
+    if (name or phone) and (stored.guardian is None
+                            or stored.guardian != (name or stored.guardian[0], phone or None)):
+        return False
+    identification = row.identification
+    if identification is None:
+        return True
+    found = stored.identifications.get(identification.academic_year.id)
+    if found is None:
+        return False
+    columns, decided_on, categories = found
+    if identification.decided_on and identification.decided_on != decided_on:
+        return False
+    return (services.identification_values(identification, row.data.is_boarder) == columns
+            and categories == {category.value for category in identification.categories})
 
 
 def _stage(name: str) -> Stage:

@@ -110,20 +110,21 @@ def check_phone(phone: str | None) -> None:
         raise DomainError(_("监护人电话应为 11 位手机号或固定电话号码。"), field="guardian_phone")
 
 
-def check_student(data: StudentData) -> list[str]:
+def check_student(data: StudentData, *, today: date | None = None, stages=None) -> list[str]:
     """The rules of a student's place, every broken one at once; returns warnings for a person to look at.
 
-    A part the form could not read (None) is left to the form's own message.
+    A part the form could not read (None) is left to the form's own message. An import checking many rows gives
+    `today` and the school's `stages` it looked up once.
     """
     errors = ErrorCollector()
     if data.name is not None and not data.name.strip():
         errors.add(_("姓名不能为空。"), field="name")
-    if data.stage is not None and data.stage not in data.school.stages:
+    if data.stage is not None and data.stage not in (data.school.stages if stages is None else stages):
         errors.add(_("学段“%(stage)s”不是%(school)s的学段。", stage=data.stage.label, school=data.school.name),
                    field="stage")
     if data.school_class is not None and data.school_class.school_id != data.school.id:
         errors.add(_("班级不属于该学校。"), field="class_id")
-    if data.enrolment_year and not (1990 <= data.enrolment_year <= local_today().year + 1):
+    if data.enrolment_year and not (1990 <= data.enrolment_year <= (today or local_today()).year + 1):
         errors.add(_("入学年份不正确。"), field="enrolment_year")
     errors.run(check_phone, data.guardian_phone)
     errors.raise_if_any()
@@ -173,6 +174,13 @@ def check_student_form(data: StudentData, student: Student | None = None, errors
     return warnings
 
 
+# The keys of identity_values and identification_values: the columns an import compares in bulk.
+IDENTITY_FIELDS = ("school_id", "college_id", "class_id", "student_no", "name", "gender", "birth_date", "stage",
+                   "enrolment_year", "is_boarder", "hukou")
+IDENTIFICATION_FIELDS = ("level", "primary_category", "is_registered_poverty", "is_martyr_child", "is_disaster",
+                         "is_disabled", "is_boarder", "note")
+
+
 def identity_values(data: StudentData) -> dict:
     return {
         "school_id": data.school.id,
@@ -189,9 +197,11 @@ def identity_values(data: StudentData) -> dict:
     }
 
 
-def id_columns(id_number: idnumber.IdNumber) -> dict:
-    """The three stored forms of an ID number: ciphertext, blind index and mask."""
-    return {"id_cipher": crypto.encrypt(id_number.value), "id_index": id_lookup(id_number.value),
+def id_columns(id_number: idnumber.IdNumber, index: str | None = None, encrypt=None) -> dict:
+    """The three stored forms of an ID number: ciphertext, blind index and mask (an import gives the index it
+    computed already and a `crypto.encryptor()`).
+    """
+    return {"id_cipher": (encrypt or crypto.encrypt)(id_number.value), "id_index": index or id_lookup(id_number.value),
             "id_masked": id_number.masked}
 
 

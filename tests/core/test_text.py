@@ -1,6 +1,7 @@
 """Control characters: refused by every form field and import row, stripped from what an xlsx is given."""
 
 import io
+import unicodedata
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -25,6 +26,15 @@ from tests.factories import make_id_number, make_student, make_user
 ])
 def test_control_characters_are_found_and_line_breaks_only_allowed_in_notes(value, multiline, refused):
     assert has_control_characters(value, multiline=multiline) is refused
+
+
+def test_the_check_refuses_exactly_unicodes_control_characters():
+    """The regular expressions stand for Unicode's "Cc" category: every code point, either way."""
+    for code in range(0x110000):
+        char = chr(code)
+        control = unicodedata.category(char) == "Cc"
+        assert has_control_characters(f"a{char}b") is control, hex(code)
+        assert has_control_characters(f"a{char}b", multiline=True) is (control and char not in "\n\r\t"), hex(code)
 
 
 def test_an_xlsx_cell_never_refuses_a_stored_value_once_made_safe():

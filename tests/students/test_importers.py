@@ -1,16 +1,20 @@
 """The roster import: the sample files, idempotency, every fault of the bad file, whole-file refusals."""
 
 import io
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from caretrack.audit.models import AuditEvent
 from caretrack.core import crypto
 from caretrack.core.access import Role
+from caretrack.core.idnumber import check_digit
 from caretrack.core.imports import run_import
 from caretrack.extensions import db
 from caretrack.org.importers import UnitImporter
+from caretrack.org.services import ensure_academic_year
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Identification, IdentificationCategory, Student
 from tests.factories import FULL_WIDTH, make_id_number, make_student, make_user, xlsx_bytes
@@ -244,3 +248,45 @@ def test_an_xlsx_roster_typed_in_excel_reads_number_cells_and_says_when_an_id_nu
     student = db.session.scalar(select(Student))
     assert (student.student_no, student.enrolment_year, student.guardians[0].phone) == ("20250001", 2024,
                                                                                       "13800138000")
+
+
+def _roster(rows: int, tag: str, region: str) -> bytes:
+    """`rows` new university students: classes of 45 in two new colleges, a guardian each, every fifth identified."""
+    lines = [HEADER]
+    for n in range(rows):
+        first17 = f"{region}{date(2005, 1, 1) + timedelta(days=n // 500):%Y%m%d}{n % 500:03d}"
+        identified = "建档立卡,困难,是,否,否,2025-2026" if n % 5 == 0 else ",,,否,否,"
+        lines.append(f"4199010001,{tag}学院{n % 2},{tag}{n // 45}班,{tag}{n:06d},学生{tag}{n},,"
+                     f"{first17}{check_digit(first17)},高等教育,2024,是,城镇,{identified},家长{n},{13800000000 + n}")
+    return "\n".join(lines).encode()
+
+
+def test_the_statements_of_an_import_do_not_grow_with_its_rows_classes_or_colleges(units, count_queries):
+    """100 or 1,000 rows (3 or 23 new classes) in one batch: the same statements, for the import and the re-import."""
+    ensure_academic_year(2025)
+    files = {100: _roster(100, "甲", "110105"), 1000: _roster(1000, "乙", "110106")}
+    statements = {}
+    for step in ("import", "re-import"):
+        for rows, content in files.items():
+            with count_queries() as counter:
+                report = run_bytes(content)
+            assert not report.refused, report.errors[:3]
+            assert (report.created, report.unchanged) == ((rows, 0) if step == "import" else (0, rows))
+            statements[step, rows] = counter.count
+    assert statements["import", 100] == statements["import", 1000]
+    assert statements["re-import", 100] == statements["re-import", 1000]
+    assert (count(Student), count(Identification)) == (1100, 220)
+    # every class and college the import made is audited, one event each
+    created = dict(db.session.execute(select(AuditEvent.action, func.count()).where(
+        AuditEvent.action.in_(["class_created", "college_created"])).group_by(AuditEvent.action)).all())
+    assert created == {"class_created": 3 + 23, "college_created": 4}
+
+
+def test_an_imported_id_number_is_stored_as_the_form_stores_it(units):
+    """Encrypted (opened by the key), its blind index the one search and de-duplication compute, masked."""
+    run_file(SAMPLES / "students-sample.csv")
+    student = db.session.scalar(select(Student).where(Student.name == "余娜强"))
+    assert crypto.decrypt(student.id_cipher) == "110105200510150017"
+    assert student.id_index == crypto.blind_index("110105200510150017")
+    assert student.id_masked == "110105********0017"
+    assert crypto.blind_indexer()("110105200510150017") == crypto.blind_index("110105200510150017")
