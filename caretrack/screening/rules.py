@@ -6,7 +6,7 @@ each with the best grade of the required project they were paid (or whether they
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, union
 
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -99,6 +99,21 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
         if kind is not None:
             findings.append(Finding(student_id, kind))
     return Evaluation(rule, eligible, findings)
+
+
+def eligible_count(rules: list[ScreeningRule], school_ids: list[int], year: AcademicYear) -> int:
+    """How many students of the schools any of the rules applies to (the union of `evaluate`'s eligible sets,
+    whatever the term), counted by the database in one query.
+    """
+    if not rules:
+        return 0
+    selects = [select(Student.id)
+               .join(Identification, (Identification.student_id == Student.id)
+                     & (Identification.academic_year_id == year.id))
+               .where(Student.school_id.in_(school_ids), Student.status == StudentStatus.ACTIVE, *_applies(rule))
+               for rule in rules]
+    students = (selects[0] if len(selects) == 1 else union(*selects)).subquery()
+    return db.session.scalar(select(func.count()).select_from(students))
 
 
 def _missing(rule: ScreeningRule, best_grade: str | None, payments: int) -> CaseKind | None:
