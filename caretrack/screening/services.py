@@ -335,7 +335,9 @@ def _term_cases(school_ids, year: AcademicYear, term: int):
 
 
 def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> list:
-    """The table's cases as rows of only the columns it shows, in the case list's order (one query)."""
+    """The table's cases as rows of only the columns it shows, in the case list's order (one query); `_case_rows`
+    unpacks them in this column order.
+    """
     closing, closing_project = aliased(Disbursement), aliased(AidProject)
     statement = (
         select(ScreeningCase.student_id, ScreeningCase.rule_id, ScreeningCase.kind, ScreeningCase.status,
@@ -376,19 +378,17 @@ def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: Academi
     required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
     district = form == FORM_DISTRICT
     rows = []
-    for number, line in enumerate(lines, start=1):
-        student_id = line.student_id
+    for number, (student_id, rule_id, kind, _status, reason, closed_reason, remedy, deadline, _school_id, student_no,
+                 name, id_number, school_code, school_name, college_name, class_name, registered, closed_paid_on,
+                 closed_project) in enumerate(lines, start=1):
         aid = received.get(student_id)
         rows.append(CaseRow(
-            number=number, unit_code=line.school_code, student_no=line.student_no, name=line.name,
-            id_number=crypto.decrypt(line.id_number) if reveal_ids else line.id_number,
-            place=line.school_name if district else (line.college_name or ""),
-            class_name=line.class_name, kind=kinds[line.kind], required=required[line.rule_id],
-            categories=categories.get(student_id, ""), registered=bool(line.is_registered_poverty),
-            has_some_aid=bool(aid), received=list(aid) if aid else [],
-            reason=line.reason or line.closed_reason or "",
-            remedy=remedy_of(line.remedy, line.deadline, line.closed_paid_on, line.closed_project),
-            student_id=student_id))
+            number=number, unit_code=school_code, student_no=student_no, name=name,
+            id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
+            place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
+            required=required[rule_id], categories=categories.get(student_id, ""), registered=bool(registered),
+            has_some_aid=bool(aid), received=list(aid) if aid else [], reason=reason or closed_reason or "",
+            remedy=remedy_of(remedy, deadline, closed_paid_on, closed_project), student_id=student_id))
     return rows
 
 
