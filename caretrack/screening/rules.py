@@ -6,7 +6,7 @@ each with the best grade of the required project they were paid (or whether they
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select, union
+from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -101,19 +101,11 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
     return Evaluation(rule, eligible, findings)
 
 
-def eligible_count(rules: list[ScreeningRule], school_ids: list[int], year: AcademicYear) -> int:
-    """How many students of the schools any of the rules applies to (the union of `evaluate`'s eligible sets,
-    whatever the term), counted by the database in one query.
+def applies_any(rules: list[ScreeningRule]):
+    """One clause over a student joined to the year's identification: any of the rules applies to them (the
+    union of `evaluate`'s eligible sets, as a WHERE or a CASE).
     """
-    if not rules:
-        return 0
-    selects = [select(Student.id)
-               .join(Identification, (Identification.student_id == Student.id)
-                     & (Identification.academic_year_id == year.id))
-               .where(Student.school_id.in_(school_ids), Student.status == StudentStatus.ACTIVE, *_applies(rule))
-               for rule in rules]
-    students = (selects[0] if len(selects) == 1 else union(*selects)).subquery()
-    return db.session.scalar(select(func.count()).select_from(students))
+    return or_(*(and_(true(), *_applies(rule)) for rule in rules)) if rules else false()
 
 
 def _missing(rule: ScreeningRule, best_grade: str | None, payments: int) -> CaseKind | None:

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import case as case_when
 from sqlalchemy.orm import aliased, joinedload
 
 from caretrack.audit.services import record, register_action_labels
@@ -30,7 +31,7 @@ from caretrack.org.models import AcademicYear, College, SchoolClass, Unit, UnitK
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseKind, CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
 from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
-from caretrack.students.models import Category, Identification, IdentificationCategory, Student
+from caretrack.students.models import Category, Identification, IdentificationCategory, Student, StudentStatus
 
 RUN_LEASE = timedelta(minutes=30)
 
@@ -286,14 +287,23 @@ def latest_run(unit: Unit, year: AcademicYear, term: int) -> ScreeningRun | None
 
 def counts(school_ids: list[int], year: AcademicYear) -> dict[str, int]:
     """家庭困难学生总数 and the six sub-counts, each student counted once by the notice's priority (one query)."""
+    return _counts_and_coverage(school_ids, year, [])[0]
+
+
+def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[ScreeningRule]) \
+        -> tuple[dict[str, int], int]:
+    """`counts`, and how many active students any of `rules` applies to (应覆盖学生数), in one pass (one query)."""
     from caretrack.screening.tables import COUNT_FIELDS
 
-    rows = dict(db.session.execute(
-        select(Identification.primary_category, func.count(Identification.id)).join(Student)
+    covered = case_when((and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules)), 1), else_=0)
+    rows = db.session.execute(
+        select(Identification.primary_category, func.count(Identification.id), func.sum(covered)).join(Student)
         .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
-        .group_by(Identification.primary_category)).all())
-    sub_counts = [rows.get(category.value, 0) for category in Category]
-    return dict(zip(COUNT_FIELDS, [sum(sub_counts), *sub_counts], strict=True))
+        .group_by(Identification.primary_category)).all()
+    by_category = {category: n for category, n, _covered in rows}
+    sub_counts = [by_category.get(category.value, 0) for category in Category]
+    return (dict(zip(COUNT_FIELDS, [sum(sub_counts), *sub_counts], strict=True)),
+            sum(int(n or 0) for _category, _n, n in rows))
 
 
 def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = False) -> ScreeningTable:
@@ -313,20 +323,17 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
     rules = {rule.id: rule for rule in db.session.scalars(select(ScreeningRule))}
     lines = _table_lines(school_ids, year, term, reveal_ids)
     coverage = [line for line in lines if rules[line.rule_id].coverage_form == form]
-    should_cover = _should_cover(form, rules.values(), school_ids, year)
+    # 应覆盖学生数: the students the rules answering the form's coverage question apply to
+    asked = sorted((r for r in rules.values() if r.coverage_form == form and r.applies_in(year.start_year)),
+                   key=lambda r: r.id)
+    table_counts, should_cover = _counts_and_coverage(school_ids, year, asked)
     return ScreeningTable(
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
         school_share=unit.is_school and form == FORM_DISTRICT,
-        counts=counts(school_ids, year), should_cover=should_cover,
+        counts=table_counts, should_cover=should_cover,
         covered=should_cover - len({line.student_id for line in coverage if line.status == CaseStatus.OPEN}),
         reasons_and_measures=_reasons_and_measures(coverage),
         cases=_case_rows(lines, rules, schools, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
-
-
-def _should_cover(form: str, rules, school_ids, year: AcademicYear) -> int:
-    """应覆盖学生数: the students the rules answering the form's coverage question apply to (one query)."""
-    return rule_engine.eligible_count(sorted((r for r in rules if r.coverage_form == form and r.applies_in(
-        year.start_year)), key=lambda r: r.id), school_ids, year)
 
 
 def _term_cases(school_ids, year: AcademicYear, term: int):
