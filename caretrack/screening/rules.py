@@ -6,7 +6,7 @@ each with the best grade of the required project they were paid (or whether they
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
@@ -99,6 +99,13 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
         if kind is not None:
             findings.append(Finding(student_id, kind))
     return Evaluation(rule, eligible, findings)
+
+
+def applies_any(rules: list[ScreeningRule]):
+    """One clause over a student joined to the year's identification: any of the rules applies to them (the
+    union of `evaluate`'s eligible sets, as a WHERE or a CASE).
+    """
+    return or_(*(and_(true(), *_applies(rule)) for rule in rules)) if rules else false()
 
 
 def _missing(rule: ScreeningRule, best_grade: str | None, payments: int) -> CaseKind | None:

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import case as case_when
+from sqlalchemy.orm import aliased, joinedload
 
 from caretrack.audit.services import record, register_action_labels
 from caretrack.core import crypto, lease, requests
@@ -26,11 +27,11 @@ from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement
 from caretrack.ledger.services import disbursement_recorded
 from caretrack.org import services as org
-from caretrack.org.models import AcademicYear, Unit, UnitKind
+from caretrack.org.models import AcademicYear, College, SchoolClass, Unit, UnitKind
 from caretrack.screening import rules as rule_engine
-from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
+from caretrack.screening.models import CaseKind, CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
 from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
-from caretrack.students.models import Identification, Student
+from caretrack.students.models import Category, Identification, IdentificationCategory, Student, StudentStatus
 
 RUN_LEASE = timedelta(minutes=30)
 
@@ -260,13 +261,19 @@ def close_case(actor, case: ScreeningCase, reason: str) -> None:
 
 def remedy_text(case: ScreeningCase) -> str:
     """解决措施与时限 as the form wants it."""
-    if case.closed_by_disbursement is not None:
-        d = case.closed_by_disbursement
-        return _("已于 %(day)s 发放%(project)s", day=d.paid_on.isoformat(), project=d.project.name)
-    text = case.remedy or ""
-    if case.deadline:
-        text = _("%(remedy)s（%(day)s 前完成）", remedy=text, day=case.deadline.isoformat()) if text else \
-            _("%(day)s 前完成", day=case.deadline.isoformat())
+    payment = case.closed_by_disbursement
+    return remedy_of(case.remedy, case.deadline, payment.paid_on if payment else None,
+                     payment.project.name if payment else None)
+
+
+def remedy_of(remedy: str | None, deadline: date | None, paid_on: date | None, project: str | None) -> str:
+    """解决措施与时限 from the case's remedy and deadline, or the payment (day, project) that closed it."""
+    if paid_on is not None:
+        return _("已于 %(day)s 发放%(project)s", day=paid_on.isoformat(), project=project)
+    text = remedy or ""
+    if deadline:
+        text = _("%(remedy)s（%(day)s 前完成）", remedy=text, day=deadline.isoformat()) if text else \
+            _("%(day)s 前完成", day=deadline.isoformat())
     return text
 
 
@@ -280,95 +287,150 @@ def latest_run(unit: Unit, year: AcademicYear, term: int) -> ScreeningRun | None
 
 def counts(school_ids: list[int], year: AcademicYear) -> dict[str, int]:
     """家庭困难学生总数 and the six sub-counts, each student counted once by the notice's priority (one query)."""
-    from caretrack.screening.tables import COUNT_FIELDS
-    from caretrack.students.models import Category
+    return _counts_and_coverage(school_ids, year, [])[0]
 
-    rows = dict(db.session.execute(
-        select(Identification.primary_category, func.count(Identification.id)).join(Student)
+
+def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[ScreeningRule]) \
+        -> tuple[dict[str, int], int]:
+    """`counts`, and how many active students any of `rules` applies to (应覆盖学生数), in one pass (one query)."""
+    from caretrack.screening.tables import COUNT_FIELDS
+
+    covered = case_when((and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules)), 1), else_=0)
+    rows = db.session.execute(
+        select(Identification.primary_category, func.count(Identification.id), func.sum(covered)).join(Student)
         .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
-        .group_by(Identification.primary_category)).all())
-    sub_counts = [rows.get(category.value, 0) for category in Category]
-    return dict(zip(COUNT_FIELDS, [sum(sub_counts), *sub_counts], strict=True))
+        .group_by(Identification.primary_category)).all()
+    by_category = {category: n for category, n, _covered in rows}
+    sub_counts = [by_category.get(category.value, 0) for category in Category]
+    return (dict(zip(COUNT_FIELDS, [sum(sub_counts), *sub_counts], strict=True)),
+            sum(int(n or 0) for _category, _n, n in rows))
 
 
 def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = False) -> ScreeningTable:
-    """The unit's table from its latest run; refuses when the unit has not been screened for that term."""
+    """The unit's table from its latest run; refuses when the unit has not been screened for that term.
+
+    The statements do not grow with the cases, classes, colleges or schools: the case lines are one tuple query
+    (no ORM objects), their categories and the payments received one query each.
+    """
     check_term(term)
     form = form_of(unit)
     run = latest_run(unit, year, term)
     if run is None:
         raise DomainError(_("%(unit)s 还没有运行 %(year)s 学年第 %(term)d 学期的排查，请先运行排查。",
                             unit=unit.name, year=year.label, term=term))
-    school_ids = [s.id for s in schools_of(unit)]
-    cases = _cases(school_ids, year, term)
-    coverage = [c for c in cases if c.rule.coverage_form == form]
-    should_cover = _should_cover(form, school_ids, year, term)
+    schools = schools_of(unit)
+    school_ids = [s.id for s in schools]
+    rules = {rule.id: rule for rule in db.session.scalars(select(ScreeningRule))}
+    lines = _table_lines(school_ids, year, term, reveal_ids)
+    coverage = [line for line in lines if rules[line.rule_id].coverage_form == form]
+    # 应覆盖学生数: the students the rules answering the form's coverage question apply to
+    asked = sorted((r for r in rules.values() if r.coverage_form == form and r.applies_in(year.start_year)),
+                   key=lambda r: r.id)
+    table_counts, should_cover = _counts_and_coverage(school_ids, year, asked)
     return ScreeningTable(
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
         school_share=unit.is_school and form == FORM_DISTRICT,
-        counts=counts(school_ids, year), should_cover=should_cover,
-        covered=should_cover - len({c.student_id for c in coverage if c.status == CaseStatus.OPEN}),
+        counts=table_counts, should_cover=should_cover,
+        covered=should_cover - len({line.student_id for line in coverage if line.status == CaseStatus.OPEN}),
         reasons_and_measures=_reasons_and_measures(coverage),
-        cases=_case_rows(cases, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
+        cases=_case_rows(lines, rules, schools, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
 
 
-def _should_cover(form: str, school_ids, year: AcademicYear, term: int) -> int:
-    rules = [r for r in db.session.scalars(select(ScreeningRule).where(ScreeningRule.coverage_form == form))
-             if r.applies_in(year.start_year)]
-    return len(set().union(*(rule_engine.evaluate(r, school_ids, year, term).eligible for r in rules))) if rules \
-        else 0
+def _term_cases(school_ids, year: AcademicYear, term: int):
+    return (ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
+            ScreeningCase.term == term)
 
 
-def _cases(school_ids, year: AcademicYear, term: int) -> list[ScreeningCase]:
-    return list(db.session.scalars(
-        select(ScreeningCase).where(ScreeningCase.school_id.in_(school_ids), ScreeningCase.academic_year_id == year.id,
-                                    ScreeningCase.term == term)
-        .options(joinedload(ScreeningCase.rule), joinedload(ScreeningCase.student).joinedload(Student.school),
-                 joinedload(ScreeningCase.student).joinedload(Student.college),
-                 joinedload(ScreeningCase.student).joinedload(Student.school_class),
-                 joinedload(ScreeningCase.closed_by_disbursement))
-        .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id)).unique())
+def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> list:
+    """The table's cases as rows of only the columns it shows, in the case list's order (one query); `_case_rows`
+    unpacks them in this column order.
+    """
+    closing, closing_project = aliased(Disbursement), aliased(AidProject)
+    statement = (
+        select(ScreeningCase.student_id, ScreeningCase.rule_id, ScreeningCase.kind, ScreeningCase.status,
+               ScreeningCase.reason, ScreeningCase.closed_reason, ScreeningCase.remedy, ScreeningCase.deadline,
+               Student.school_id.label("student_school_id"), Student.student_no, Student.name,
+               (Student.id_cipher if reveal_ids else Student.id_masked).label("id_number"),
+               Unit.code.label("school_code"), Unit.name.label("school_name"), College.name.label("college_name"),
+               SchoolClass.name.label("class_name"), Identification.is_registered_poverty,
+               closing.paid_on.label("closed_paid_on"), closing_project.name.label("closed_project"))
+        .join(Student, Student.id == ScreeningCase.student_id)
+        .join(Unit, Unit.id == Student.school_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .outerjoin(College, College.id == Student.college_id)
+        .outerjoin(Identification, (Identification.student_id == ScreeningCase.student_id)
+                   & (Identification.academic_year_id == year.id))
+        .outerjoin(closing, closing.id == ScreeningCase.closed_by_disbursement_id)
+        .outerjoin(closing_project, closing_project.id == closing.project_id)
+        .where(*_term_cases(school_ids, year, term))
+        .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id))
+    return db.session.execute(statement).all()
 
 
-def _reasons_and_measures(coverage: list[ScreeningCase]) -> str:
-    return summarise_reasons([(c.kind_enum.zh_name, c.reason, bool(remedy_text(c)))
+def _reasons_and_measures(coverage) -> str:
+    kinds = {kind.value: kind.zh_name for kind in CaseKind}
+    return summarise_reasons([(kinds[c.kind], c.reason,
+                               bool(remedy_of(c.remedy, c.deadline, c.closed_paid_on, c.closed_project)))
                               for c in coverage if c.status == CaseStatus.OPEN])
 
 
-def _case_rows(cases, form: str, year: AcademicYear, term: int, reveal_ids: bool) -> list[CaseRow]:
-    if not cases:
+def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: AcademicYear, term: int,
+               reveal_ids: bool) -> list[CaseRow]:
+    if not lines:
         return []
-    student_ids = {c.student_id for c in cases}
-    identifications = {i.student_id: i for i in db.session.scalars(
-        select(Identification).where(Identification.student_id.in_(student_ids),
-                                     Identification.academic_year_id == year.id)
-        .options(selectinload(Identification.category_rows)))}
-    received = _received(cases, year, term)
+    school_ids = [s.id for s in schools]
+    categories = _categories(school_ids, year, term)
+    received = _received(lines, schools, school_ids, year, term)
+    kinds = {kind.value: kind.zh_name for kind in CaseKind}
+    required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
+    district = form == FORM_DISTRICT
     rows = []
-    for number, case in enumerate(cases, start=1):
-        student, identification = case.student, identifications.get(case.student_id)
-        place = student.school.name if form == FORM_DISTRICT else (student.college.name if student.college else "")
+    for number, (student_id, rule_id, kind, _status, reason, closed_reason, remedy, deadline, _school_id, student_no,
+                 name, id_number, school_code, school_name, college_name, class_name, registered, closed_paid_on,
+                 closed_project) in enumerate(lines, start=1):
+        aid = received.get(student_id)
         rows.append(CaseRow(
-            number=number, unit_code=student.school.code, student_no=student.student_no, name=student.name,
-            id_number=crypto.decrypt(student.id_cipher) if reveal_ids else student.id_masked, place=place,
-            class_name=student.school_class.name, kind=case.kind_enum.zh_name, required=case.rule.required_aid,
-            categories="、".join(c.zh_name for c in identification.categories) if identification else "",
-            registered=bool(identification and identification.is_registered_poverty),
-            has_some_aid=bool(received.get(case.student_id)), received=received.get(case.student_id, []),
-            reason=case.reason or case.closed_reason or "", remedy=remedy_text(case), student_id=student.id))
+            number=number, unit_code=school_code, student_no=student_no, name=name,
+            id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
+            place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
+            required=required[rule_id], categories=categories.get(student_id, ""), registered=bool(registered),
+            has_some_aid=bool(aid), received=list(aid) if aid else [], reason=reason or closed_reason or "",
+            remedy=remedy_of(remedy, deadline, closed_paid_on, closed_project), student_id=student_id))
     return rows
 
 
-def _received(cases, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
+def _case_students(school_ids, year: AcademicYear, term: int):
+    """The students of the term's cases, as a subquery (never a list of thousands of ids)."""
+    return select(ScreeningCase.student_id).where(*_term_cases(school_ids, year, term))
+
+
+def _categories(school_ids, year: AcademicYear, term: int) -> dict[int, str]:
+    """家庭经济困难类型 of each student with a case: the year's categories in the notice's order (one query)."""
+    rows = db.session.execute(
+        select(Identification.student_id, IdentificationCategory.category)
+        .join(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
+        .where(Identification.academic_year_id == year.id,
+               Identification.student_id.in_(_case_students(school_ids, year, term))))
+    order = {category.value: (index, category.zh_name) for index, category in enumerate(Category)}  # priority
+    by_student: dict[int, list[tuple[int, str]]] = {}
+    for student_id, category in rows:
+        by_student.setdefault(student_id, []).append(order[category])
+    return {student_id: "、".join(name for _index, name in sorted(found)) for student_id, found in by_student.items()}
+
+
+def _received(lines, schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
     """Every payment since enrolment up to the end of the term at the student's school (the form's note 2)."""
-    schools = {case.student.school for case in cases}
-    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(schools, year, term).items()}
-    school_of = {case.student_id: case.student.school_id for case in cases}
+    school_of = {line.student_id: line.student_school_id for line in lines}
+    known = {s.id: s for s in schools}
+    units = [known[i] for i in set(school_of.values()) if i in known]
+    units += org.units_by_id(set(school_of.values()) - known.keys())  # a student moved since: rare
+    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(units, year, term).items()}
     rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
                               .join(AidProject, AidProject.id == Disbursement.project_id)
-                              .where(Disbursement.student_id.in_(school_of), Disbursement.deleted_at.is_(None),
+                              .where(Disbursement.student_id.in_(_case_students(school_ids, year, term)),
+                                     Disbursement.deleted_at.is_(None),
                                      Disbursement.paid_on <= max(last_days.values()))
-                              .order_by(Disbursement.paid_on))
+                              .order_by(Disbursement.paid_on, Disbursement.id))
     received: dict[int, list[ReceivedAid]] = {}
     for student_id, paid_on, name in rows:
         if paid_on <= last_days[school_of[student_id]]:

@@ -20,3 +20,9 @@ def test_the_quick_benchmark_runs_every_row_beside_its_floor(monkeypatch, capsys
                 "throughput: file page", "bare Flask \"hello\" (the floor)"):
         assert row in output
     assert set(re.findall(r"(\d+) errors", output)) == {"0"}  # every request under load answered 200
+
+
+def test_only_the_screening_rows_never_rewrite_the_docs():
+    args = run_benchmarks.parse_args(["--only", "screening"])
+    assert (args.only, args.no_docs) == ("screening", True)
+    assert run_benchmarks.parse_args([]).only is None

@@ -33,12 +33,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--import-runs", type=int, default=3, help="timed runs of the dry run and the re-import")
     parser.add_argument("--load-seconds", type=int, default=10, help="seconds of load on each page under gunicorn")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
+    parser.add_argument("--only", choices=["screening"],
+                        help="import the whole city in one step, then run only these rows and their floors "
+                             "(implies --no-docs)")
     parser.add_argument("--quick", action="store_true",
                         help="a small city, one run each, one second of load, no docs: the code paths, not the times")
     args = parser.parse_args(argv)
     if args.quick:
         args.students, args.university, args.rows, args.runs, args.import_runs = 2_000, 800, 500, 2, 1
         args.load_seconds, args.no_docs = 1, True
+    if args.only:
+        args.no_docs = True
     if not args.university < args.students or not 0 < args.rows <= args.students:
         parser.error("need 0 < --rows <= --students and --university < --students")
     return args
@@ -100,6 +105,13 @@ def target_pages(app: Flask, args: argparse.Namespace) -> tuple[list[Result], li
     return results, loads
 
 
+def run_only_screening(app: Flask, files: Files, runs: int) -> list[Result]:
+    """--only screening: the whole city imported in one step (shown, not a target), then the screening rows."""
+    results = [scenarios.fill_result(app, [files.roster, *files.fill], files.roster_rows + files.fill_rows)]
+    analyze(app)
+    return results + rows.screening_results(app, runs)
+
+
 def run(args: argparse.Namespace) -> tuple[str, str, list[Result]]:
     folder = workdir()
     try:
@@ -107,6 +119,9 @@ def run(args: argparse.Namespace) -> tuple[str, str, list[Result]]:
         app = bench_app(url, folder)
         plan = city.CityPlan(args.students, args.university, args.rows)
         files = build_city(app, plan, folder)
+        if args.only == "screening":
+            dialect, database = database_label(app)
+            return dialect, database, run_only_screening(app, files, args.runs)
         results = scenarios.import_results(app, files.roster, files.roster_rows, args.import_runs)
         analyze(app)
         results.append(scenarios.page_result(app, scenarios.list_page(
