@@ -105,7 +105,7 @@ def applies_any(rules: list[ScreeningRule]):
     """One clause over a student joined to the year's identification: any of the rules applies to them (the
     union of `evaluate`'s eligible sets, as a WHERE or a CASE).
     """
-    return or_(*(and_(true(), *_applies(rule)) for rule in rules)) if rules else false()
+    return or_(*(and_(true(), *applies_clauses(rule)) for rule in rules)) if rules else false()
 
 
 def _missing(rule: ScreeningRule, best_grade: str | None, payments: int) -> CaseKind | None:
