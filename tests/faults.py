@@ -130,3 +130,17 @@ def fetch(url: str, headers: dict | None = None, timeout: float = 30) -> tuple[i
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
+
+
+def wait_for_line(log_path: Path, text: str, process: subprocess.Popen | None = None, deadline: float = 60) -> None:
+    """Poll a process's log until `text` shows in it; fail after `deadline` seconds or once the process exited."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if log_path.exists() and text in log_path.read_text(errors="replace"):
+            return
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process exited ({process.returncode}) before {text!r}: "
+                                 f"{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not in {log_path.name} within {deadline} s: "
+                         f"{log_path.read_text(errors='replace')[-3000:] if log_path.exists() else ''}")
