@@ -5,6 +5,7 @@ The first test runs with the default lease (config.py), so it measures the takeo
 """
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -216,15 +217,16 @@ def test_two_schedulers_a_kill_9_and_an_outage_under_both_make_every_reminder_ex
         runner = paused
         assert _reminders(engine) == (3, 3)
         outage.cut()
+        before = [len(_log(log)) for log in logs]  # what each logged before the outage does not count
         gate.unlink()  # the runner goes on, into the outage
-        wait_for(lambda: all("lease not renewed, database error" in _log(log) for log in logs)
-                 and "job followups.remind_due: database error" in _log(logs[runner]), 30,
+        wait_for(lambda: all("lease not renewed, database error" in _log(log)[start:]
+                             for log, start in zip(logs, before, strict=True))
+                 and "job followups.remind_due: database error" in _log(logs[runner])[before[runner]:], 30,
                  "both schedulers and the runner's job to meet the outage")
         outage.mend()
 
         # Both lived through it; the job, retried, made the five missing reminders and none twice.
-        wait_for(lambda: "job followups.remind_due (due" in _log(logs[runner]).split("database error")[-1]
-                 and " done" in _log(logs[runner]).split("job followups.remind_due: database error")[-1], 60,
+        wait_for(lambda: re.search(r"job followups\.remind_due \(due [^)]*\) done", _log(logs[runner])), 60,
                  "the reminders' job to finish after the outage")
         assert all(process.poll() is None for process in processes)
         assert _reminders(engine) == (REMINDERS, REMINDERS)
@@ -232,13 +234,14 @@ def test_two_schedulers_a_kill_9_and_an_outage_under_both_make_every_reminder_ex
         # kill -9 of whichever holds the lease now: the survivor takes over and claims nothing already run.
         leader_pid = wait_for(lambda: lease_holder_pid(engine), 30, "a scheduler to hold the lease after the outage")
         (survivor,) = [n for n in range(2) if processes[n].pid != leader_pid]
-        seen = _log(logs[survivor]).count("job followups.remind_due (due")
+        seen = len(_log(logs[survivor]))
         processes[1 - survivor].send_signal(signal.SIGKILL)
         processes[1 - survivor].wait(timeout=10)
         wait_for(lambda: lease_holder_pid(engine) == processes[survivor].pid, LEASE_SECONDS * 4 / 3 + 10,
                  "the survivor to take the lease")
-        wait_for(lambda: _log(logs[survivor]).count("job followups.remind_due (due") > seen
-                 and "already claimed" in _log(logs[survivor]).split("job followups.remind_due (due")[-1], 30,
+        wait_for(lambda: "job followups.remind_due (due" in (after := _log(logs[survivor])[seen:])
+                 and "holds the lease" in after and re.search(r"followups\.remind_due \(due [^)]*\) already claimed",
+                                                               after), 30,
                  "the survivor to catch up the reminders' job")
         assert _reminders(engine) == (REMINDERS, REMINDERS)
         with engine.connect() as connection:
