@@ -210,11 +210,12 @@ def test_two_schedulers_a_kill_9_and_an_outage_under_both_make_every_reminder_ex
     runner = None
     try:
         # The leader reminds three people and stops there (a pause point); the database then goes away.
-        paused = wait_for(lambda: next((n for n in range(2) if "FAULT PAUSE followups.reminder=3" in _log(logs[n])),
-                                       None) if all(p.poll() is None for p in processes) else "exited", 120,
+        # (a list, never a bare index: scheduler 0 would read as "not yet")
+        paused = wait_for(lambda: [n for n in range(2) if "FAULT PAUSE followups.reminder=3" in _log(logs[n])]
+                          if all(p.poll() is None for p in processes) else ["exited"], 120,
                           "a scheduler to start reminding")
-        assert paused != "exited", [_log(log) for log in logs]
-        runner = paused
+        assert paused != ["exited"], [_log(log) for log in logs]
+        (runner,) = paused
         made, distinct = _reminders(engine)
         # Three passes; fewer reminders when a first try of the job met a locked SQLite and was retried.
         assert 1 <= made == distinct <= 3
