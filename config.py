@@ -88,6 +88,8 @@ def load_config() -> dict:
         "COUNT_CAP": _env_int("CARETRACK_COUNT_CAP", 10_000),
         # A standby takes over at most a lease and a third after the holder died (renewed every third of it).
         "SCHEDULER_LEASE_SECONDS": _env_int("CARETRACK_SCHEDULER_LEASE_SECONDS", 15),
+        # How long a SQLite statement waits for another connection's write lock before "database is locked".
+        "SQLITE_BUSY_TIMEOUT_MS": _env_int("CARETRACK_SQLITE_BUSY_TIMEOUT_MS", 15000),
         "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,
         "MAX_ATTACHMENT_BYTES": _env_int("CARETRACK_MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),

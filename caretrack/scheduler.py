@@ -151,6 +151,8 @@ class JobRunner:
             return None
         claimed = lease.claim_run(job.id, fire_time, self.holder)
         db.session.commit()
+        if not claimed:
+            log.info("job %s (due %s) already claimed, not run again", job.id, fire_time.isoformat())
         return fire_time if claimed else None
 
     @staticmethod

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 from tests.conftest import free_port
@@ -130,3 +131,87 @@ def fetch(url: str, headers: dict | None = None, timeout: float = 30) -> tuple[i
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
+
+
+def wait_for_line(log_path: Path, text: str, process: subprocess.Popen | None = None, deadline: float = 60) -> None:
+    """Poll a process's log until `text` shows in it; fail after `deadline` seconds or once the process exited."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if log_path.exists() and text in log_path.read_text(errors="replace"):
+            return
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process exited ({process.returncode}) before {text!r}: "
+                                 f"{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not in {log_path.name} within {deadline} s: "
+                         f"{log_path.read_text(errors='replace')[-3000:] if log_path.exists() else ''}")
+
+
+def zone_where_it_is(hour: int) -> str:
+    """A fixed-offset zone (Etc/GMT-N is UTC+N) in which it is now between `hour`:00 and `hour`:59.
+
+    A scheduler started with CARETRACK_TIMEZONE set to it catches up, at once, the jobs due earlier that day within
+    the misfire grace: how a test makes a nightly job (the archive, the morning reminders) run now.
+    """
+    offset = (hour - datetime.now(timezone.utc).hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def migrated_database(tmp_path_factory, name: str, instance: Path):
+    """The URL of a fresh database (a SQLite file, or a PostgreSQL database beside the test one), migrated, and
+    the app on it (for the test's own reads and writes).
+    """
+    from flask_migrate import upgrade
+
+    from caretrack.extensions import db
+    from tests.conftest import database_url, make_app
+
+    url = database_url(tmp_path_factory, name)
+    application = make_app(url, instance)
+    with application.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url, application
+
+
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database made by migrated_database (a SQLite file goes with its temporary folder)."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def start_scheduler(env: dict, log_path: Path) -> subprocess.Popen:
+    """`flask caretrack scheduler` with `env` (see process_env), its output in `log_path`."""
+    with log_path.open("w") as log:
+        return subprocess.Popen([sys.executable, "-m", "flask", "caretrack", "scheduler"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def lease_holder_pid(engine) -> int | None:
+    """The pid of the process holding the scheduler lease now (holders are host:pid), or None."""
+    from sqlalchemy import select
+
+    from caretrack.core.lease import Lease
+    from caretrack.scheduler import LEASE_NAME
+
+    with engine.connect() as connection:
+        row = connection.execute(select(Lease.holder, Lease.expires_at).where(Lease.name == LEASE_NAME)).first()
+    if row is None:
+        return None
+    expires_at = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+    return int(row.holder.rsplit(":", 1)[1]) if expires_at > datetime.now(timezone.utc) else None
+
+
+def kill_all(processes) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from caretrack.extensions import db
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the pysqlite driver, open transactions, so SAVEPOINTs work
@@ -15,7 +15,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # Write-ahead logging lets the web workers, an import's progress updates and the scheduler read while
         # another connection writes; without it one open read transaction blocks every commit.
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
             app.before_request(_post_writes_from_the_start)
 
 

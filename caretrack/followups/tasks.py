@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from caretrack.audit.services import record
 from caretrack.core.access import Role
+from caretrack.core.faults import pause_point
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.followups import queries
@@ -49,6 +50,7 @@ def remind_due(today: date | None = None) -> int:
                            what=_what(followup), when=when, day=followup.due_on.isoformat()), _link(followup))
         db.session.commit()
         sent += created is not None
+        pause_point("followups.reminder")  # fault tests cut the database or kill the scheduler here
     return sent
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from caretrack.audit.services import record
 from caretrack.core.access import unit_subtree_ids
 from caretrack.core.errors import DomainError
+from caretrack.core.faults import pause_point
 from caretrack.core.timeutil import local_today, to_local, utcnow
 from caretrack.extensions import db
 from caretrack.ledger.models import Disbursement, SupportRecord
@@ -116,6 +117,7 @@ def freeze_unit(actor, unit: Unit, year: AcademicYear, today: date, forced: bool
     db.session.add(closure)
     db.session.flush()
     record(SummaryAction.YEAR_CLOSED, actor=actor, obj=closure, unit_id=unit.id, detail=year.label)
+    pause_point("archive.unit")  # fault tests kill the process here, units frozen but not committed
     return closure
 
 

@@ -119,9 +119,14 @@ def file_path(job: Job) -> Path:
 
 
 def _write_private(path: Path, content: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write under a temporary name and rename: a worker killed half-way never leaves a partial file under the
+    name a download reads (its temporary file is swept with the stale ones).
+    """
+    temporary = path.with_name(path.name + uploads.TEMPORARY_SUFFIX)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as target:
         target.write(content)
+    os.replace(temporary, path)
 
 
 def execute(run: jobs.JobRun) -> None:

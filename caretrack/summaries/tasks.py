@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from caretrack.core import lease
 from caretrack.core.errors import DomainError
+from caretrack.core.faults import pause_point
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
 from caretrack.jobs import services as jobs
@@ -50,6 +51,7 @@ def generate_batch(unit_id: int, year: str | int, term: int, *, class_id: int | 
         store_generated(summaries)
         if on_class:
             on_class(summaries)
+        pause_point("summaries.class")  # fault tests kill the worker here, the class written but not committed
         db.session.commit()
         done += len(members)
         log.info("summaries generated unit=%s class=%s students=%s", unit_id, _class_id[1], len(members))

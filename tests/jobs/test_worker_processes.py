@@ -86,7 +86,8 @@ class Installation:
                     "CARETRACK_JOB_HEARTBEAT_LIMIT_SECONDS": str(HEARTBEAT_SECONDS), "SECRET_KEY": "worker-secret",
                     "CARETRACK_DATA_KEY": DATA_KEY, "CARETRACK_UPLOAD_FOLDER": str(tmp_path / "uploads")}
         self.env.pop("CARETRACK_QUEUE_IMMEDIATE", None)
-        self.log = (tmp_path / "worker.log").open("ab")
+        self.log_path = tmp_path / "worker.log"
+        self.log = self.log_path.open("ab")
         # create_app takes its instance folder from the environment (the fixture restores it)
         os.environ["CARETRACK_INSTANCE_PATH"] = self.env["CARETRACK_INSTANCE_PATH"]
         self.app = create_app({
@@ -103,8 +104,8 @@ class Installation:
             db.session.commit()
             self.officer_id, self.username = officer.id, officer.username
 
-    def start_worker(self) -> subprocess.Popen:
-        return subprocess.Popen([str(FLASK), "caretrack", "worker", "--workers", "1"], env=self.env,
+    def start_worker(self, **extra_env: str) -> subprocess.Popen:
+        return subprocess.Popen([str(FLASK), "caretrack", "worker", "--workers", "1"], env={**self.env, **extra_env},
                                 stdout=self.log, stderr=subprocess.STDOUT)
 
     def job(self, job_id: int) -> Job:
