@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from caretrack.activities import bp, queries, services
 from caretrack.activities.forms import ActivityForm, PasteForm, PhotoForm
 from caretrack.activities.importers import AttendanceImporter
 from caretrack.activities.models import Activity, ActivityPhoto, Club, Theme
+from caretrack.core import uploads
 from caretrack.core.access import Permission, can, get_or_404, has_permission, permission_required, scoped
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
@@ -211,7 +212,8 @@ def show_photo(photo_id: int):
     if photo is None:
         abort(404)
     _activity(photo.activity_id)
-    return send_file(_photo_folder() / photo.stored_name, mimetype=photo.content_type, download_name=photo.filename)
+    return uploads.send_stored(_photo_folder(), photo.stored_name, mimetype=photo.content_type,
+                               download_name=photo.filename)
 
 
 # --- attendance --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app, has_request_context
+from flask import abort, current_app, has_request_context, send_file
 from flask_babel import gettext as _
 
 from caretrack.core import requests
@@ -115,6 +115,17 @@ def remove_after_commit(kind: UploadKind, stored_names: list[str], folder: Path 
             path.unlink(missing_ok=True)
 
     requests.after_commit(remove)
+
+
+def send_stored(folder: Path, stored_name: str, *, mimetype: str, download_name: str, as_attachment: bool = False):
+    """Send a kept file. One its row names but the disk lacks (a restore without its files, a disk fault) is a
+    404 for the user and an error in the log for the operator, never a 500.
+    """
+    path = Path(folder) / Path(stored_name).name
+    if not path.is_file():
+        log.error("stored file missing: %s", path)
+        abort(404)
+    return send_file(path, mimetype=mimetype, download_name=download_name, as_attachment=as_attachment)
 
 
 def _write_whole(path: Path, content: bytes, field: str) -> None:

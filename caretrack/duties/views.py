@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from caretrack.accounts.models import User
+from caretrack.core import uploads
 from caretrack.core.access import Permission, can, get_or_404, permission_required
 from caretrack.core.choices import N_
 from caretrack.core.forms import flash_saved, save_form
@@ -278,8 +279,8 @@ def delete_file(duty_file_id: int):
 @permission_required(Permission.DUTIES_VIEW)
 def download_file(duty_file_id: int):
     stored = get_or_404(DutyFile, duty_file_id, current_user, Permission.DUTIES_VIEW)
-    return send_file(_folder() / stored.stored_name, mimetype=stored.content_type, download_name=stored.filename,
-                     as_attachment=stored.content_type == "application/pdf")
+    return uploads.send_stored(_folder(), stored.stored_name, mimetype=stored.content_type,
+                               download_name=stored.filename, as_attachment=stored.content_type == "application/pdf")
 
 
 # --- staff, visits, budgets ------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from caretrack.core import uploads
 from caretrack.core.access import Permission, can, get_or_404, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
@@ -294,9 +295,9 @@ def download_attachment(attachment_id: int):
         abort(404)
     support = _readable_record(attachment.record_id, Permission.LEDGER_VIEW)
     services.audit_attachment_read(current_user, attachment, support)
-    return send_file(_attachment_folder() / attachment.stored_name, mimetype=attachment.content_type,
-                     download_name=attachment.filename, as_attachment=attachment.content_type != "image/jpeg"
-                     and attachment.content_type != "image/png")
+    return uploads.send_stored(_attachment_folder(), attachment.stored_name, mimetype=attachment.content_type,
+                               download_name=attachment.filename,
+                               as_attachment=attachment.content_type not in ("image/jpeg", "image/png"))
 
 
 # --- removal and restoring ---------------------------------------------------------------------------------

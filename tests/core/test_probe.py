@@ -43,7 +43,7 @@ from caretrack.core.access import ROLE_PERMISSIONS, Permission, can, has_permiss
 from caretrack.core.errors import DomainError
 from caretrack.core.tabular import FORMULA_TRIGGERS
 from caretrack.core.timeutil import local_today
-from caretrack.duties.models import AidStaff, DutyFile, DutyRecord, DutyType, Improvement
+from caretrack.duties.models import AidStaff, Budget, CityVisit, DutyFile, DutyRecord, DutyType, Improvement
 from caretrack.extensions import db
 from caretrack.followups.models import CadenceRule, FollowUp
 from caretrack.jobs.models import Job
@@ -69,14 +69,14 @@ ARGUMENT_MODELS = {
     "case_id": ScreeningCase, "submission_id": TableSubmission, "target_id": WebhookTarget, "user_id": User,
     "assignment_id": RoleAssignment, "project_id": AidProject, "notification_id": Notification, "job_id": Job,
     "duty_record_id": DutyRecord, "duty_file_id": DutyFile, "staff_id": AidStaff, "duty_type_id": DutyType,
-    "improvement_id": Improvement,
+    "improvement_id": Improvement, "visit_id": CityVisit, "budget_id": Budget,
     "activity_id": Activity, "theme_id": Theme, "goal_id": CoverageGoal, "exemplar_id": Exemplar,
     "proposal_id": ClubProposal, "photo_id": ActivityPhoto, "college_id": College,
 }
 RULE_MODELS = {"followups.edit_cadence": CadenceRule, "screening.edit_rule": ScreeningRule}
 ENTRY_KINDS = {"disbursements": Disbursement, "records": SupportRecord}
 JOB_KINDS = {"org": "import.units", "students": "import.students", "ledger": "import.disbursements",
-             "activities": "import.attendance", "summaries": "summaries.batch"}
+             "activities": "import.attendance", "summaries": "summaries.batch", "duties": "import.budgets"}
 # Path arguments that are not ids: a term summary's and the archive's academic year, and the term.
 FIXED_ARGUMENTS = ("start_year", "term")
 # Query strings that name an object, or change what a page lists.

@@ -39,3 +39,22 @@ def test_the_sweep_deletes_old_files_no_row_names(city, app):
     assert (folder / kept.stored_name).exists()
     assert not (folder / orphan.stored_name).exists()
     assert (folder / fresh.stored_name).exists()
+
+
+def test_a_kept_file_missing_from_the_disk_is_a_404_and_logged_not_a_500(app, tmp_path, caplog):
+    from werkzeug.exceptions import NotFound
+
+    from caretrack.core.uploads import send_stored
+
+    (tmp_path / "kept.pdf").write_bytes(b"%PDF-1.4 kept")
+    with app.test_request_context():
+        response = send_stored(tmp_path, "kept.pdf", mimetype="application/pdf", download_name="签到表.pdf",
+                               as_attachment=True)
+        response.direct_passthrough = False
+        assert response.get_data() == b"%PDF-1.4 kept"
+        assert "attachment" in response.headers["Content-Disposition"]
+        with pytest.raises(NotFound):
+            send_stored(tmp_path, "gone.pdf", mimetype="application/pdf", download_name="签到表.pdf")
+        with pytest.raises(NotFound):  # a stored name is never a path
+            send_stored(tmp_path / "sub", "../kept.pdf", mimetype="application/pdf", download_name="x.pdf")
+    assert "stored file missing" in caplog.text

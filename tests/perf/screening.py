@@ -72,7 +72,7 @@ def _rule_upsert(rule: ScreeningRule, school_ids: list[int], year: AcademicYear,
                    & (Identification.academic_year_id == year.id))
              .outerjoin(paid, paid.c.student_id == Student.id)
              .where(Student.school_id.in_(school_ids), Student.status == "active", kind.is_not(None),
-                    *rule_engine._applies(rule)))
+                    *rule_engine.applies_clauses(rule)))
     dialect_insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     statement = dialect_insert(ScreeningCase).from_select(
         ["student_id", "school_id", "academic_year_id", "term", "rule_id", "kind", "status", "last_run_id",
