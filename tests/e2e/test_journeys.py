@@ -179,6 +179,11 @@ def click(page, role: str, name: str, exact: bool = True):
 
 # --- the journeys ----------------------------------------------------------------------------------------
 
+def saved_record(summary: str) -> SupportRecord:
+    """The record with this text: the text is encrypted at rest, so it is matched once decrypted, not in SQL."""
+    return next(record for record in db.session.scalars(select(SupportRecord)) if record.summary == summary)
+
+
 def test_school_aid_officer_records_a_payment_imports_a_roster_and_screens(page, live_server, tmp_path):
     journey = Journey(page, live_server.app)
     token = uuid.uuid4().hex[:6]
@@ -274,7 +279,7 @@ def test_class_teacher_logs_a_talk_with_the_defaults_and_schedules_a_follow_up(p
     journey.go(click(form, "button", "保存记录"))
     expect(flash(page)).to_have_text("谈心谈话记录已保存。")
     with journey.db():
-        note = db.session.scalar(select(SupportRecord).where(SupportRecord.summary == summary))
+        note = saved_record(summary)
         assert (note.kind, note.tier, note.happened_on) == ("talk", "normal", today)
     item = page.locator("#timeline .ct-timeline-item").filter(has_text=summary)
     expect(item.locator(".badge")).to_have_text(["谈心谈话"])  # readable by its author, not 保密
@@ -313,7 +318,7 @@ def test_counselor_logs_confidential_care_and_reads_it(page, live_server):
     journey.go(click(form, "button", "保存记录"))
     expect(flash(page)).to_have_text("心理关爱记录已保存。")
     with journey.db():
-        care = db.session.scalar(select(SupportRecord).where(SupportRecord.summary == summary))
+        care = saved_record(summary)
         assert (care.kind, care.tier) == ("psych_care", "restricted")
     item = page.locator("#timeline .ct-timeline-item").filter(has_text=summary)
     expect(item.locator(".badge")).to_have_text(["心理关爱", "保密"])
