@@ -11,9 +11,11 @@ from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import String, Text, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caretrack.core import crypto
+from caretrack.core.database import begin_writing
 from caretrack.core.models import UTCDateTime
 from caretrack.core.outage import UNAVAILABLE_ERRORS
 from caretrack.core.timeutil import utcnow
@@ -56,9 +58,19 @@ def set_setting(name: str, value: str | None) -> None:
 
 
 def remember_data_key() -> None:
-    """Store the fingerprint of the configured key when none is stored (init, the first start); the caller commits."""
-    if get_setting(FINGERPRINT) is None:
-        set_setting(FINGERPRINT, crypto.fingerprint(crypto.current_secret()))
+    """Store the fingerprint of the configured key when none is stored (init, the first start); the caller commits.
+
+    Processes started together on a new database (the web workers, the scheduler, the task worker) all find no
+    fingerprint and race to store theirs: the losers' insert fails on the primary key, inside a savepoint so
+    their transaction goes on, and they check their key against the winner's instead.
+    """
+    if get_setting(FINGERPRINT) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(InstanceSetting(name=FINGERPRINT, value=crypto.fingerprint(crypto.current_secret())))
+    except IntegrityError:
+        check_data_key()
 
 
 def check_data_key() -> None:
@@ -88,6 +100,7 @@ def verify_at_start(app: Flask) -> None:
         try:
             if not inspect(db.engine).has_table(InstanceSetting.__tablename__):
                 return
+            begin_writing()  # SQLite: processes starting together check and remember the key one at a time
             check_data_key()
             if get_setting(FINGERPRINT) is None and crypto.previous_secret() is None:
                 remember_data_key()

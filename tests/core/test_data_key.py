@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from caretrack import create_app
 from caretrack.core import crypto, keyring
+from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from tests.conftest import database_url, make_app
 from tests.faults import TEST_DATA_KEY, process_env
@@ -64,6 +65,56 @@ def test_the_fingerprint_reveals_nothing_of_the_key(database):
 def test_during_a_rotation_the_new_key_starts_with_the_old_one_as_previous(database):
     _app(database, TEST_DATA_KEY)
     _app(database, OTHER_KEY, previous=TEST_DATA_KEY)  # does not raise
+
+
+def _another_process_stores_its_key_right_after_this_one_looked(monkeypatch, url: str, key: str):
+    """Processes started together on a new database (web workers, the scheduler) all find no fingerprint; one
+    commits its own between another's read and that one's insert."""
+    read = keyring.get_setting
+
+    def read_then_the_other_process_commits(name):
+        found = read(name)
+        monkeypatch.setattr(keyring, "get_setting", read)
+        other = create_engine(url)
+        with other.begin() as connection:
+            connection.execute(keyring.InstanceSetting.__table__.insert().values(
+                name=keyring.FINGERPRINT, value=crypto.fingerprint(key), updated_at=utcnow()))
+        other.dispose()
+        return found
+
+    monkeypatch.setattr(keyring, "get_setting", read_then_the_other_process_commits)
+
+
+def _new_database_app(url: str):
+    """An app on the migrated database with no fingerprint stored yet, as at the very first start.
+
+    PostgreSQL only: on SQLite the starts take the write lock before they read, so none can slip in between.
+    """
+    if not url.startswith("postgresql"):
+        pytest.skip("the start-up race is PostgreSQL's (SQLite serializes the starts)")
+    application = _app(url, TEST_DATA_KEY)
+    with application.app_context():
+        keyring.set_setting(keyring.FINGERPRINT, None)
+        db.session.commit()
+    return application
+
+
+def test_processes_starting_together_all_start_when_another_stored_the_same_key_first(database, monkeypatch):
+    with _new_database_app(database).app_context():
+        _another_process_stores_its_key_right_after_this_one_looked(monkeypatch, database, TEST_DATA_KEY)
+        keyring.remember_data_key()  # its insert fails on the primary key: not an error, the key is the same
+        db.session.commit()  # the transaction goes on after the failed insert
+        assert keyring.get_setting(keyring.FINGERPRINT) == crypto.fingerprint(TEST_DATA_KEY)
+        db.engine.dispose()
+
+
+def test_a_process_that_lost_the_race_to_another_key_is_refused(database, monkeypatch):
+    with _new_database_app(database).app_context():
+        _another_process_stores_its_key_right_after_this_one_looked(monkeypatch, database, OTHER_KEY)
+        with pytest.raises(keyring.DataKeyError, match="CARETRACK_DATA_KEY is not the key this database"):
+            keyring.remember_data_key()
+        db.session.rollback()
+        db.engine.dispose()
 
 
 def test_a_real_process_with_a_wrong_key_exits_with_the_reason(database, tmp_path):
