@@ -69,7 +69,8 @@ def test_during_a_rotation_the_new_key_starts_with_the_old_one_as_previous(datab
 
 def _another_process_stores_its_key_right_after_this_one_looked(monkeypatch, url: str, key: str):
     """Processes started together on a new database (web workers, the scheduler) all find no fingerprint; one
-    commits its own between another's read and that one's insert."""
+    commits its own between another's read and that one's insert.
+    """
     read = keyring.get_setting
 
     def read_then_the_other_process_commits(name):
