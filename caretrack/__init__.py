@@ -77,6 +77,9 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app, babel)
     sessions.init_app(app, login_manager)
     web.init_app(app)
+    from caretrack.core import totals
+
+    totals.init_app(app)
     # Before the routes are added: every `<int:...>` in them is then an id that fits the database.
     app.url_map.converters["int"] = IdConverter
     requests.init_app(app)  # after the other after-request functions, so it runs before them

@@ -92,6 +92,8 @@ def make_app(url: str, instance_path) -> "object":
         "CARETRACK_QUEUE_IMMEDIATE": True,  # each task runs at once, in the test
         # Every test logs in from 127.0.0.1; tests/accounts/test_throttling.py switches the limit on.
         "LOGIN_ADDRESS_LIMIT": "",
+        # Each view counts its totals (tests/core/test_totals.py switches the minute's memory on).
+        "HOME_TOTALS_SECONDS": 0,
     })
     application.test_client_class = IsolatedClient
     return application

@@ -7,6 +7,7 @@ from flask import current_app, g, url_for
 from flask_babel import gettext as _
 
 from caretrack.activities import queries as activities
+from caretrack.core import totals
 from caretrack.core.access import Permission, Role, can, has_permission
 from caretrack.core.i18n import format_date
 from caretrack.dashboard import queries
@@ -130,7 +131,8 @@ def school_section(user, today: date) -> Section | None:
     lines.append(Line(_("本学期还没有生成的学期小结"), missing, url_for("summaries.list_missing")))
     failed = len(queries.failed_imports(user))
     lines.append(Line(_("失败的导入"), failed, url_for("dashboard.failed_imports"), urgent=failed > 0))
-    charts = [identified_chart(user, term.year), *[coverage_chart(unit, term.year) for unit in units]]
+    charts = [_remembered_identified_chart(user, term.year),
+              *[_remembered_coverage_chart(user, unit, term.year) for unit in units]]
     return Section("school", _("本校资助工作"), lines, charts)
 
 
@@ -153,11 +155,14 @@ def oversight_section(user, today: date) -> Section | None:
                   url_for("screening.list_units", year=year.start_year, term=number, report=state),
                   urgent=state == "late" and n > 0) for state, n in by_state.items()]
     reporting = [Reporting(r, can(user, Permission.SCREENING_RUN, r.unit)) for r in overseen.reporting(today)]
-    charts = [submissions_chart(by_state, year.start_year, number),
-              required_coverage_chart(overseen.statuses, year, number),
+    required = totals.remembered(user, "required_coverage_chart",
+                                 lambda: required_coverage_chart(overseen.statuses, year, number),
+                                 year.id, number, tuple(unit.id for unit in overseen.units))
+    charts = [submissions_chart(by_state, year.start_year, number), required,
               cases_by_unit_chart(user, overseen.units, year, number),
-              cases_by_term_chart(user, overseen.units), identified_chart(user, year),
-              *[coverage_chart(unit, year) for unit in queries.granted_units(user, *OVERSIGHT_ROLES)]]
+              cases_by_term_chart(user, overseen.units), _remembered_identified_chart(user, year),
+              *[_remembered_coverage_chart(user, unit, year)
+                for unit in queries.granted_units(user, *OVERSIGHT_ROLES)]]
     return Section("oversight", _("所辖单位"), lines, charts, include="dashboard/_oversight.html",
                    context={"reporting": reporting, "year": year, "term": number})
 
@@ -180,6 +185,17 @@ def duties_section(user, today: date) -> Section | None:
 
 
 # --- charts ------------------------------------------------------------------------------------------------
+
+# The charts of slow-moving totals over the whole scope (every student of a city) are remembered for a minute
+# (core/totals.py); the cases and submissions, which officers act on, are counted on every view.
+
+def _remembered_identified_chart(user, year) -> Chart:
+    return totals.remembered(user, "identified_chart", lambda: identified_chart(user, year), year.id)
+
+
+def _remembered_coverage_chart(user, unit, year) -> Chart:
+    return totals.remembered(user, "coverage_chart", lambda: coverage_chart(unit, year), unit.id, year.id)
+
 
 def identified_chart(user, year) -> Chart:
     """已认定学生 by stage (rows) and category (bars), each bar linking to the student list so filtered."""

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
+from caretrack.core import totals
 from caretrack.core.access import ScopeType
 from caretrack.extensions import db
 from caretrack.org.models import SchoolClass, Unit
@@ -54,7 +55,9 @@ def my_students(user, limit: int = 10) -> StudentSummary | None:
     everyone = queries.student_query(user, queries.StudentFilters(year=year))
     identified = queries.student_query(user, queries.StudentFilters(year=year, identified="yes"))
     first = db.session.scalars(queries.with_places(everyone).limit(limit)).unique().all()
-    return StudentSummary(_count(everyone), _count(identified), year.label if year else "", first)
+    total, identified_total = totals.remembered(user, "student_totals", lambda: (_count(everyone), _count(identified)),
+                                                year.id if year else None)
+    return StudentSummary(total, identified_total, year.label if year else "", first)
 
 
 def _count(statement) -> int:

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 import caretrack.dashboard.home  # noqa: F401 - registers the built-in home sections
 from caretrack.accounts.queries import describe_scopes
+from caretrack.core import totals
 from caretrack.core.timeutil import local_today
 from caretrack.core.web import local_target
 from caretrack.dashboard import bp
@@ -18,11 +19,11 @@ from caretrack.jobs.import_views import IMPORT_PAGES
 @login_required
 def home():
     assignments = current_user.role_assignments
+    sections, students = sections_for(current_user, local_today()), my_students(current_user)
     return render_template("dashboard/home.html", assignments=assignments,
-                           scope_names=describe_scopes(assignments),
-                           sections=sections_for(current_user, local_today()),
-                           units=my_units(current_user), classes=my_classes(current_user),
-                           students=my_students(current_user))
+                           scope_names=describe_scopes(assignments), sections=sections,
+                           units=my_units(current_user), classes=my_classes(current_user), students=students,
+                           totals_counted_at=totals.counted_at())
 
 
 @bp.route("/imports/failed")

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from caretrack.core import totals
 from caretrack.core.imports import ImportReport, run_import
 from caretrack.core.xlsx import XLSX_MIMETYPE
 from caretrack.demo import roster_csv
@@ -164,4 +165,15 @@ def caseload_page(identified: int) -> PageCheck:
 
 
 def home_page() -> PageCheck:
+    """The page as it is mostly seen: its slow-moving totals counted within the minute (core/totals.py)."""
     return PageCheck("home page (city admin)", city.CITY_ADMIN, lambda client: client.get("/"))
+
+
+def home_page_counting() -> PageCheck:
+    """The first view of the minute, which counts the city's totals (the charts, 我的学生)."""
+    def first_view(client):
+        totals.forget_all()
+        return client.get("/")
+
+    return PageCheck("home page (city admin), first view of the minute: totals counted", city.CITY_ADMIN,
+                     first_view)
