@@ -55,8 +55,17 @@ def payments_until(year: AcademicYear, term: int):
             or_(Disbursement.term.is_(None), Disbursement.term <= term))
 
 
-def applies_clauses(rule: ScreeningRule):
-    """The WHERE clause picking the identified students a rule speaks of."""
+def _has_category(categories: list[str]):
+    return exists().where(IdentificationCategory.identification_id == Identification.id,
+                          IdentificationCategory.category.in_(categories))
+
+
+def applies_clauses(rule: ScreeningRule, has_category=_has_category):
+    """The WHERE clause picking the identified students a rule speaks of.
+
+    `has_category(categories)` is the clause "the identification has one of these categories": an EXISTS by
+    default; a query that has joined the categories already passes a test on its joined row.
+    """
     clauses = []
     if rule.stage:
         clauses.append(Student.stage == rule.stage)
@@ -64,8 +73,7 @@ def applies_clauses(rule: ScreeningRule):
         clauses.append(Identification.is_boarder.is_(rule.boarder))
     groups = []
     if rule.categories:
-        groups.append(exists().where(IdentificationCategory.identification_id == Identification.id,
-                                     IdentificationCategory.category.in_(rule.categories)))
+        groups.append(has_category(rule.categories))
     if "martyr" in rule.flags:
         groups.append(Identification.is_martyr_child.is_(True))
     if "disaster" in rule.flags:
