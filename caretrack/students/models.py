@@ -2,12 +2,12 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import Column, Date, ForeignKey, Index, LargeBinary, String, Table, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caretrack.core.access import ScopeType, register_scope_model
 from caretrack.core.choices import N_, LabelledEnum
-from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.models import EncryptedText, TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
 
@@ -78,7 +78,8 @@ class Student(TimestampMixin, VersionedMixin, db.Model):
     hukou: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), default=StudentStatus.ACTIVE, index=True)
     status_changed_on: Mapped[date | None] = mapped_column(Date)
-    status_note: Mapped[str | None] = mapped_column(String(200))
+    # Why the student left or paused school: encrypted at rest like the care records (core.models.EncryptedText).
+    status_note: Mapped[str | None] = mapped_column(EncryptedText(b"students.status_note"))
     # When the retention job erased the ID number, guardians and care notes (ledger.retention); None until then.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -136,7 +137,8 @@ class Identification(TimestampMixin, VersionedMixin, db.Model):
     is_boarder: Mapped[bool] = mapped_column(default=False)
     decided_on: Mapped[date | None] = mapped_column(Date)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    note: Mapped[str | None] = mapped_column(Text)
+    # Why the family was found in difficulty: encrypted at rest (core.models.EncryptedText).
+    note: Mapped[str | None] = mapped_column(EncryptedText(b"identifications.note"))
 
     student: Mapped[Student] = relationship(back_populates="identifications")
     academic_year: Mapped[AcademicYear] = relationship(lazy="joined")

@@ -109,10 +109,16 @@ def _rotate_texts(table, columns, after: int, batch: int, new: str) -> tuple[int
 
 
 def _walkers() -> list[tuple[str, Callable[[int, int, str], tuple[int | None, int]]]]:
-    """The students first, then every table with encrypted columns, in the metadata's order."""
+    """The students' ID numbers first, then every table with encrypted columns, in the metadata's order.
+
+    Each walker has a name of its own, kept in the progress to resume at: the students table also holds an
+    encrypted text (its status note), and a text walker named like the ID numbers' would resume after the last
+    student the ID numbers reached, rotating none of its texts. (A rotation stored by an earlier version under a
+    bare table name starts that table's texts again from the beginning: harmless, rotated rows are skipped.)
+    """
     walkers = [(STUDENTS, _rotate_students)]
     for table, columns in encrypted_columns(db.metadata).items():
-        walkers.append((table.name, lambda after, batch, new, table=table, columns=columns:
+        walkers.append((f"{table.name} texts", lambda after, batch, new, table=table, columns=columns:
                         _rotate_texts(table, columns, after, batch, new)))
     return walkers
 
@@ -121,7 +127,8 @@ def rotate(batch: int = BATCH, pause: float = 0,
            on_batch: Callable[[str, int, int], object] | None = None) -> int:
     """Rotate every ID number and encrypted text to the current key; return how many rows this run rewrote.
 
-    `on_batch(table, last_id, rewritten)` is called after each committed batch.
+    `on_batch(walked, last_id, rewritten)` is called after each committed batch; `walked` is STUDENTS for the
+    ID numbers, "<table> texts" for a table's encrypted texts.
     """
     new, old = crypto.current_secret(), crypto.previous_secret()
     if not old:

@@ -205,3 +205,34 @@ def test_the_encryption_step_refuses_a_database_of_another_key(empty_app):
     spec.loader.exec_module(module)
     with db.engine.connect() as connection, pytest.raises(RuntimeError, match="CARETRACK_DATA_KEY is not the key"):
         module._check_key(connection)
+
+
+@pytest.mark.no_transaction
+def test_identification_and_status_notes_come_out_encrypted_and_a_downgrade_gives_them_back(empty_app):
+    from caretrack.core import crypto
+    from caretrack.students.models import Identification, Student
+    from tests.factories import build_city, identify, make_student
+
+    upgrade()
+    city = build_city()
+    student = make_student(city.class_a)
+    student.status_note = "zqSTATUS 因病休学"
+    identification = identify(student, 2025, note="zqIDENT 父亲重病")
+    db.session.commit()
+    ids = {"students": student.id, "identifications": identification.id}
+    texts = {("students", "status_note"): "zqSTATUS 因病休学", ("identifications", "note"): "zqIDENT 父亲重病"}
+    db.session.remove()
+
+    step = scripts(empty_app).get_revision("d4a7c2e9b160")
+    downgrade(revision=step.down_revision)
+    for (table, column), value in texts.items():
+        assert _raw(table, column, ids[table]) == value, column
+
+    upgrade(revision=step.revision)
+    for (table, column), value in texts.items():
+        stored = bytes(_raw(table, column, ids[table]))
+        assert value.encode() not in stored
+        assert crypto.decrypt(stored, f"{table}.{column}".encode()) == value
+    assert db.session.get(Student, ids["students"]).status_note == "zqSTATUS 因病休学"
+    assert db.session.get(Identification, ids["identifications"]).note == "zqIDENT 父亲重病"
+    db.session.remove()

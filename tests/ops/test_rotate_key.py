@@ -16,7 +16,7 @@ from caretrack.core.models import as_stored, encrypted_columns
 from caretrack.extensions import db
 from caretrack.students import queries
 from caretrack.students import tasks as keys
-from caretrack.students.models import Student
+from caretrack.students.models import Identification, Student
 from tests.faults import TEST_DATA_KEY, process_env
 from tests.ops.conftest import invoke
 
@@ -59,6 +59,10 @@ def _restricted_records() -> None:
         db.session.add(FollowUp(student_id=student.id, school_id=student.school_id, kind="talk", due_on=today,
                                 assignee_id=assignee, note=f"复谈 {number}", tier=Tier.RESTRICTED,
                                 source="next_step", source_record_id=record.id))
+        student.status_note = f"因病休学 {number}"
+    for number, identification in enumerate(db.session.scalars(select(Identification).order_by(Identification.id)
+                                                                .limit(12))):
+        identification.note = f"父亲重病 {number}"
     db.session.commit()
 
 
@@ -166,7 +170,7 @@ def test_a_rotation_cut_short_among_the_care_texts_reads_both_keys_and_the_rerun
     _under_keys(application, NEW_KEY, TEST_DATA_KEY)
 
     def crash_in_the_care_records(table, _last_id, _rows):
-        if table == "support_records":
+        if table == "support_records texts":
             raise Crash
 
     with application.app_context(), pytest.raises(Crash):
@@ -180,7 +184,7 @@ def test_a_rotation_cut_short_among_the_care_texts_reads_both_keys_and_the_rerun
         db.session.remove()
     result = invoke(application, "rotate-key", "--batch-size", "3")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0].startswith("up to support_records ")  # resumed where it stopped
+    assert result.output.splitlines()[0].startswith("up to support_records texts ")  # resumed where it stopped
     assert "up to student" not in result.output
     _assert_all_under_the_new_key_only(application, numbers, texts)
     with application.app_context():
