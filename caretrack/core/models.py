@@ -8,6 +8,8 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Table, 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import ColumnClause, Null
 from sqlalchemy.types import TypeDecorator
 
 from caretrack.core import crypto
@@ -41,13 +43,31 @@ class EncryptedText(TypeDecorator):
 
     `context` binds each ciphertext to its column (b"support_records.summary"), so a value copied into another
     column does not open. The empty string is stored as b"" (a purged text, ledger.retention) and None as NULL.
-    Encryption is random, so the column cannot be compared, searched or sorted in SQL: nothing does (the pages
-    filter records by student, date, kind and tier, never by their text). `flask caretrack rotate-key` moves
-    these columns to a new key with the ID numbers; a backup copies their ciphertext as stored.
+    Encryption is random, so the column cannot be compared, searched or sorted in SQL: such an expression raises
+    (the comparator below) instead of silently never matching; the pages filter records by student, date, kind
+    and tier, never by their text. `flask caretrack rotate-key` moves these columns to a new key with the ID
+    numbers; a backup copies their ciphertext as stored.
     """
 
     impl = LargeBinary
     cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator):  # noqa: N801 (the name SQLAlchemy looks up)
+        """Refuse every SQL operator on the ciphertext but the NULL checks: `== "x"`, LIKE, IN, ORDER BY and the like.
+
+        Each value has its own nonce, so equal texts have different ciphertexts and `summary == "x"` would be
+        valid SQL that never matches: a filter that silently returns nothing (and a test that cannot fail).
+        """
+
+        __slots__ = ()
+
+        def operate(self, op, *other, **kwargs):
+            if not _is_allowed(op, other):
+                raise EncryptedComparisonError(self.expr, op)
+            return super().operate(op, *other, **kwargs)
+
+        def reverse_operate(self, op, other, **kwargs):
+            raise EncryptedComparisonError(self.expr, op)
 
     def __init__(self, context: bytes):
         super().__init__()
@@ -66,6 +86,40 @@ class EncryptedText(TypeDecorator):
         if isinstance(value, str):  # SQLite: the migration's default '' of a row written around it
             value = value.encode()
         return crypto.decrypt(bytes(value), self.context)
+
+
+class EncryptedComparisonError(TypeError):
+    """An SQL operator used on an encrypted column: it would compare ciphertexts, never the texts."""
+
+    def __init__(self, column, op):
+        operator = getattr(op, "__name__", op)
+        super().__init__(
+            f"{_column_name(column)} is encrypted at rest (a fresh nonce each write): SQL {operator} on it"
+            " compares ciphertexts, so it never matches (nor sorts by the text); select the rows by other "
+            "columns and compare the text after decryption, in Python")
+
+
+def _column_name(column) -> str:
+    """`support_records.summary` for a table's column; a bound value (`"x" + column`) has no name to give."""
+    table_name = getattr(getattr(column, "table", None), "name", None)
+    return f"{table_name}.{column.key}" if table_name else "an encrypted column"
+
+
+# Against None each writes IS (NOT) NULL: `== None` as well as `.is_(None)`, the one question ciphertext answers.
+_NULL_OPERATORS = (operators.is_, operators.is_not, operators.eq, operators.ne)
+
+
+def _is_allowed(op, other) -> bool:
+    """Whether `op` only tests the column for NULL, or is SQLAlchemy comparing column objects.
+
+    The ORM looks columns up in dicts and lists (`mapper._columntoproperty[column]`): Python then calls `==`
+    between two columns and reads the truth of the result, so column against column stays allowed. A value,
+    however written (`"x"`, `literal("x")`, `bindparam`), is refused.
+    """
+    if op not in _NULL_OPERATORS or len(other) != 1:
+        return False
+    return other[0] is None or isinstance(other[0], Null) or (
+        op in (operators.eq, operators.ne) and isinstance(other[0], ColumnClause))
 
 
 def as_stored(table: Table) -> Table:

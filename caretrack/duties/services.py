@@ -123,6 +123,23 @@ def _record_values(data: RecordData) -> dict:
             "contact": (data.contact or "").strip() or None}
 
 
+def _set_changed(row, values: dict) -> list[str]:
+    """Set on `row` the values that differ from what it holds; their names, in the order of `values`."""
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    return changed
+
+
+def _update(actor, row, values: dict, action: DutyAction) -> list[str]:
+    """Change a row of a unit to `values` and audit the fields that changed; nothing written when none did."""
+    changed = _set_changed(row, values)
+    if changed:
+        db.session.flush()
+        audit(action, actor=actor, obj=row, unit_id=row.unit_id, fields=changed)
+    return changed
+
+
 def update_record(actor, entry: DutyRecord, data: RecordData, today: date, allowed_units: set[int],
                   allowed_trainees: set[int], expected_version: int | None = None) -> list[str]:
     """Change a record, its attendance and its trainees; what changed (nothing written when nothing did).
@@ -133,10 +150,7 @@ def update_record(actor, entry: DutyRecord, data: RecordData, today: date, allow
     check_version(entry.version, expected_version)
     _check_record(entry.unit, data, today, allowed_units | {u.id for u in entry.attending_units},
                   allowed_trainees | {u.id for u in entry.trainees})
-    values = _record_values(data)
-    changed = [name for name, value in values.items() if getattr(entry, name) != value]
-    for name in changed:
-        setattr(entry, name, values[name])
+    changed = _set_changed(entry, _record_values(data))
     if "done_on" in changed:
         entry.academic_year_id = org.ensure_academic_year(org.academic_year_of(data.done_on)).id
     if {u.id for u in entry.attending_units} != {u.id for u in data.attending_units}:
@@ -232,13 +246,7 @@ def update_staff(actor, person: AidStaff, data: StaffData) -> list[str]:
         raise DomainError(_("离岗日期不能早于到岗日期。"), field="ends_on")
     values = {"name": data.name.strip(), "is_full_time": bool(data.is_full_time), "is_head": bool(data.is_head),
               "starts_on": data.starts_on, "ends_on": data.ends_on, "user_id": data.user.id if data.user else None}
-    changed = [name for name, value in values.items() if getattr(person, name) != value]
-    for name in changed:
-        setattr(person, name, values[name])
-    if changed:
-        db.session.flush()
-        audit(DutyAction.STAFF_UPDATED, actor=actor, obj=person, unit_id=person.unit_id, fields=changed)
-    return changed
+    return _update(actor, person, values, DutyAction.STAFF_UPDATED)
 
 
 def delete_staff(actor, person: AidStaff) -> None:
@@ -288,14 +296,7 @@ def update_visit(actor, visit: CityVisit, visited_on: date, findings: str, today
     if not findings.strip():
         errors.add(_("请填写发现的问题。"), "findings")
     errors.raise_if_any()
-    values = {"visited_on": visited_on, "findings": findings.strip()}
-    changed = [name for name, value in values.items() if getattr(visit, name) != value]
-    for name in changed:
-        setattr(visit, name, values[name])
-    if changed:
-        db.session.flush()
-        audit(DutyAction.VISIT_UPDATED, actor=actor, obj=visit, unit_id=visit.unit_id, fields=changed)
-    return changed
+    return _update(actor, visit, {"visited_on": visited_on, "findings": findings.strip()}, DutyAction.VISIT_UPDATED)
 
 
 def delete_visit(actor, visit: CityVisit) -> None:

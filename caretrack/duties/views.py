@@ -88,6 +88,34 @@ def _confirmed() -> bool:
     return False
 
 
+def _delete(model, object_id: int, remove, message: str, back, done=None,
+            permission: Permission = Permission.DUTIES_RECORD):
+    """Every delete of the duties: the row (404 / 403 as `_changeable`), its confirmation, `remove`, a flash.
+
+    `back(row)` is the page to return to, `done(row)` the one after a delete when that differs; both are read
+    before the row is gone.
+    """
+    row = _changeable(model, object_id, permission)
+    back_to = back(row)
+    done_at = done(row) if done else back_to
+    if not _confirmed():
+        return redirect(back_to)
+    remove(current_user, row)
+    flash(message, "success")
+    return redirect(done_at)
+
+
+def _edit(form, save, message: str, done: str, template: str, **context):
+    """The end of every edit page: `save()` returns the fields it changed; then a flash and `done`, else the form.
+
+    The form comes back with 400 when it was refused, 200 when it is only shown.
+    """
+    changed = []
+    if save_form(form, lambda: changed.extend(save())):
+        flash_saved(message, bool(changed))
+        return redirect(done)
+    return render_template(template, form=form, **context), 400 if form.errors else 200
+
 
 
 # --- the board -------------------------------------------------------------------------------------------------
@@ -212,32 +240,27 @@ def edit_record(duty_record_id: int):
     else:
         form = RecordForm()
     _record_choices(form, unit, entry.academic_year.start_year, entry)
-    changed = []
 
     def save():
-        changed.extend(services.update_record(
+        changed = services.update_record(
             current_user, entry, _record_data(form), today, _allowed(form.attending_unit_ids),
-            _allowed(form.trainee_ids), int(form.version.data) if form.version.data else None))
-        if _uploaded_file(form, entry):
-            changed.append("files")
+            _allowed(form.trainee_ids), int(form.version.data) if form.version.data else None)
+        return [*changed, "files"] if _uploaded_file(form, entry) else changed
 
-    if save_form(form, save):
-        flash_saved(_("记录已修改。"), bool(changed))
-        return redirect(url_for("duties.show_record", duty_record_id=entry.id))
-    return render_template("duties/record_form.html", form=form, unit=unit, entry=entry), 400 if form.errors else 200
+    return _edit(form, save, _("记录已修改。"), url_for("duties.show_record", duty_record_id=entry.id),
+                 "duties/record_form.html", unit=unit, entry=entry)
 
 
 @bp.route("/records/<int:duty_record_id>/delete", methods=["POST"])
 @login_required
 @permission_required(Permission.DUTIES_RECORD)
 def delete_record(duty_record_id: int):
-    entry = _changeable(DutyRecord, duty_record_id)
-    if not _confirmed():
-        return redirect(url_for("duties.show_record", duty_record_id=entry.id))
-    unit_id, start_year, duty_id = entry.unit_id, entry.academic_year.start_year, entry.duty_type_id
-    services.delete_record(current_user, entry)
-    flash(_("记录已删除，其附件一并删除。"), "success")
-    return redirect(url_for("duties.show_unit", unit_id=unit_id, year=start_year, _anchor=f"duty-{duty_id}"))
+    def duty_on_unit_page(entry: DutyRecord) -> str:
+        return url_for("duties.show_unit", unit_id=entry.unit_id, year=entry.academic_year.start_year,
+                       _anchor=f"duty-{entry.duty_type_id}")
+
+    return _delete(DutyRecord, duty_record_id, services.delete_record, _("记录已删除，其附件一并删除。"),
+                   back=lambda entry: url_for("duties.show_record", duty_record_id=entry.id), done=duty_on_unit_page)
 
 
 @bp.route("/records/<int:duty_record_id>")
@@ -266,12 +289,8 @@ def add_file(duty_record_id: int):
 @login_required
 @permission_required(Permission.DUTIES_RECORD)
 def delete_file(duty_file_id: int):
-    stored = _changeable(DutyFile, duty_file_id)
-    record_id = stored.record_id
-    if _confirmed():
-        services.delete_file(current_user, stored)
-        flash(_("附件已删除。"), "success")
-    return redirect(url_for("duties.show_record", duty_record_id=record_id))
+    return _delete(DutyFile, duty_file_id, services.delete_file, _("附件已删除。"),
+                   back=lambda stored: url_for("duties.show_record", duty_record_id=stored.record_id))
 
 
 @bp.route("/files/<int:duty_file_id>")
@@ -347,30 +366,23 @@ def edit_staff(staff_id: int):
     form.user_id.choices = _user_choices(unit)
     if person.user_id and person.user_id not in _allowed(form.user_id):
         form.user_id.choices.append((person.user_id, person.user.display_name))
-    changed = []
 
     def save():
         user = db.session.get(User, form.user_id.data) if form.user_id.data else None
-        changed.extend(services.update_staff(current_user, person, services.StaffData(
+        return services.update_staff(current_user, person, services.StaffData(
             name=form.name.data, is_full_time=form.is_full_time.data, is_head=form.is_head.data,
-            starts_on=form.starts_on.data, ends_on=form.ends_on.data, user=user)))
+            starts_on=form.starts_on.data, ends_on=form.ends_on.data, user=user))
 
-    if save_form(form, save):
-        flash_saved(_("资助工作人员信息已保存。"), bool(changed))
-        return redirect(_unit_page(unit.id, "staff"))
-    return render_template("duties/staff_form.html", form=form, unit=unit, person=person), 400 if form.errors else 200
+    return _edit(form, save, _("资助工作人员信息已保存。"), _unit_page(unit.id, "staff"), "duties/staff_form.html",
+                 unit=unit, person=person)
 
 
 @bp.route("/staff/<int:staff_id>/delete", methods=["POST"])
 @login_required
 @permission_required(Permission.DUTIES_RECORD)
 def delete_staff(staff_id: int):
-    person = _changeable(AidStaff, staff_id)
-    unit_id = person.unit_id
-    if _confirmed():
-        services.delete_staff(current_user, person)
-        flash(_("已删除。"), "success")
-    return redirect(_unit_page(unit_id, "staff"))
+    return _delete(AidStaff, staff_id, services.delete_staff, _("已删除。"),
+                   back=lambda person: _unit_page(person.unit_id, "staff"))
 
 
 @bp.route("/units/<int:unit_id>/budgets", methods=["POST"])
@@ -391,12 +403,8 @@ def save_budget(unit_id: int):
 @login_required
 @permission_required(Permission.DUTIES_RECORD)
 def delete_budget(budget_id: int):
-    budget = _changeable(Budget, budget_id)
-    unit_id = budget.unit_id
-    if _confirmed():
-        services.delete_budget(current_user, budget)
-        flash(_("预算已删除。"), "success")
-    return redirect(_unit_page(unit_id, "budgets"))
+    return _delete(Budget, budget_id, services.delete_budget, _("预算已删除。"),
+                   back=lambda budget: _unit_page(budget.unit_id, "budgets"))
 
 
 register_import_routes(bp, ImportPage(
@@ -431,37 +439,27 @@ def record_visit(unit_id: int):
 def edit_visit(visit_id: int):
     visit = _changeable(CityVisit, visit_id, Permission.VISITS_MANAGE)
     form = EditVisitForm(obj=visit) if request.method == "GET" else EditVisitForm()
-    changed = []
-    if save_form(form, lambda: changed.extend(services.update_visit(current_user, visit, form.visited_on.data,
-                                                                    form.findings.data, local_today()))):
-        flash_saved(_("走访调研已修改。"), bool(changed))
-        return redirect(_unit_page(visit.unit_id, "visits"))
-    return render_template("duties/visit_form.html", form=form, visit=visit,
-                           delete_form=DeleteForm(formdata=None)), 400 if form.errors else 200
+    return _edit(form, lambda: services.update_visit(current_user, visit, form.visited_on.data, form.findings.data,
+                                                     local_today()),
+                 _("走访调研已修改。"), _unit_page(visit.unit_id, "visits"), "duties/visit_form.html", visit=visit,
+                 delete_form=DeleteForm(formdata=None))
 
 
 @bp.route("/visits/<int:visit_id>/delete", methods=["POST"])
 @login_required
 @permission_required(Permission.VISITS_MANAGE)
 def delete_visit(visit_id: int):
-    visit = _changeable(CityVisit, visit_id, Permission.VISITS_MANAGE)
-    unit_id = visit.unit_id
-    if _confirmed():
-        services.delete_visit(current_user, visit)
-        flash(_("走访调研已删除，其整改要求一并删除。"), "success")
-    return redirect(_unit_page(unit_id, "visits"))
+    return _delete(CityVisit, visit_id, services.delete_visit, _("走访调研已删除，其整改要求一并删除。"),
+                   back=lambda visit: _unit_page(visit.unit_id, "visits"), permission=Permission.VISITS_MANAGE)
 
 
 @bp.route("/improvements/<int:improvement_id>/delete", methods=["POST"])
 @login_required
 @permission_required(Permission.VISITS_MANAGE)
 def delete_improvement(improvement_id: int):
-    improvement = _changeable(Improvement, improvement_id, Permission.VISITS_MANAGE)
-    visit_id = improvement.visit_id
-    if _confirmed():
-        services.delete_improvement(current_user, improvement)
-        flash(_("整改要求已删除。"), "success")
-    return redirect(url_for("duties.edit_visit", visit_id=visit_id))
+    return _delete(Improvement, improvement_id, services.delete_improvement, _("整改要求已删除。"),
+                   back=lambda improvement: url_for("duties.edit_visit", visit_id=improvement.visit_id),
+                   permission=Permission.VISITS_MANAGE)
 
 
 @bp.route("/improvements/<int:improvement_id>/close", methods=["POST"])

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from caretrack.audit.models import AuditEvent
 from caretrack.core.errors import DomainError
 from caretrack.duties import queries, services
+from caretrack.duties.forms import DeleteForm
 from caretrack.duties.models import AidStaff, Budget, CityVisit, DutyFile, DutyRecord, DutyStatus, Improvement
 from caretrack.extensions import db
 from caretrack.org.models import Stage
@@ -345,3 +346,67 @@ def test_the_board_shows_where_the_policy_was_published_and_the_contact(city, du
         f"/duties/units/{city.east_school.id}/inspection.xlsx?year=2025").get_data()))
     row = next(r for r in workbook.worksheets[0].iter_rows(values_only=True) if r[0] == duties["policy_publicity"].name)
     assert "宣传渠道：入学通知书、校园网；联系人：周老师 010-60000000" in row[3]
+
+
+def _one_of_each(city, duties, people, year):
+    """A row of each kind the duties delete, and for each: who deletes it, its delete URL, the page it goes
+    back to, the page after the delete when another, and the audit action.
+    """
+    entry = training(city, duties, people)
+    stored = services.add_file(people["east"], entry, "纪要.pdf", PDF, services.DUTY_FILES.path(), 10 ** 6)
+    person = services.add_staff(None, city.east, "李老师", True, True, date(2024, 9, 1))
+    budget = services.save_budget(None, city.east, project("免费教科书", Stage.COMPULSORY), year, Decimal("1"))
+    visit = services.record_visit(None, city.east, date(2025, 10, 1), "x", [("y", None)], TODAY)
+    db.session.flush()
+    unit_page = f"/duties/units/{city.east.id}?year=2025"
+    record_page = f"/duties/records/{entry.id}"
+    return [
+        ("east", f"/duties/files/{stored.id}/delete", record_page, record_page, "duty_file_deleted"),
+        ("east", f"{record_page}/delete", record_page, f"{unit_page}#duty-{entry.duty_type_id}",
+         "duty_record_deleted"),
+        ("east", f"/duties/staff/{person.id}/delete?year=2025", f"{unit_page}#staff", None, "duty_staff_deleted"),
+        ("east", f"/duties/budgets/{budget.id}/delete?year=2025", f"{unit_page}#budgets", None, "duty_budget_deleted"),
+        ("admin", f"/duties/improvements/{visit.improvements[0].id}/delete", f"/duties/visits/{visit.id}/edit", None,
+         "duty_improvement_deleted"),
+        ("admin", f"/duties/visits/{visit.id}/delete?year=2025", f"{unit_page}#visits", None, "duty_visit_deleted"),
+    ]
+
+
+def test_a_delete_whose_form_expired_deletes_nothing_and_says_so(city, duties, people, year, client_for,
+                                                                  monkeypatch):
+    deletes = _one_of_each(city, duties, people, year)
+    # The confirmation came back without its token (the site-wide CSRF check, off in tests, stops it sooner).
+    monkeypatch.setattr(DeleteForm, "validate_on_submit", lambda form: False)
+    for who, url, back, _done, _action in deletes:
+        browser = client_for(people[who])
+        response = browser.post(url)
+        assert (response.status_code, response.location) == (302, back), url
+        assert "表单已过期，请刷新页面后重试。" in text_of(browser.get(back)), url
+    assert count(DutyRecord) == count(DutyFile) == count(AidStaff) == count(Budget) == count(CityVisit) == 1
+    assert count(Improvement) == 1
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action.like("duty_%_deleted"))) == 0
+
+
+def test_each_delete_goes_back_to_its_page_with_one_audit_row(city, duties, people, year, client_for):
+    for who, url, back, done, action in _one_of_each(city, duties, people, year):
+        response = client_for(people[who]).post(url)
+        assert (response.status_code, response.location) == (302, done or back), url
+        assert [(event.user_id, event.action) for event in actions(action)] == [(people[who].id, action)]
+    assert count(DutyRecord) == count(DutyFile) == count(AidStaff) == count(Budget) == count(CityVisit) == 0
+
+
+def test_a_staff_or_visit_correction_is_audited_once_with_its_fields_and_no_change_not_at_all(city, people, year):
+    person = services.add_staff(None, city.east, "赵老师", True, False, date(2024, 9, 1))
+    visit = services.record_visit(None, city.east, date(2025, 10, 1), "培训未覆盖", [], TODAY)
+    same = services.StaffData(name=" 赵老师 ", is_full_time=True, is_head=False, starts_on=date(2024, 9, 1))
+    assert services.update_staff(people["east"], person, same) == []
+    assert services.update_visit(people["admin"], visit, date(2025, 10, 1), " 培训未覆盖 ", TODAY) == []
+    assert actions(services.DutyAction.STAFF_UPDATED) == actions(services.DutyAction.VISIT_UPDATED) == []
+    services.update_staff(people["east"], person, services.StaffData(
+        name="赵明", is_full_time=True, is_head=True, starts_on=date(2024, 9, 1)))
+    services.update_visit(people["admin"], visit, date(2025, 10, 2), "培训未覆盖", TODAY)
+    assert [(e.user_id, e.object_id, e.unit_id, e.fields) for e in actions(services.DutyAction.STAFF_UPDATED)] == [
+        (people["east"].id, person.id, city.east.id, ["is_head", "name"])]
+    assert [(e.user_id, e.object_id, e.unit_id, e.fields) for e in actions(services.DutyAction.VISIT_UPDATED)] == [
+        (people["admin"].id, visit.id, city.east.id, ["visited_on"])]
+    assert (person.name, person.is_head, visit.visited_on) == ("赵明", True, date(2025, 10, 2))

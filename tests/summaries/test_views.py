@@ -217,3 +217,34 @@ def test_a_school_officer_downloads_the_school(ledger, client, login):
     response = batch(client, f"unit:{ledger.city.east_school.id}", "xlsx")
     assert response.status_code == 200
     assert load_workbook(io.BytesIO(response.data)).sheetnames == ["初一(1)班"]
+
+
+@pytest.mark.parametrize(("url", "role", "intro", "link", "anchor", "done", "kept"), [
+    ("/summaries/missing", Role.SCHOOL_OFFICER, "本学期的资助育人小结还没有生成过的在校学生", "查看小结", "",
+     "本学期的小结都已生成。", (GeneratedSummary, {"content": {}})),
+    ("/summaries/narratives", Role.CLASS_TEACHER, "本学期还没有评语的在校学生", "写评语", "#narrative",
+     "本学期的评语都已写好。", (SummaryNarrative, {"text": "学习认真，积极参加自强社活动。"})),
+])
+def test_the_lists_of_missing_summaries_and_narratives_link_each_student_then_say_all_is_done(
+        ledger, client, login, url, role, intro, link, anchor, done, kept):
+    login(make_user(role, ledger.city.east_school if role == Role.SCHOOL_OFFICER else ledger.city.class_a))
+    html = client.get(url).get_data(as_text=True)
+    assert "2025-2026 学年第 2 学期" in html
+    assert intro in html
+    assert '<td>李明</td><td class="ct-code">S2025001</td><td>初一(1)班</td>' in html
+    assert f'href="{page(ledger, 2)}{anchor}">{link}</a>' in html
+    assert done not in html
+    model, fields = kept  # the term's summary generated, or its narrative written
+    db.session.add(model(student_id=ledger.student.id, school_id=ledger.student.school_id,
+                         academic_year_id=ledger.year.id, term=2, **fields))
+    db.session.flush()
+    html = client.get(url).get_data(as_text=True)
+    assert "李明" not in html
+    assert done in html
+
+
+def test_the_list_of_missing_summaries_without_an_academic_year_says_what_to_do(city, client, login):
+    login(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    html = client.get("/summaries/missing").get_data(as_text=True)
+    assert "还没有设置学年。请管理员先运行 flask caretrack init。" in html
+    assert "<table" not in html
