@@ -5,14 +5,15 @@ from datetime import date
 import pytest
 from sqlalchemy import literal, select, update
 
-from caretrack.core.models import EncryptedComparisonError, EncryptedText, as_stored
+from caretrack.core.models import EncryptedComparisonError, as_stored, encrypted_columns
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp
 from caretrack.ledger.models import RecordKind, SupportRecord
+from caretrack.students.models import Identification, Student
 from tests.factories import care, make_student
 
 ENCRYPTED = [SupportRecord.summary, SupportRecord.outcome, SupportRecord.next_step, SupportRecord.delete_reason,
-             FollowUp.note, FollowUp.cancel_reason]
+             FollowUp.note, FollowUp.cancel_reason, Identification.note, Student.status_note]
 
 REFUSED = {
     "==": lambda column: column == "谈话记录",
@@ -34,9 +35,8 @@ REFUSED = {
 
 def test_every_encrypted_column_is_one_of_those_guarded_here():
     """A new EncryptedText column is guarded by its type; this list only says which ones the tests cover."""
-    assert {column.key for column in ENCRYPTED} == {
-        column.key for model in (SupportRecord, FollowUp) for column in model.__table__.columns
-        if isinstance(column.type, EncryptedText)}
+    assert {(column.class_.__tablename__, column.key) for column in ENCRYPTED} == {
+        (table.name, column.key) for table, columns in encrypted_columns(db.metadata).items() for column in columns}
 
 
 @pytest.mark.parametrize("column", ENCRYPTED, ids=lambda column: column.key)
