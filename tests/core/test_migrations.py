@@ -205,3 +205,15 @@ def test_the_encryption_step_refuses_a_database_of_another_key(empty_app):
     spec.loader.exec_module(module)
     with db.engine.connect() as connection, pytest.raises(RuntimeError, match="CARETRACK_DATA_KEY is not the key"):
         module._check_key(connection)
+
+
+@pytest.mark.no_transaction
+def test_the_last_contact_index_comes_and_goes_with_its_step(empty_app):
+    def record_indexes() -> dict[str, list[str]]:
+        return {index["name"]: index["column_names"] for index in inspect(db.engine).get_indexes("support_records")}
+
+    upgrade(revision="d4e8b1c7a925")
+    assert record_indexes()["ix_support_records_student_last"] == ["student_id", "happened_on"]
+    downgrade(revision="-1")
+    assert "ix_support_records_student_last" not in record_indexes()
+    assert record_indexes()["ix_support_records_student_date"] == ["student_id", "happened_on"]
