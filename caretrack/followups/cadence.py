@@ -9,11 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
-from caretrack.core.choices import N_
+from caretrack.core.choices import N_, translated
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule
 from caretrack.ledger.models import SupportRecord
@@ -37,12 +36,13 @@ class Obligation:
 
     @property
     def label(self) -> str:
-        # Only the window's own name is translated: a caseload page shows a few hundred obligations.
-        return _("%(kind)s（%(window)s）", kind=self.rule.record_kind_enum.label, window=_(WINDOW_NAMES[self.window]))
+        # Translated once per language: a caseload page shows a few hundred obligations.
+        return translated(N_("%(kind)s（%(window)s）")) % {"kind": self.rule.record_kind_enum.label,
+                                                          "window": translated(WINDOW_NAMES[self.window])}
 
     @property
     def state_label(self) -> str:
-        return _(STATE_NAMES[self.state])
+        return translated(STATE_NAMES[self.state])
 
 
 WINDOW_NAMES = {"year": N_("本学年"), "term1": N_("第一学期"), "term2": N_("第二学期")}
