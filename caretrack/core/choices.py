@@ -18,6 +18,20 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+def translated(message: str) -> str:
+    """`message` (marked with N_) in the current language, looked up once per language: what a long list repeats
+    on every row (an enum's label, a cadence window's name) would otherwise cost a Flask-Babel lookup each time.
+    Format it afterwards with `%`, as gettext(message, **variables) does.
+    """
+    if not has_request_context():
+        return gettext(message)
+    key = (str(get_locale()), message)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = gettext(message)
+    return label
+
+
 _BY_ZH_NAME: dict[type, dict[str, "LabelledEnum"]] = {}
 
 
@@ -33,13 +47,7 @@ class LabelledEnum(StrEnum):
     @property
     def label(self) -> str:
         """The name in the current language (looked up once per language: lists show one per row)."""
-        if not has_request_context():
-            return gettext(self.zh_name)
-        key = (str(get_locale()), self.zh_name)
-        label = _LABELS.get(key)
-        if label is None:
-            label = _LABELS[key] = gettext(self.zh_name)
-        return label
+        return translated(self.zh_name)
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -60,10 +60,7 @@ def paginate(statement, page: int | None = None, per_page: int | None = None, sc
     """
     page = page or requested_page()
     per_page = per_page or current_app.config["PER_PAGE"]
-    counted = (statement if counted is None else counted).order_by(None)
-    if cap is not None:
-        counted = counted.limit(cap + 1)
-    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    total = count_rows(statement if counted is None else counted, cap)
     capped = cap is not None and total > cap
     # A capped page reads one row more, to know whether a next page exists.
     rows = db.session.execute(statement.limit(per_page + 1 if capped else per_page).offset((page - 1) * per_page))
@@ -71,6 +68,24 @@ def paginate(statement, page: int | None = None, per_page: int | None = None, sc
     more = capped and len(items) > per_page
     return Page(items=items[:per_page], page=page, per_page=per_page, total=cap if capped else total,
                 capped=capped, more=more)
+
+
+def count_rows(statement, cap: int | None = None) -> int:
+    """The number of rows of `statement`, or with `cap` that many up to cap + 1 (a count over a LIMIT)."""
+    statement = statement.order_by(None)
+    if cap is not None:
+        statement = statement.limit(cap + 1)
+    return db.session.scalar(select(func.count()).select_from(statement.subquery()))
+
+
+def counted_page(items: list, counted: int, page: int, per_page: int, cap: int | None = None) -> Page:
+    """A page whose list was counted by the page's own query (a window count beside a sort that reads every row
+    anyway), shown as paginate() shows it: beyond `cap`, capped at cap rows and saying whether a row follows.
+    """
+    if cap is not None and counted > cap:
+        return Page(items=items, page=page, per_page=per_page, total=cap, capped=True,
+                    more=(page - 1) * per_page + len(items) < counted)
+    return Page(items=items, page=page, per_page=per_page, total=counted)
 
 
 def page_of(items: list, page: int | None = None, per_page: int | None = None) -> Page:

@@ -9,10 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
+from caretrack.core.choices import N_, translated
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule
 from caretrack.ledger.models import SupportRecord
@@ -36,12 +36,17 @@ class Obligation:
 
     @property
     def label(self) -> str:
-        window = {"year": _("本学年"), "term1": _("第一学期"), "term2": _("第二学期")}[self.window]
-        return _("%(kind)s（%(window)s）", kind=self.rule.record_kind_enum.label, window=window)
+        # Translated once per language: a caseload page shows a few hundred obligations.
+        return translated(N_("%(kind)s（%(window)s）")) % {"kind": self.rule.record_kind_enum.label,
+                                                          "window": translated(WINDOW_NAMES[self.window])}
 
     @property
     def state_label(self) -> str:
-        return {DONE: _("已完成"), DUE: _("待完成"), OVERDUE: _("已逾期"), UPCOMING: _("未开始")}[self.state]
+        return translated(STATE_NAMES[self.state])
+
+
+WINDOW_NAMES = {"year": N_("本学年"), "term1": N_("第一学期"), "term2": N_("第二学期")}
+STATE_NAMES = {DONE: N_("已完成"), DUE: N_("待完成"), OVERDUE: N_("已逾期"), UPCOMING: N_("未开始")}
 
 
 def applies(rule: CadenceRule, identification: Identification) -> bool:

@@ -132,7 +132,12 @@ class SupportRecord(TimestampMixin, VersionedMixin, SoftDeleteMixin, db.Model):
     """One act of care: a talk, a home visit, tutoring, work-study, psychological care…"""
 
     __tablename__ = "support_records"
-    __table_args__ = (Index("ix_support_records_student_date", "student_id", "happened_on"),)
+    __table_args__ = (
+        Index("ix_support_records_student_date", "student_id", "happened_on"),
+        # A student's last contact (the caseload's order) from the index alone.
+        Index("ix_support_records_student_last", "student_id", "happened_on",
+              postgresql_where=db.text("deleted_at IS NULL"), sqlite_where=db.text("deleted_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))

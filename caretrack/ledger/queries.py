@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from caretrack.core.access import Permission, can, prime_can, scoped
-from caretrack.core.pagination import Page, paginate
+from caretrack.core.pagination import Page, count_rows, counted_page, requested_page
 from caretrack.core.requests import request_memo
 from caretrack.extensions import db
 from caretrack.ledger.models import AidProject, Disbursement, SupportRecord, Tier
@@ -212,32 +212,49 @@ class CaseloadRow:
     overdue: bool
 
 
+def _last_contact():
+    """The student's latest care record not removed (the partial index ix_support_records_student_last answers it
+    from the index alone, one look-up per student).
+    """
+    return (select(func.max(SupportRecord.happened_on))
+            .where(SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None))
+            .correlate(Student).scalar_subquery())
+
+
+def _aid_total(year: AcademicYear):
+    return (select(func.coalesce(func.sum(Disbursement.amount), literal(0)))
+            .where(Disbursement.student_id == Student.id, Disbursement.deleted_at.is_(None),
+                   Disbursement.academic_year_id == year.id)
+            .correlate(Student).scalar_subquery())
+
+
+def _stale(last, today: date, stale_days: int):
+    return or_(last.is_(None), last < today - timedelta(days=stale_days))
+
+
 def caseload_query(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
                    only_stale: bool = False):
     """The user's identified active students of the year with their last contact and this year's aid.
 
     Students not contacted for `stale_days` (or never) come first unless another sort is asked for; with
-    `only_stale`, only they are kept (the home page's count links here).
+    `only_stale`, only they are kept (the home page's count links here). The caseload page reads the same rows in
+    the same order through `caseload`, which computes the aid of the page's students only.
     """
-    # Per student, not grouped over every record of the city: the database looks up each listed student's latest
-    # record and this year's payments through the (student_id, ...) indexes.
-    last = (select(func.max(SupportRecord.happened_on))
-            .where(SupportRecord.student_id == Student.id, SupportRecord.deleted_at.is_(None))
-            .correlate(Student).scalar_subquery().label("last_contact"))
-    total = (select(func.coalesce(func.sum(Disbursement.amount), literal(0)))
-             .where(Disbursement.student_id == Student.id, Disbursement.deleted_at.is_(None),
-                    Disbursement.academic_year_id == year.id)
-             .correlate(Student).scalar_subquery().label("aid_total"))
-    overdue = or_(last.element.is_(None), last.element < today - timedelta(days=stale_days))
+    last = _last_contact().label("last_contact")
+    total = _aid_total(year).label("aid_total")
+    statement = (_caseload_members(select(Student, last, total), user, year)
+                 .order_by(*_caseload_order(sort, last, total, Student.name, Student.id)))
+    return statement.where(_stale(last.element, today, stale_days)) if only_stale else statement
+
+
+def _caseload_order(sort: str, last, total, name, student_id) -> tuple:
     orders = {
         # Never contacted first, then the oldest contact: the overdue ones come first by that order alone.
         "contact": (last.asc().nulls_first(),),
-        "aid": (total,),
+        "aid": (total.asc(),),
         "name": (),
     }
-    statement = (_caseload_members(select(Student, last, total), user, year)
-                 .order_by(*orders.get(sort, orders["contact"]), Student.name, Student.id))
-    return statement.where(overdue) if only_stale else statement
+    return (*orders.get(sort, orders["contact"]), name.asc(), student_id.asc())
 
 
 def _caseload_members(statement, user, year: AcademicYear):
@@ -248,20 +265,45 @@ def _caseload_members(statement, user, year: AcademicYear):
             .where(Student.status == "active"))
 
 
+def _caseload_page_keys(user, year: AcademicYear, today: date, stale_days: int, sort: str, only_stale: bool,
+                        limit: int, offset: int):
+    """The page's students as narrow rows (id, name, last contact, the aid when it is the order, the number of
+    rows of the whole list): the database sorts every member by a key of a few bytes and keeps `limit`, and the
+    count comes with the sort instead of a second pass over the members.
+    """
+    last = _last_contact().label("last_contact")
+    columns = [Student.id.label("id"), Student.name.label("name"), last]
+    total = _aid_total(year).label("aid_total")
+    if sort == "aid":
+        columns.append(total)
+    statement = _caseload_members(select(*columns, func.count().over().label("rows")), user, year)
+    if only_stale:
+        statement = statement.where(_stale(last.element, today, stale_days))
+    return (statement.order_by(*_caseload_order(sort, last, total, Student.name, Student.id))
+            .limit(limit).offset(offset).subquery("page_keys"))
+
+
 def caseload(user, year: AcademicYear, today: date, stale_days: int, sort: str = "contact",
              only_stale: bool = False) -> Page:
-    """One page of the caseload (two queries); the database sorts, so a university's twenty thousand identified
-    students are never loaded at once.
+    """One page of the caseload, in the order of `caseload_query`: one query for the page and its count.
+
+    The members are sorted on narrow rows; the students, their places and this year's aid are read for the page's
+    rows only, so a university's eight thousand identified students are never loaded nor summed.
     """
-    threshold = today - timedelta(days=stale_days)
-    statement = caseload_query(user, year, today, stale_days, sort, only_stale)
     from caretrack.students.queries import with_places
 
-    # Counted without the last contact and the aid, unless the list keeps only those not contacted lately.
-    counted = statement if only_stale else _caseload_members(select(Student.id), user, year)
-    page = paginate(with_places(statement), scalars=False, cap=current_app.config["COUNT_CAP"], counted=counted)
-    page.items = [CaseloadRow(student, day, Decimal(amount or 0), (today - day).days if day else None,
-                              day is None or day < threshold) for student, day, amount in page.items]
-    return page
-
-
+    page, per_page = requested_page(), current_app.config["PER_PAGE"]
+    keys = _caseload_page_keys(user, year, today, stale_days, sort, only_stale, per_page, (page - 1) * per_page)
+    aid = keys.c.aid_total if sort == "aid" else _aid_total(year)
+    statement = (with_places(select(Student, keys.c.last_contact, aid, keys.c.rows)
+                             .join(keys, keys.c.id == Student.id))
+                 .order_by(*_caseload_order(sort, keys.c.last_contact, aid, keys.c.name, keys.c.id)))
+    rows = list(db.session.execute(statement))
+    if rows:
+        counted = rows[0].rows
+    else:  # past the last page (or none): the count alone says how many there are
+        counted = count_rows(caseload_query(user, year, today, stale_days, sort, only_stale))
+    threshold = today - timedelta(days=stale_days)
+    items = [CaseloadRow(student, day, Decimal(amount or 0), (today - day).days if day else None,
+                         day is None or day < threshold) for student, day, amount, _rows in rows]
+    return counted_page(items, counted, page, per_page, cap=current_app.config["COUNT_CAP"])

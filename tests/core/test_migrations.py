@@ -236,3 +236,15 @@ def test_identification_and_status_notes_come_out_encrypted_and_a_downgrade_give
     assert db.session.get(Student, ids["students"]).status_note == "zqSTATUS 因病休学"
     assert db.session.get(Identification, ids["identifications"]).note == "zqIDENT 父亲重病"
     db.session.remove()
+
+
+@pytest.mark.no_transaction
+def test_the_last_contact_index_comes_and_goes_with_its_step(empty_app):
+    def record_indexes() -> dict[str, list[str]]:
+        return {index["name"]: index["column_names"] for index in inspect(db.engine).get_indexes("support_records")}
+
+    upgrade(revision="d4e8b1c7a925")
+    assert record_indexes()["ix_support_records_student_last"] == ["student_id", "happened_on"]
+    downgrade(revision="-1")
+    assert "ix_support_records_student_last" not in record_indexes()
+    assert record_indexes()["ix_support_records_student_date"] == ["student_id", "happened_on"]
