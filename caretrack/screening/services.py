@@ -309,8 +309,8 @@ def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[
 def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = False) -> ScreeningTable:
     """The unit's table from its latest run; refuses when the unit has not been screened for that term.
 
-    The statements do not grow with the cases, classes, colleges or schools: the case lines are one tuple query
-    (no ORM objects), their categories and the payments received one query each.
+    The statements do not grow with the cases, classes, colleges or schools: the case lines, with their
+    categories, are one tuple query (no ORM objects), the payments received one query more.
     """
     check_term(term)
     form = form_of(unit)
@@ -322,7 +322,7 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
     school_ids = [s.id for s in schools]
     rules = {rule.id: rule for rule in db.session.scalars(select(ScreeningRule))}
     lines = _table_lines(school_ids, year, term, reveal_ids)
-    coverage = [line for line in lines if rules[line.rule_id].coverage_form == form]
+    cases, coverage = _case_rows(lines, rules, schools, form, year, term, reveal_ids)
     # 应覆盖学生数: the students the rules answering the form's coverage question apply to
     asked = sorted((r for r in rules.values() if r.coverage_form == form and r.applies_in(year.start_year)),
                    key=lambda r: r.id)
@@ -331,9 +331,9 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
         school_share=unit.is_school and form == FORM_DISTRICT,
         counts=table_counts, should_cover=should_cover,
-        covered=should_cover - len({line.student_id for line in coverage if line.status == CaseStatus.OPEN}),
-        reasons_and_measures=_reasons_and_measures(coverage),
-        cases=_case_rows(lines, rules, schools, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
+        covered=should_cover - len({student_id for student_id, *_case in coverage}),
+        reasons_and_measures=summarise_reasons([case for _student_id, *case in coverage]),
+        cases=cases, run_at=run.finished_at.isoformat())
 
 
 def _term_cases(school_ids, year: AcademicYear, term: int):
@@ -342,10 +342,13 @@ def _term_cases(school_ids, year: AcademicYear, term: int):
 
 
 def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> list:
-    """The table's cases as rows of only the columns it shows, in the case list's order (one query); `_case_rows`
-    unpacks them in this column order.
+    """The table's cases as tuples of only the columns it shows, in the case list's order (one query, through
+    the connection: no ORM loading); `_case_rows` unpacks them in this column order. The student's categories
+    of the year come folded into one string ("orphan,other", in no set order).
     """
     closing, closing_project = aliased(Disbursement), aliased(AidProject)
+    categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
+                  .where(IdentificationCategory.identification_id == Identification.id).scalar_subquery())
     statement = (
         select(ScreeningCase.student_id, ScreeningCase.rule_id, ScreeningCase.kind, ScreeningCase.status,
                ScreeningCase.reason, ScreeningCase.closed_reason, ScreeningCase.remedy, ScreeningCase.deadline,
@@ -353,6 +356,7 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
                (Student.id_cipher if reveal_ids else Student.id_masked).label("id_number"),
                Unit.code.label("school_code"), Unit.name.label("school_name"), College.name.label("college_name"),
                SchoolClass.name.label("class_name"), Identification.is_registered_poverty,
+               categories.label("categories"),
                closing.paid_on.label("closed_paid_on"), closing_project.name.label("closed_project"))
         .join(Student, Student.id == ScreeningCase.student_id)
         .join(Unit, Unit.id == Student.school_id)
@@ -364,58 +368,56 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
         .outerjoin(closing_project, closing_project.id == closing.project_id)
         .where(*_term_cases(school_ids, year, term))
         .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id))
-    return db.session.execute(statement).all()
+    return db.session.connection().execute(statement).all()
 
 
-def _reasons_and_measures(coverage) -> str:
-    kinds = {kind.value: kind.zh_name for kind in CaseKind}
-    return summarise_reasons([(kinds[c.kind], c.reason,
-                               bool(remedy_of(c.remedy, c.deadline, c.closed_paid_on, c.closed_project)))
-                              for c in coverage if c.status == CaseStatus.OPEN])
+class _CategoryNames(dict):
+    """家庭经济困难类型 from the folded categories ("orphan,disabled" -> "残疾、孤儿"): the notice's order, each
+    distinct combination worked out once (a city has a few dozen of them for thousands of cases).
+    """
+
+    order = {category.value: index for index, category in enumerate(Category)}  # the notice's order
+
+    def __missing__(self, folded: str | None) -> str:
+        codes = sorted(set(folded.split(",")), key=self.order.__getitem__) if folded else []
+        names = self[folded] = "、".join(Category(code).zh_name for code in codes)
+        return names
 
 
 def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: AcademicYear, term: int,
-               reveal_ids: bool) -> list[CaseRow]:
+               reveal_ids: bool) -> tuple[list[CaseRow], list[tuple]]:
+    """The case list, and the open cases answering the form's coverage question as (student id, kind, reason,
+    has a measure) for 覆盖学生数 and 具体原因及整改措施: one pass over the lines.
+    """
     if not lines:
-        return []
-    school_ids = [s.id for s in schools]
-    categories = _categories(school_ids, year, term)
-    received = _received(lines, schools, school_ids, year, term)
+        return [], []
+    received = _received(lines, schools, [s.id for s in schools], year, term)
     kinds = {kind.value: kind.zh_name for kind in CaseKind}
     required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
+    answers_coverage = {rule_id for rule_id, rule in rules.items() if rule.coverage_form == form}
+    category_names = _CategoryNames()
     district = form == FORM_DISTRICT
-    rows = []
-    for number, (student_id, rule_id, kind, _status, reason, closed_reason, remedy, deadline, _school_id, student_no,
-                 name, id_number, school_code, school_name, college_name, class_name, registered, closed_paid_on,
-                 closed_project) in enumerate(lines, start=1):
+    rows, coverage = [], []
+    for number, (student_id, rule_id, kind, status, reason, closed_reason, remedy, deadline, _school_id, student_no,
+                 name, id_number, school_code, school_name, college_name, class_name, registered, categories,
+                 closed_paid_on, closed_project) in enumerate(lines, start=1):
         aid = received.get(student_id)
+        measure = remedy_of(remedy, deadline, closed_paid_on, closed_project)
         rows.append(CaseRow(
             number=number, unit_code=school_code, student_no=student_no, name=name,
             id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
             place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
-            required=required[rule_id], categories=categories.get(student_id, ""), registered=bool(registered),
+            required=required[rule_id], categories=category_names[categories], registered=bool(registered),
             has_some_aid=bool(aid), received=list(aid) if aid else [], reason=reason or closed_reason or "",
-            remedy=remedy_of(remedy, deadline, closed_paid_on, closed_project), student_id=student_id))
-    return rows
+            remedy=measure, student_id=student_id))
+        if rule_id in answers_coverage and status == CaseStatus.OPEN:
+            coverage.append((student_id, kinds[kind], reason, bool(measure)))
+    return rows, coverage
 
 
 def _case_students(school_ids, year: AcademicYear, term: int):
     """The students of the term's cases, as a subquery (never a list of thousands of ids)."""
     return select(ScreeningCase.student_id).where(*_term_cases(school_ids, year, term))
-
-
-def _categories(school_ids, year: AcademicYear, term: int) -> dict[int, str]:
-    """家庭经济困难类型 of each student with a case: the year's categories in the notice's order (one query)."""
-    rows = db.session.execute(
-        select(Identification.student_id, IdentificationCategory.category)
-        .join(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
-        .where(Identification.academic_year_id == year.id,
-               Identification.student_id.in_(_case_students(school_ids, year, term))))
-    order = {category.value: (index, category.zh_name) for index, category in enumerate(Category)}  # priority
-    by_student: dict[int, list[tuple[int, str]]] = {}
-    for student_id, category in rows:
-        by_student.setdefault(student_id, []).append(order[category])
-    return {student_id: "、".join(name for _index, name in sorted(found)) for student_id, found in by_student.items()}
 
 
 def _received(lines, schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
