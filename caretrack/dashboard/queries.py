@@ -22,6 +22,7 @@ from caretrack.ledger import queries as ledger
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Unit, UnitKind
 from caretrack.screening import queries as screening_queries
+from caretrack.screening import rules as rule_engine
 from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun
 from caretrack.screening.tables import form_for
@@ -199,21 +200,7 @@ class RequiredCoverage:
 
 def _rule_applies(rule: ScreeningRule, category):
     """rules.applies_clauses with the categories read from an outer-joined identification_categories row."""
-    clauses = []
-    if rule.stage:
-        clauses.append(Student.stage == rule.stage)
-    if rule.boarder is not None:
-        clauses.append(Identification.is_boarder.is_(rule.boarder))
-    groups = []
-    if rule.categories:
-        groups.append(category.category.in_(rule.categories))
-    if "martyr" in rule.flags:
-        groups.append(Identification.is_martyr_child.is_(True))
-    if "disaster" in rule.flags:
-        groups.append(Identification.is_disaster.is_(True))
-    if groups:
-        clauses.append(or_(*groups))
-    return and_(true(), *clauses)
+    return and_(true(), *rule_engine.applies_clauses(rule, category))
 
 
 def required_coverage(units: list[Unit], year: AcademicYear, term: int) -> dict[int, RequiredCoverage]:

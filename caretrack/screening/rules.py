@@ -55,15 +55,22 @@ def payments_until(year: AcademicYear, term: int):
             or_(Disbursement.term.is_(None), Disbursement.term <= term))
 
 
-def applies_clauses(rule: ScreeningRule):
-    """The WHERE clause picking the identified students a rule speaks of."""
+def applies_clauses(rule: ScreeningRule, category=None):
+    """The WHERE clause picking the identified students a rule speaks of.
+
+    `category`, when given, is an identification_categories alias outer-joined to the identification (restricted to
+    the rules' categories) to read the categories from, instead of an EXISTS per rule: in a CASE over thousands of
+    rows PostgreSQL costs each EXISTS as a subplan per row, and the estimate made it compile the query (JIT).
+    """
     clauses = []
     if rule.stage:
         clauses.append(Student.stage == rule.stage)
     if rule.boarder is not None:
         clauses.append(Identification.is_boarder.is_(rule.boarder))
     groups = []
-    if rule.categories:
+    if rule.categories and category is not None:
+        groups.append(category.category.in_(rule.categories))
+    elif rule.categories:
         groups.append(exists().where(IdentificationCategory.identification_id == Identification.id,
                                      IdentificationCategory.category.in_(rule.categories)))
     if "martyr" in rule.flags:
@@ -101,11 +108,11 @@ def evaluate(rule: ScreeningRule, school_ids: list[int], year: AcademicYear, ter
     return Evaluation(rule, eligible, findings)
 
 
-def applies_any(rules: list[ScreeningRule]):
+def applies_any(rules: list[ScreeningRule], category=None):
     """One clause over a student joined to the year's identification: any of the rules applies to them (the
-    union of `evaluate`'s eligible sets, as a WHERE or a CASE).
+    union of `evaluate`'s eligible sets, as a WHERE or a CASE); `category` as in `applies_clauses`.
     """
-    return or_(*(and_(true(), *applies_clauses(rule)) for rule in rules)) if rules else false()
+    return or_(*(and_(true(), *applies_clauses(rule, category)) for rule in rules)) if rules else false()
 
 
 def _missing(rule: ScreeningRule, best_grade: str | None, payments: int) -> CaseKind | None:

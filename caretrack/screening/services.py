@@ -9,11 +9,13 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import chain
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, distinct, func, insert, select, update
 from sqlalchemy import case as case_when
+from sqlalchemy.engine import Result
 from sqlalchemy.orm import aliased, joinedload
 
 from caretrack.audit.services import record, register_action_labels
@@ -295,9 +297,18 @@ def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[
     """`counts`, and how many active students any of `rules` applies to (应覆盖学生数), in one pass (one query)."""
     from caretrack.screening.tables import COUNT_FIELDS
 
-    covered = case_when((and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules)), 1), else_=0)
+    wanted = sorted({c for rule in rules for c in rule.categories})
+    category = aliased(IdentificationCategory)
+    applies = and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules, category))
+    statement = select(Identification.primary_category, func.count(Identification.id),
+                       func.sum(case_when((applies, 1), else_=0)))
+    if wanted:  # the categories through one outer join: a student holding two of them is two rows, counted once
+        statement = (select(Identification.primary_category, func.count(distinct(Identification.id)),
+                            func.count(distinct(case_when((applies, Student.id)))))
+                     .outerjoin(category, (category.identification_id == Identification.id)
+                                & category.category.in_(wanted)))
     rows = db.session.execute(
-        select(Identification.primary_category, func.count(Identification.id), func.sum(covered)).join(Student)
+        statement.join(Student, Student.id == Identification.student_id)
         .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
         .group_by(Identification.primary_category)).all()
     by_category = {category: n for category, n, _covered in rows}
@@ -341,10 +352,10 @@ def _term_cases(school_ids, year: AcademicYear, term: int):
             ScreeningCase.term == term)
 
 
-def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> list:
+def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> Result:
     """The table's cases as tuples of only the columns it shows, in the case list's order (one query, through
-    the connection: no ORM loading); `_case_rows` unpacks them in this column order. The student's categories
-    of the year come folded into one string ("orphan,other", in no set order).
+    the connection: no ORM loading), to be read once, row by row; `_case_rows` unpacks them in this column
+    order. The student's categories of the year come folded into one string ("orphan,other", in no set order).
     """
     closing, closing_project = aliased(Disbursement), aliased(AidProject)
     categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
@@ -352,7 +363,7 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
     statement = (
         select(ScreeningCase.student_id, ScreeningCase.rule_id, ScreeningCase.kind, ScreeningCase.status,
                ScreeningCase.reason, ScreeningCase.closed_reason, ScreeningCase.remedy, ScreeningCase.deadline,
-               Student.school_id.label("student_school_id"), Student.student_no, Student.name,
+               Student.student_no, Student.name,
                (Student.id_cipher if reveal_ids else Student.id_masked).label("id_number"),
                Unit.code.label("school_code"), Unit.name.label("school_name"), College.name.label("college_name"),
                SchoolClass.name.label("class_name"), Identification.is_registered_poverty,
@@ -368,7 +379,7 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
         .outerjoin(closing_project, closing_project.id == closing.project_id)
         .where(*_term_cases(school_ids, year, term))
         .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id))
-    return db.session.connection().execute(statement).all()
+    return db.session.connection().execute(statement)
 
 
 class _CategoryNames(dict):
@@ -389,18 +400,20 @@ def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: Academi
     """The case list, and the open cases answering the form's coverage question as (student id, kind, reason,
     has a measure) for 覆盖学生数 and 具体原因及整改措施: one pass over the lines.
     """
-    if not lines:
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
         return [], []
-    received = _received(lines, schools, [s.id for s in schools], year, term)
+    received = _received(schools, [s.id for s in schools], year, term)
     kinds = {kind.value: kind.zh_name for kind in CaseKind}
     required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
     answers_coverage = {rule_id for rule_id, rule in rules.items() if rule.coverage_form == form}
     category_names = _CategoryNames()
     district = form == FORM_DISTRICT
     rows, coverage = [], []
-    for number, (student_id, rule_id, kind, status, reason, closed_reason, remedy, deadline, _school_id, student_no,
-                 name, id_number, school_code, school_name, college_name, class_name, registered, categories,
-                 closed_paid_on, closed_project) in enumerate(lines, start=1):
+    for number, (student_id, rule_id, kind, status, reason, closed_reason, remedy, deadline, student_no, name,
+                 id_number, school_code, school_name, college_name, class_name, registered, categories,
+                 closed_paid_on, closed_project) in enumerate(chain((first,), lines), start=1):
         aid = received.get(student_id)
         measure = remedy_of(remedy, deadline, closed_paid_on, closed_project)
         rows.append(CaseRow(
@@ -408,7 +421,7 @@ def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: Academi
             id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
             place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
             required=required[rule_id], categories=category_names[categories], registered=bool(registered),
-            has_some_aid=bool(aid), received=list(aid) if aid else [], reason=reason or closed_reason or "",
+            has_some_aid=bool(aid), received=aid or (), reason=reason or closed_reason or "",
             remedy=measure, student_id=student_id))
         if rule_id in answers_coverage and status == CaseStatus.OPEN:
             coverage.append((student_id, kinds[kind], reason, bool(measure)))
@@ -420,24 +433,23 @@ def _case_students(school_ids, year: AcademicYear, term: int):
     return select(ScreeningCase.student_id).where(*_term_cases(school_ids, year, term))
 
 
-def _received(lines, schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
+def _received(schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, tuple[ReceivedAid, ...]]:
     """Every payment since enrolment up to the end of the term at the student's school (the form's note 2)."""
-    school_of = {line.student_id: line.student_school_id for line in lines}
-    known = {s.id: s for s in schools}
-    units = [known[i] for i in set(school_of.values()) if i in known]
-    units += org.units_by_id(set(school_of.values()) - known.keys())  # a student moved since: rare
-    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(units, year, term).items()}
-    rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
+    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(schools, year, term).items()}
+    rows = db.session.execute(select(Disbursement.student_id, Student.school_id, Disbursement.paid_on, AidProject.name)
                               .join(AidProject, AidProject.id == Disbursement.project_id)
+                              .join(Student, Student.id == Disbursement.student_id)
                               .where(Disbursement.student_id.in_(_case_students(school_ids, year, term)),
-                                     Disbursement.deleted_at.is_(None),
-                                     Disbursement.paid_on <= max(last_days.values()))
-                              .order_by(Disbursement.paid_on, Disbursement.id))
+                                     Disbursement.deleted_at.is_(None))
+                              .order_by(Disbursement.paid_on, Disbursement.id)).all()
+    moved = {school_id for _student_id, school_id, _paid_on, _name in rows} - last_days.keys()
+    if moved:  # a student moved to a school outside the unit since: rare
+        last_days |= {i: row.ends_on for i, row in org.terms_for(org.units_by_id(moved), year, term).items()}
     received: dict[int, list[ReceivedAid]] = {}
-    for student_id, paid_on, name in rows:
-        if paid_on <= last_days[school_of[student_id]]:
+    for student_id, school_id, paid_on, name in rows:
+        if paid_on <= last_days[school_id]:
             received.setdefault(student_id, []).append(ReceivedAid(paid_on, name))
-    return received
+    return {student_id: tuple(aid) for student_id, aid in received.items()}
 
 
 # --- submission --------------------------------------------------------------------------------------------
