@@ -6,6 +6,7 @@ payment that satisfied them. Runs of one unit and term never overlap (a lease), 
 """
 
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,7 +16,7 @@ from flask import has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import and_, distinct, func, insert, select, update
 from sqlalchemy import case as case_when
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased, joinedload
 
 from caretrack.audit.services import record, register_action_labels
@@ -36,6 +37,7 @@ from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, Scre
 from caretrack.students.models import Category, Identification, IdentificationCategory, Student, StudentStatus
 
 RUN_LEASE = timedelta(minutes=30)
+LINES_FETCHED = 500  # case lines fetched at a time: few calls into the driver, never all rows as objects at once
 
 
 class ScreeningAction:
@@ -352,10 +354,11 @@ def _term_cases(school_ids, year: AcademicYear, term: int):
             ScreeningCase.term == term)
 
 
-def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> Result:
-    """The table's cases as tuples of only the columns it shows, in the case list's order (one query, through
-    the connection: no ORM loading), to be read once, row by row; `_case_rows` unpacks them in this column
-    order. The student's categories of the year come folded into one string ("orphan,other", in no set order).
+def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> Iterator[Row]:
+    """The table's cases as tuples of only the columns it shows, in the case list's order (one query, through the
+    connection: no ORM loading), read once, a few hundred rows at a time; `_case_rows` unpacks them in this
+    column order. The student's categories of the year come folded into one string ("orphan,other", in no set
+    order).
     """
     closing, closing_project = aliased(Disbursement), aliased(AidProject)
     categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
@@ -379,7 +382,7 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
         .outerjoin(closing_project, closing_project.id == closing.project_id)
         .where(*_term_cases(school_ids, year, term))
         .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id))
-    return db.session.connection().execute(statement)
+    return chain.from_iterable(db.session.connection().execute(statement).partitions(LINES_FETCHED))
 
 
 class _CategoryNames(dict):
