@@ -22,7 +22,7 @@ from caretrack.ledger import queries as ledger
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, SchoolClass, Unit, UnitKind
 from caretrack.screening import queries as screening_queries
-from caretrack.screening import rules
+from caretrack.screening import rules as rule_engine
 from caretrack.screening import services as screening
 from caretrack.screening.models import CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun
 from caretrack.screening.tables import form_for
@@ -200,7 +200,7 @@ class RequiredCoverage:
 
 def _rule_applies(rule: ScreeningRule, category):
     """rules.applies_clauses with the categories read from an outer-joined identification_categories row."""
-    return and_(true(), *rules.applies_clauses(rule, has_category=category.category.in_))
+    return and_(true(), *rule_engine.applies_clauses(rule, category))
 
 
 def required_coverage(units: list[Unit], year: AcademicYear, term: int) -> dict[int, RequiredCoverage]:

@@ -6,14 +6,17 @@ payment that satisfied them. Runs of one unit and term never overlap (a lease), 
 """
 
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import chain
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, distinct, func, insert, select, update
 from sqlalchemy import case as case_when
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased, joinedload
 
 from caretrack.audit.services import record, register_action_labels
@@ -34,6 +37,7 @@ from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, Scre
 from caretrack.students.models import Category, Identification, IdentificationCategory, Student, StudentStatus
 
 RUN_LEASE = timedelta(minutes=30)
+LINES_FETCHED = 500  # case lines fetched at a time: few calls into the driver, never all rows as objects at once
 
 
 class ScreeningAction:
@@ -295,9 +299,18 @@ def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[
     """`counts`, and how many active students any of `rules` applies to (应覆盖学生数), in one pass (one query)."""
     from caretrack.screening.tables import COUNT_FIELDS
 
-    covered = case_when((and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules)), 1), else_=0)
+    wanted = sorted({c for rule in rules for c in rule.categories})
+    category = aliased(IdentificationCategory)
+    applies = and_(Student.status == StudentStatus.ACTIVE, rule_engine.applies_any(rules, category))
+    statement = select(Identification.primary_category, func.count(Identification.id),
+                       func.sum(case_when((applies, 1), else_=0)))
+    if wanted:  # the categories through one outer join: a student holding two of them is two rows, counted once
+        statement = (select(Identification.primary_category, func.count(distinct(Identification.id)),
+                            func.count(distinct(case_when((applies, Student.id)))))
+                     .outerjoin(category, (category.identification_id == Identification.id)
+                                & category.category.in_(wanted)))
     rows = db.session.execute(
-        select(Identification.primary_category, func.count(Identification.id), func.sum(covered)).join(Student)
+        statement.join(Student, Student.id == Identification.student_id)
         .where(Student.school_id.in_(school_ids), Identification.academic_year_id == year.id)
         .group_by(Identification.primary_category)).all()
     by_category = {category: n for category, n, _covered in rows}
@@ -309,8 +322,8 @@ def _counts_and_coverage(school_ids: list[int], year: AcademicYear, rules: list[
 def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = False) -> ScreeningTable:
     """The unit's table from its latest run; refuses when the unit has not been screened for that term.
 
-    The statements do not grow with the cases, classes, colleges or schools: the case lines are one tuple query
-    (no ORM objects), their categories and the payments received one query each.
+    The statements do not grow with the cases, classes, colleges or schools: the case lines, with their
+    categories, are one tuple query (no ORM objects), the payments received one query more.
     """
     check_term(term)
     form = form_of(unit)
@@ -322,7 +335,7 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
     school_ids = [s.id for s in schools]
     rules = {rule.id: rule for rule in db.session.scalars(select(ScreeningRule))}
     lines = _table_lines(school_ids, year, term, reveal_ids)
-    coverage = [line for line in lines if rules[line.rule_id].coverage_form == form]
+    cases, coverage = _case_rows(lines, rules, schools, form, year, term, reveal_ids)
     # 应覆盖学生数: the students the rules answering the form's coverage question apply to
     asked = sorted((r for r in rules.values() if r.coverage_form == form and r.applies_in(year.start_year)),
                    key=lambda r: r.id)
@@ -331,9 +344,9 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
         school_share=unit.is_school and form == FORM_DISTRICT,
         counts=table_counts, should_cover=should_cover,
-        covered=should_cover - len({line.student_id for line in coverage if line.status == CaseStatus.OPEN}),
-        reasons_and_measures=_reasons_and_measures(coverage),
-        cases=_case_rows(lines, rules, schools, form, year, term, reveal_ids), run_at=run.finished_at.isoformat())
+        covered=should_cover - len({student_id for student_id, *_case in coverage}),
+        reasons_and_measures=summarise_reasons([case for _student_id, *case in coverage]),
+        cases=cases, run_at=run.finished_at.isoformat())
 
 
 def _term_cases(school_ids, year: AcademicYear, term: int):
@@ -341,18 +354,23 @@ def _term_cases(school_ids, year: AcademicYear, term: int):
             ScreeningCase.term == term)
 
 
-def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> list:
-    """The table's cases as rows of only the columns it shows, in the case list's order (one query); `_case_rows`
-    unpacks them in this column order.
+def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) -> Iterator[Row]:
+    """The table's cases as tuples of only the columns it shows, in the case list's order (one query, through the
+    connection: no ORM loading), read once, a few hundred rows at a time; `_case_rows` unpacks them in this
+    column order. The student's categories of the year come folded into one string ("orphan,other", in no set
+    order).
     """
     closing, closing_project = aliased(Disbursement), aliased(AidProject)
+    categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
+                  .where(IdentificationCategory.identification_id == Identification.id).scalar_subquery())
     statement = (
         select(ScreeningCase.student_id, ScreeningCase.rule_id, ScreeningCase.kind, ScreeningCase.status,
                ScreeningCase.reason, ScreeningCase.closed_reason, ScreeningCase.remedy, ScreeningCase.deadline,
-               Student.school_id.label("student_school_id"), Student.student_no, Student.name,
+               Student.student_no, Student.name,
                (Student.id_cipher if reveal_ids else Student.id_masked).label("id_number"),
                Unit.code.label("school_code"), Unit.name.label("school_name"), College.name.label("college_name"),
                SchoolClass.name.label("class_name"), Identification.is_registered_poverty,
+               categories.label("categories"),
                closing.paid_on.label("closed_paid_on"), closing_project.name.label("closed_project"))
         .join(Student, Student.id == ScreeningCase.student_id)
         .join(Unit, Unit.id == Student.school_id)
@@ -364,39 +382,53 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
         .outerjoin(closing_project, closing_project.id == closing.project_id)
         .where(*_term_cases(school_ids, year, term))
         .order_by(ScreeningCase.school_id, ScreeningCase.student_id, ScreeningCase.rule_id))
-    return db.session.execute(statement).all()
+    return chain.from_iterable(db.session.connection().execute(statement).partitions(LINES_FETCHED))
 
 
-def _reasons_and_measures(coverage) -> str:
-    kinds = {kind.value: kind.zh_name for kind in CaseKind}
-    return summarise_reasons([(kinds[c.kind], c.reason,
-                               bool(remedy_of(c.remedy, c.deadline, c.closed_paid_on, c.closed_project)))
-                              for c in coverage if c.status == CaseStatus.OPEN])
+class _CategoryNames(dict):
+    """家庭经济困难类型 from the folded categories ("orphan,disabled" -> "残疾、孤儿"): the notice's order, each
+    distinct combination worked out once (a city has a few dozen of them for thousands of cases).
+    """
+
+    order = {category.value: index for index, category in enumerate(Category)}  # the notice's order
+
+    def __missing__(self, folded: str | None) -> str:
+        codes = sorted(set(folded.split(",")), key=self.order.__getitem__) if folded else []
+        names = self[folded] = "、".join(Category(code).zh_name for code in codes)
+        return names
 
 
 def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: AcademicYear, term: int,
-               reveal_ids: bool) -> list[CaseRow]:
-    if not lines:
-        return []
-    school_ids = [s.id for s in schools]
-    categories = _categories(school_ids, year, term)
-    received = _received(lines, schools, school_ids, year, term)
+               reveal_ids: bool) -> tuple[list[CaseRow], list[tuple]]:
+    """The case list, and the open cases answering the form's coverage question as (student id, kind, reason,
+    has a measure) for 覆盖学生数 and 具体原因及整改措施: one pass over the lines.
+    """
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
+        return [], []
+    received = _received(schools, [s.id for s in schools], year, term)
     kinds = {kind.value: kind.zh_name for kind in CaseKind}
     required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
+    answers_coverage = {rule_id for rule_id, rule in rules.items() if rule.coverage_form == form}
+    category_names = _CategoryNames()
     district = form == FORM_DISTRICT
-    rows = []
-    for number, (student_id, rule_id, kind, _status, reason, closed_reason, remedy, deadline, _school_id, student_no,
-                 name, id_number, school_code, school_name, college_name, class_name, registered, closed_paid_on,
-                 closed_project) in enumerate(lines, start=1):
+    rows, coverage = [], []
+    for number, (student_id, rule_id, kind, status, reason, closed_reason, remedy, deadline, student_no, name,
+                 id_number, school_code, school_name, college_name, class_name, registered, categories,
+                 closed_paid_on, closed_project) in enumerate(chain((first,), lines), start=1):
         aid = received.get(student_id)
+        measure = remedy_of(remedy, deadline, closed_paid_on, closed_project)
         rows.append(CaseRow(
             number=number, unit_code=school_code, student_no=student_no, name=name,
             id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
             place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
-            required=required[rule_id], categories=categories.get(student_id, ""), registered=bool(registered),
-            has_some_aid=bool(aid), received=list(aid) if aid else [], reason=reason or closed_reason or "",
-            remedy=remedy_of(remedy, deadline, closed_paid_on, closed_project), student_id=student_id))
-    return rows
+            required=required[rule_id], categories=category_names[categories], registered=bool(registered),
+            has_some_aid=bool(aid), received=aid or (), reason=reason or closed_reason or "",
+            remedy=measure, student_id=student_id))
+        if rule_id in answers_coverage and status == CaseStatus.OPEN:
+            coverage.append((student_id, kinds[kind], reason, bool(measure)))
+    return rows, coverage
 
 
 def _case_students(school_ids, year: AcademicYear, term: int):
@@ -404,38 +436,23 @@ def _case_students(school_ids, year: AcademicYear, term: int):
     return select(ScreeningCase.student_id).where(*_term_cases(school_ids, year, term))
 
 
-def _categories(school_ids, year: AcademicYear, term: int) -> dict[int, str]:
-    """家庭经济困难类型 of each student with a case: the year's categories in the notice's order (one query)."""
-    rows = db.session.execute(
-        select(Identification.student_id, IdentificationCategory.category)
-        .join(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
-        .where(Identification.academic_year_id == year.id,
-               Identification.student_id.in_(_case_students(school_ids, year, term))))
-    order = {category.value: (index, category.zh_name) for index, category in enumerate(Category)}  # priority
-    by_student: dict[int, list[tuple[int, str]]] = {}
-    for student_id, category in rows:
-        by_student.setdefault(student_id, []).append(order[category])
-    return {student_id: "、".join(name for _index, name in sorted(found)) for student_id, found in by_student.items()}
-
-
-def _received(lines, schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, list[ReceivedAid]]:
+def _received(schools: list[Unit], school_ids, year: AcademicYear, term: int) -> dict[int, tuple[ReceivedAid, ...]]:
     """Every payment since enrolment up to the end of the term at the student's school (the form's note 2)."""
-    school_of = {line.student_id: line.student_school_id for line in lines}
-    known = {s.id: s for s in schools}
-    units = [known[i] for i in set(school_of.values()) if i in known]
-    units += org.units_by_id(set(school_of.values()) - known.keys())  # a student moved since: rare
-    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(units, year, term).items()}
-    rows = db.session.execute(select(Disbursement.student_id, Disbursement.paid_on, AidProject.name)
+    last_days = {school_id: row.ends_on for school_id, row in org.terms_for(schools, year, term).items()}
+    rows = db.session.execute(select(Disbursement.student_id, Student.school_id, Disbursement.paid_on, AidProject.name)
                               .join(AidProject, AidProject.id == Disbursement.project_id)
+                              .join(Student, Student.id == Disbursement.student_id)
                               .where(Disbursement.student_id.in_(_case_students(school_ids, year, term)),
-                                     Disbursement.deleted_at.is_(None),
-                                     Disbursement.paid_on <= max(last_days.values()))
-                              .order_by(Disbursement.paid_on, Disbursement.id))
+                                     Disbursement.deleted_at.is_(None))
+                              .order_by(Disbursement.paid_on, Disbursement.id)).all()
+    moved = {school_id for _student_id, school_id, _paid_on, _name in rows} - last_days.keys()
+    if moved:  # a student moved to a school outside the unit since: rare
+        last_days |= {i: row.ends_on for i, row in org.terms_for(org.units_by_id(moved), year, term).items()}
     received: dict[int, list[ReceivedAid]] = {}
-    for student_id, paid_on, name in rows:
-        if paid_on <= last_days[school_of[student_id]]:
+    for student_id, school_id, paid_on, name in rows:
+        if paid_on <= last_days[school_id]:
             received.setdefault(student_id, []).append(ReceivedAid(paid_on, name))
-    return received
+    return {student_id: tuple(aid) for student_id, aid in received.items()}
 
 
 # --- submission --------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ built once by `screening.services.build_table` and never recomputed from a submi
 """
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
+from typing import NamedTuple
 
 from caretrack.core.choices import N_
 from caretrack.core.timeutil import to_local
@@ -92,17 +93,19 @@ def summarise_reasons(open_cases: list[tuple[str, str | None, bool]]) -> str:
     return "。".join(parts) + "。每名学生的原因和整改措施见下方名单。"
 
 
-@dataclass
-class ReceivedAid:
+class ReceivedAid(NamedTuple):
     """One project the student has received: when and what (the form's 时间 and 名称)."""
 
     paid_on: date
     name: str
 
 
-@dataclass
-class CaseRow:
-    """One line of the case list (排查发现应助未助情况)."""
+class CaseRow(NamedTuple):
+    """One line of the case list (排查发现应助未助情况).
+
+    A tuple, not an object: a university's thousands of lines are made at once, and tuples of plain values are
+    left alone by Python's garbage collector (objects and their dicts made it sweep the whole heap once per table).
+    """
 
     number: int
     unit_code: str
@@ -116,7 +119,7 @@ class CaseRow:
     categories: str = ""  # e.g. "孤儿、其他"
     registered: bool = False  # 是否建档立卡家庭
     has_some_aid: bool = False  # 是否已享受部分资助
-    received: list[ReceivedAid] = field(default_factory=list)
+    received: tuple[ReceivedAid, ...] = ()
     reason: str = ""  # 其他应资助未资助原因
     remedy: str = ""  # 解决措施与时限
     student_id: int = 0  # to reveal the full ID number later to someone allowed; never exported
@@ -192,13 +195,13 @@ class ScreeningTable:
 
     def snapshot(self) -> dict:
         """Everything needed to show the table again exactly as it was submitted."""
-        data = asdict(self)
-        for case in data["cases"]:
-            case["received"] = [{"paid_on": r["paid_on"].isoformat(), "name": r["name"]} for r in case["received"]]
+        data = asdict(replace(self, cases=[]))
+        data["cases"] = [{**case._asdict(), "received": [{"paid_on": r.paid_on.isoformat(), "name": r.name}
+                                                         for r in case.received]} for case in self.cases]
         return data
 
     @classmethod
     def from_snapshot(cls, data: dict) -> "ScreeningTable":
-        cases = [CaseRow(**{**c, "received": [ReceivedAid(date.fromisoformat(r["paid_on"]), r["name"])
-                                              for r in c["received"]]}) for c in data["cases"]]
+        cases = [CaseRow(**{**c, "received": tuple(ReceivedAid(date.fromisoformat(r["paid_on"]), r["name"])
+                                                   for r in c["received"])}) for c in data["cases"]]
         return cls(**{**data, "cases": cases})

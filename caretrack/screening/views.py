@@ -395,9 +395,8 @@ def _with_full_ids(table: ScreeningTable) -> ScreeningTable:
     """A frozen table with the full ID numbers of the students its case list names (one query)."""
     ciphers = dict(db.session.execute(select(Student.id, Student.id_cipher).where(
         Student.id.in_({row.student_id for row in table.cases}))).all())
-    for row in table.cases:
-        if row.student_id in ciphers:
-            row.id_number = crypto.decrypt(ciphers[row.student_id])
+    table.cases = [row._replace(id_number=crypto.decrypt(ciphers[row.student_id])) if row.student_id in ciphers
+                   else row for row in table.cases]
     return table
 
 

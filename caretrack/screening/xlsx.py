@@ -18,26 +18,21 @@ Cell map (12 columns A-L, the case list's columns; `r` marks the first row of ea
 
 Rows 9-10 repeat on every printed page; the page is A4 landscape, one page wide.
 
-The sheet is streamed (openpyxl's write-only mode): each row is written once complete, with its height, and
-let go; each distinct style is built once and copied to the cells that share it. A university's thousands of
-cases never sit in memory as a sheet of cells.
+The sheet is streamed (XlsxWriter's constant_memory mode): each row is written once complete, with its height,
+and let go; each distinct style is one XlsxWriter format, made once. A university's thousands of cases never
+sit in memory as a sheet of cells (openpyxl's write-only mode took four times as long, most of it per cell).
 """
 
 import io
 import math
 import re
-from copy import copy
+from functools import lru_cache
+from typing import NamedTuple
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.cell_range import CellRange
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter import Workbook
 
 from caretrack.core import xlsx
+from caretrack.core.tabular import safe_value
 from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable
 
 FONT_NAME = "宋体"  # Excel on Chinese Windows has it; LibreOffice substitutes a CJK font (Noto CJK)
@@ -69,12 +64,24 @@ COLUMNS = [
 WIDTH = len(COLUMNS)
 RECEIVED_HEADER = "已享受资助项目情况"
 
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+class Alignment(NamedTuple):
+    """How a cell's text sits: horizontal "center" / "left" / "right", vertical "center" / "top"."""
+
+    horizontal: str
+    vertical: str = "center"
+    wrap_text: bool = False
+    indent: int = 0
+
+
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True, indent=1)
 NOTES_ALIGN = Alignment(horizontal="left", vertical="top", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+VERTICAL = {"center": "vcenter", "top": "top"}  # XlsxWriter's names
 MIN_ROW_HEIGHT = 22.0  # points, for every bordered row of the form
+DIGIT_PIXELS = 7  # a character of column width, in pixels, at Excel's default font
 
 
 def term_label(academic_year: str, term: int) -> str:
@@ -104,81 +111,66 @@ def text_width(text: str) -> int:
 class _FormSheet:
     """Writes merged, bordered cells to a streamed sheet, row by row, each row with the height its wrapped lines
     need. Cells wait in `pending` until `flush` writes every row before a given one; a row once written is final.
+    Rows and columns are counted from 1 here, as on the printed form (XlsxWriter counts from 0).
     """
 
-    def __init__(self, sheet):
-        self.sheet = sheet
+    def __init__(self, workbook: Workbook, sheet):
+        self.workbook, self.sheet = workbook, sheet
         self.lines: dict[int, float] = {}
         self.fixed: dict[int, float] = {}
-        self.pending: dict[int, dict[int, WriteOnlyCell]] = {}
+        self.pending: dict[int, dict[int, tuple]] = {}
         self.written = 0  # rows written so far (1..written)
-        # Each distinct style is set once through openpyxl (which hashes the Font, Border and Alignment to find
-        # them in the workbook's lists: most of the time of a large form); later cells copy its style ids.
-        self.styles: dict[tuple, StyleArray] = {}
+        self.formats: dict[tuple, object] = {}
+        self.filler = workbook.add_format({"border": 1})  # inside a merged range: only its borders
 
-    def _style(self, size: int, bold: bool, align: Alignment, border: bool, number_format: str | None) -> StyleArray:
-        key = (size, bold, align.horizontal, align.vertical, align.wrap_text, align.indent, border, number_format)
-        known = self.styles.get(key)
+    def _format(self, size: int, bold: bool, align: Alignment, border: bool, number_format: str | None):
+        key = (size, bold, align, border, number_format)
+        known = self.formats.get(key)
         if known is None:
-            cell = WriteOnlyCell(self.sheet)
-            cell.font, cell.alignment = Font(name=FONT_NAME, size=size, bold=bold), align
-            if number_format:
-                cell.number_format = number_format
+            properties = {"font_name": FONT_NAME, "font_size": size, "bold": bold, "align": align.horizontal,
+                          "valign": VERTICAL[align.vertical], "text_wrap": align.wrap_text, "indent": align.indent}
             if border:
-                cell.border = BORDER
-            known = self.styles[key] = cell._style
+                properties["border"] = 1
+            if number_format:
+                properties["num_format"] = number_format
+            known = self.formats[key] = self.workbook.add_format(properties)
         return known
 
-    def _filler_style(self) -> StyleArray:
-        """A cell inside a merged range: only its borders (the range's outer edges are drawn from them)."""
-        known = self.styles.get(("border",))
-        if known is None:
-            cell = WriteOnlyCell(self.sheet)
-            cell.border = BORDER
-            known = self.styles[("border",)] = cell._style
-        return known
-
-    def _cell(self, row: int, column: int, style: StyleArray) -> WriteOnlyCell:
+    def _cell(self, row: int, column: int, value, cell_format) -> None:
         if row <= self.written:
             raise ValueError(f"row {row} of the form is written already")
-        cell = WriteOnlyCell(self.sheet)
-        cell.row, cell.column, cell._style = row, column, copy(style)
-        self.pending.setdefault(row, {})[column] = cell
-        return cell
+        self.pending.setdefault(row, {})[column] = (value, cell_format)
 
     def put(self, row: int, first: int, value, *, last: int | None = None, rows: int = 1, bold: bool = False,
             size: int = BODY_SIZE, align: Alignment = CENTER, border: bool = True, number_format: str | None = None):
         last = last or first
-        cell = self._cell(row, first, self._style(size, bold, align, border, number_format))
-        xlsx.set_value(cell, value)
+        self._cell(row, first, value, self._format(size, bold, align, border, number_format))
         if last > first or rows > 1:
-            self.sheet.merged_cells.add(CellRange(min_col=first, min_row=row, max_col=last, max_row=row + rows - 1))
+            # The range only: merge_range would write its cells at once, across rows not yet complete, and in
+            # the first cell's style (the form keeps the others to their borders).
+            self.sheet.merge.append([row - 1, first - 1, row + rows - 2, last - 1])
         if border:
             for r in range(row, row + rows):
                 for c in range(first, last + 1):
                     if (r, c) != (row, first):
-                        self._cell(r, c, self._filler_style())
+                        self._cell(r, c, None, self.filler)
         if value is not None and size <= HEADER_SIZE:
             width = sum(COLUMNS[c - 1][1] for c in range(first, last + 1))
             needed = wrapped_lines(str(value), width) / rows
             for r in range(row, row + rows):
                 self.lines[r] = max(self.lines.get(r, 1), needed)
-        return cell
 
     def case_row(self, row: int, values: list) -> None:
         """One line of the case list: twelve single bordered cells, each styled as `put` would (left-aligned text in
         I-L, centred otherwise; C as text), the row as tall as its tallest cell needs; the rows before it written.
         """
         self.flush(row)
-        centred = self._style(BODY_SIZE, False, CENTER, True, None)
-        text = self._style(BODY_SIZE, False, LEFT, True, None)
-        id_number = self._style(BODY_SIZE, False, CENTER, True, "@")  # never read as a number
+        centred = self._format(BODY_SIZE, False, CENTER, True, None)
+        text = self._format(BODY_SIZE, False, LEFT, True, None)
+        id_number = self._format(BODY_SIZE, False, CENTER, True, "@")  # never read as a number
         cells, needed = {}, 1
         for column, value in enumerate(values, start=1):
-            style = id_number if column == 3 else text if column >= 9 and value else centred
-            cell = cells[column] = WriteOnlyCell(self.sheet)
-            cell.row, cell.column, cell._style = row, column, copy(style)
-            xlsx.set_value(cell, value)
+            cells[column] = (value, id_number if column == 3 else text if column >= 9 and value else centred)
             if value is not None:
                 needed = max(needed, wrapped_lines(str(value), COLUMNS[column - 1][1]))
         self.pending[row] = cells
@@ -197,23 +189,25 @@ class _FormSheet:
         for row in range(self.written + 1, end):
             height = self._height(row)
             if height is not None:
-                self.sheet.row_dimensions[row].height = height
-            cells = self.pending.pop(row, {})
-            self.sheet.append([cells[column] for column in sorted(cells)])
-            if height is not None:
-                del self.sheet.row_dimensions[row]  # written with the row; not kept for thousands of rows
+                self.sheet.set_row(row - 1, height)
+            for column, (value, cell_format) in sorted(self.pending.pop(row, {}).items()):
+                _write(self.sheet, row - 1, column - 1, value, cell_format)
             self.lines.pop(row, None)
             self.written = row
 
 
-def _cells_as_made(cells: list[WriteOnlyCell], _row: int) -> list[WriteOnlyCell]:
-    """A streamed row's cells as _FormSheet made them, each with its style, row and column. openpyxl's own
-    conversion (`WriteOnlyWorksheet._values_to_row`) tries each cell as a value first, then makes a spare cell
-    after each styled one: a third of the time of a large form.
-    """
-    return cells
+def _write(sheet, row: int, column: int, value, cell_format) -> None:
+    """A cell as `xlsx.set_value` writes one: text made safe and always text (never a formula), numbers as numbers."""
+    value = safe_value(value)
+    if value is None or value == "":
+        sheet.write_blank(row, column, None, cell_format)
+    elif isinstance(value, str):
+        sheet.write_string(row, column, value, cell_format)
+    else:
+        sheet.write_number(row, column, value, cell_format)
 
 
+@lru_cache(maxsize=4096)  # a form's cells repeat (classes, check boxes, kinds): each text measured once
 def wrapped_lines(text: str, width: float) -> int:
     """How many lines `text` takes in a wrapped cell `width` characters wide (a little margin kept)."""
     usable = max(width - 2, 2)
@@ -222,21 +216,21 @@ def wrapped_lines(text: str, width: float) -> int:
 
 def form_workbook(table: ScreeningTable) -> io.BytesIO:
     """The table as an .xlsx laid out like the notice's form; the sheet is named 附件1 or 附件2."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(table.form)
-    sheet._values_to_row = _cells_as_made
-    sheet.sheet_view.showGridLines = False
-    for index, (_text, width) in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    setup_page(sheet)  # written before the first row (the sheet's properties head the stream), like the widths
-    form = _FormSheet(sheet)
+    buffer = io.BytesIO()
+    workbook = Workbook(buffer, {"constant_memory": True})
+    sheet = workbook.add_worksheet(table.form)
+    sheet.hide_gridlines(2)
+    for index, (_text, width) in enumerate(COLUMNS):
+        sheet.set_column_pixels(index, index, width * DIGIT_PIXELS)  # stored as exactly `width` characters
+    setup_page(sheet)
+    form = _FormSheet(workbook, sheet)
 
     # 1-2: title and unit line (outside the bordered form, as printed)
     form.put(1, 1, table.title, last=WIDTH, bold=True, size=TITLE_SIZE, border=False)
     form.fixed[1] = 32
     form.put(2, 1, f"{table.unit_label}{table.unit_name}", last=7, align=LEFT, border=False, size=11)
     form.put(2, 8, term_label(table.academic_year, table.term), last=WIDTH, border=False, size=11,
-             align=Alignment(horizontal="right", vertical="center"))
+             align=RIGHT)
     form.fixed[2] = 24
 
     # 3-4: the counts
@@ -277,7 +271,7 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
         else:
             form.put(header, col, text or table.place_column, rows=2, bold=True)
     form.put(header, 9, RECEIVED_HEADER, last=10, bold=True)
-    sheet.print_title_rows = f"{header}:{header + 1}"
+    sheet.repeat_rows(header - 1, header)
 
     # 11..: the cases, or one row 无
     row = header + 2
@@ -295,14 +289,12 @@ def form_workbook(table: ScreeningTable) -> io.BytesIO:
     last_row = row
 
     form.flush()
-    sheet.print_area = f"A1:{get_column_letter(WIDTH)}{last_row}"
-    if table.run_at:
-        sheet.oddFooter.left.text = f"排查时间：{table.run_at_local}"
-        sheet.oddFooter.left.size = 8
-    sheet.oddFooter.right.text = "第 &P 页，共 &N 页"
-    sheet.oddFooter.right.size = 8
-
-    return xlsx.save(workbook)  # every cell made safe (no formula, within Excel's limits) before it leaves
+    sheet.print_area(0, 0, last_row - 1, WIDTH - 1)
+    left = f"&L&8排查时间：{table.run_at_local}" if table.run_at else ""
+    sheet.set_footer(f"{left}&R&8第 &P 页，共 &N 页", {"margin": 0.25})
+    workbook.close()
+    buffer.seek(0)
+    return buffer
 
 
 def case_cells(case: CaseRow) -> list:
@@ -330,15 +322,9 @@ def setup_page(sheet) -> None:
     """A4 landscape, one page wide (as many pages tall as needed), small margins, centred (the print area, the
     whole form, is set once its last row is known).
     """
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = Worksheet.ORIENTATION_LANDSCAPE
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_options.horizontalCentered = True
-    margins = sheet.page_margins
-    margins.left = margins.right = 0.4
-    margins.top = 0.5
-    margins.bottom = 0.6
-    margins.header = 0.2
-    margins.footer = 0.25
+    sheet.set_paper(9)  # A4
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.center_horizontally()
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    sheet.set_header("", {"margin": 0.2})

@@ -9,7 +9,6 @@ Not collected by pytest (no test_ prefix); the sample tables are shared with tes
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -35,8 +34,8 @@ def school_table(cases: int = 3) -> ScreeningTable:
                 place="外国语学院", class_name="英语2202", kind="未按最高档", required="国家助学金（一档）",
                 categories="农村低保家庭学生、残疾",
                 registered=False, has_some_aid=True,
-                received=[ReceivedAid(date(2025, 10, 20), "国家助学金（二档）"),
-                          ReceivedAid(date(2025, 9, 1), "绿色通道")],
+                received=(ReceivedAid(date(2025, 10, 20), "国家助学金（二档）"),
+                          ReceivedAid(date(2025, 9, 1), "绿色通道")),
                 reason="认定等级调整后未重新评定档次", remedy="补发一档与二档差额，2025年12月15日前"),
         CaseRow(number=3, unit_code="10001", student_no="2024030307", name="欧阳晓燕", id_number="110108********567X",
                 place="计算机科学与技术学院", class_name="计科2403", kind="其他应资助未资助", required="任一资助",
@@ -65,7 +64,7 @@ def district_table() -> ScreeningTable:
 def large_table(cases: int = 60) -> ScreeningTable:
     """A 附件1 of a large university: many open cases, the reasons summarised in one cell."""
     table = school_table()
-    table.cases = [replace(table.cases[i % 3], number=i + 1) for i in range(cases)]
+    table.cases = [table.cases[i % 3]._replace(number=i + 1) for i in range(cases)]
     table.covered = table.should_cover - cases
     table.reasons_and_measures = summarise_reasons([(c.kind, c.reason, bool(c.remedy)) for c in table.cases])
     return table

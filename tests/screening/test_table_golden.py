@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from caretrack.core import crypto
 from caretrack.org.models import Stage
@@ -133,6 +134,7 @@ def test_full_id_numbers_only_when_revealed_and_the_snapshot_round_trips(gold, y
 
 # --- the printed xlsx ---------------------------------------------------------------------------------------
 
+PIXEL = 0.75  # points: a row's height is kept to the whole pixel (96 dpi), a quarter point off at most
 NOTES_TEXT = "说明：" + "\n\u3000\u3000\u3000".join(NOTES)
 HEADERS = {"A9": "序号", "B9": "姓名", "C9": "身份证号", "D9": "学院（系）", "E9": "班级",
            "F9": "家庭经济\n困难类型", "G9": "是否建档\n立卡家庭", "H9": "是否已享受\n部分资助",
@@ -175,8 +177,6 @@ FILLER = ("Calibri", 11.0, False, None, None, False, 0.0, "TTTT", "General")  # 
 
 def expected_styles() -> dict[str, tuple]:
     """The style of every stored cell of the university's sheet, as the form lays it out."""
-    from openpyxl.utils import get_column_letter
-
     styles = {"A1": ("宋体", 16.0, True, "center", "center", True, 0.0, "----", "General"),
               "A2": ("宋体", 11.0, False, "left", "center", True, 1.0, "----", "General"),
               "H2": ("宋体", 11.0, False, "right", "center", False, 0.0, "----", "General"),
@@ -228,14 +228,16 @@ def test_the_university_sheet_cell_by_cell(gold, year):
     assert {str(r) for r in sheet.merged_cells.ranges} == MERGED
     assert all(sheet[f"C{row}"].data_type == "s" for row in CASE_ROWS)
     heights = {r: d.height for r, d in sheet.row_dimensions.items() if d.height is not None}
-    assert heights == {1: 32, 2: 24, 3: 36, 4: 36, 5: 22, 6: 64, 7: 22, 8: 22, 9: 22, 10: 22,
-                       **dict.fromkeys(range(11, 18), 36), 18: 50}
-    assert {k: d.width for k, d in sheet.column_dimensions.items()} == dict(zip(
+    assert heights == pytest.approx({1: 32, 2: 24, 3: 36, 4: 36, 5: 22, 6: 64, 7: 22, 8: 22, 9: 22, 10: 22,
+                                     **dict.fromkeys(range(11, 18), 36), 18: 50}, abs=PIXEL)
+    widths = {get_column_letter(c): d.width for d in sheet.column_dimensions.values()  # G:H, both 12, is one range
+              for c in range(d.min, d.max + 1)}
+    assert widths == dict(zip(
         "ABCDEFGHIJKL", [5, 9, 20, 14, 12, 14, 12, 12, 15, 16, 22, 20], strict=True))
     assert (sheet.max_row, sheet.max_column, sheet.sheet_view.showGridLines) == (18, 12, False)
     setup = sheet.page_setup
-    assert (str(setup.paperSize), setup.orientation, int(setup.fitToWidth), int(setup.fitToHeight)) == (
-        "9", "landscape", 1, 0)
+    assert (str(setup.paperSize), setup.orientation, int(setup.fitToWidth or 1), int(setup.fitToHeight)) == (
+        "9", "landscape", 1, 0)  # fitToWidth absent: 1, the default
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_options.horizontalCentered
     m = sheet.page_margins
@@ -260,9 +262,9 @@ def test_the_district_sheet_names_the_schools(gold, year):
                                                                "东城区实验小学"]
     assert sheet["I12"].value == "2026年1月10日"
     assert sheet["A15"].value == NOTES_TEXT
-    assert {r: d.height for r, d in sheet.row_dimensions.items() if d.height is not None} == {
+    assert {r: d.height for r, d in sheet.row_dimensions.items() if d.height is not None} == pytest.approx({
         1: 32, 2: 24, 3: 36, 4: 36, 5: 22, 6: 50, 7: 22, 8: 22, 9: 22, 10: 22, 11: 50, 12: 50, 13: 36, 14: 50,
-        15: 50}
+        15: 50}, abs=PIXEL)
     assert str(sheet.print_area) == "'附件2'!$A$1:$L$15"
 
 
