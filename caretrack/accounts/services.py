@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import lazyload
 
 from caretrack.accounts import queries
 from caretrack.accounts.models import LoginAttempt, RoleAssignment, User, check_nobodys_password
@@ -93,7 +94,8 @@ def _last_successes(username: str, address: str) -> tuple[datetime | None, datet
 def home_unit(user: User | None) -> Unit | None:
     """The unit of the user's first grant, whose term dates set the user's default year and term."""
     unit_id = home_unit_id(user)
-    return db.session.get(Unit, unit_id) if unit_id else None
+    # Only the unit's own row is wanted, for its term dates: not the stages its relationship loads by default.
+    return db.session.get(Unit, unit_id, options=[lazyload(Unit.stage_rows)]) if unit_id else None
 
 
 def login_wait(username: str, address: str, policy: ThrottlePolicy, now: datetime) -> timedelta:

@@ -14,7 +14,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.requests import roll_back_anyway
 from caretrack.core.timeutil import local_today
 from caretrack.extensions import db
-from caretrack.students.groups import schools_for
+from caretrack.students.groups import school_choices
 from caretrack.students.models import Student
 
 
@@ -34,7 +34,7 @@ def _list_page(form: NominationForm, status: int = 200):
 @permission_required(Permission.EXEMPLARS_NOMINATE)
 def list_exemplars():
     form = NominationForm()
-    form.school_id.choices = [(s.id, s.name) for s in schools_for(current_user, Permission.EXEMPLARS_NOMINATE)]
+    form.school_id.choices = school_choices(current_user, Permission.EXEMPLARS_NOMINATE)
     if not form.validate_on_submit():
         return _list_page(form, 400 if form.errors else 200)
     student = db.session.scalar(scoped(select(Student), current_user, Permission.STUDENTS_VIEW).where(

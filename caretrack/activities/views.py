@@ -15,7 +15,7 @@ from caretrack.core.errors import DomainError
 from caretrack.core.requests import roll_back_anyway
 from caretrack.extensions import db
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, schools_for
+from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, school_choices
 from caretrack.students.models import Student
 
 
@@ -25,7 +25,7 @@ from caretrack.students.models import Student
 def list_clubs():
     form = CaseloadForm()
     form.name.label.text = _("自强社名称")
-    form.school_id.choices = [(s.id, s.name) for s in schools_for(current_user, Permission.CLUBS_MANAGE)]
+    form.school_id.choices = school_choices(current_user, Permission.CLUBS_MANAGE)
     if request.method == "POST":
         if not form.school_id.choices:
             abort(403)  # a club leader may look at clubs, not make them

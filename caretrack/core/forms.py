@@ -6,7 +6,11 @@ characters in text, dates in a sane range, numbers that fit their columns, a hid
 
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
+from babel import support
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -25,6 +29,7 @@ from wtforms import (
     validators,
     widgets,
 )
+from wtforms.i18n import messages_path
 
 from caretrack.core import text
 from caretrack.core.timeutil import date_range_message, is_sane_date
@@ -85,11 +90,24 @@ def implied_validators(field: Field) -> list:
     return []
 
 
+@cache
+def _wtforms_catalog(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class BaseForm(FlaskForm):
     """A CSRF-protected form whose validator messages are Chinese first."""
 
     class Meta:
         locales = ["zh_CN", "en"]
+
+        def get_translations(self, form):
+            """WTForms' own messages in the request's language, as Flask-WTF gives them, but each catalog read
+            from disk once per process rather than once per request (it never changes while the app runs).
+            """
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalog(str(get_locale()))
 
     def validate(self, extra_validators=None) -> bool:
         """Validate with each field's own validators and those its kind implies."""

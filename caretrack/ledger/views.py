@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from caretrack.core import uploads
@@ -70,6 +72,29 @@ def _prepare_record_form(form: RecordForm, student: Student, fresh: bool) -> lis
     return closables
 
 
+_FRESH_FIELDS = "caretrack.fresh_record_fields"
+_FRESH_FIELDS_KEPT = 64  # languages x kinds x the two readers, for a day or two: never more than a few dozen
+
+
+def fresh_record_fields(form: RecordForm, may_read_restricted: bool) -> Markup:
+    """The fixed fields of a fresh record form (ledger/_record_fixed_fields.html), rendered once per process.
+
+    Every file page shows the new-record form, and its fields are the same for everyone but for the language, the
+    day, the kind it starts on and whether the reader may open restricted records: rendering them is most of the
+    page's template time, so each combination is rendered once and kept on the app. A form holding input or
+    errors is never rendered this way.
+    """
+    key = (str(get_locale()), form.kind.data, form.happened_on.data, may_read_restricted)
+    kept = current_app.extensions.setdefault(_FRESH_FIELDS, {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= _FRESH_FIELDS_KEPT:
+            kept.clear()
+        template = current_app.jinja_env.get_template("ledger/_record_fixed_fields.html")
+        html = kept[key] = Markup(template.render(form=form, may_read_restricted=may_read_restricted))
+    return html
+
+
 def timeline_section(user, student: Student) -> dict | None:
     """The student's aid and care, for the file page; confidential records shown open are audited."""
     if not can(user, Permission.LEDGER_VIEW, student):
@@ -82,13 +107,15 @@ def timeline_section(user, student: Student) -> dict | None:
     services.audit_reads(user, [e.entry for e in entries if isinstance(e.entry, SupportRecord) and e.readable],
                          g.client_address)
     may_record = can(user, Permission.CARE_RECORD, student)
+    may_read_restricted = can(user, Permission.CARE_RESTRICTED, student)
     form = RecordForm(happened_on=local_today(), formdata=None) if may_record else None
+    closables = _prepare_record_form(form, student, fresh=True) if form else []
     return {"template": "ledger/_timeline.html", "student": student, "entries": entries, "filters": filters,
             "totals": queries.aid_totals_by_year(student), "kinds": RecordKind.choices(),
             "years": org.all_years(), "may_record": may_record, "may_disburse": can(user, Permission.DISBURSE, student),
-            "record_form": form, "closables": _prepare_record_form(form, student, fresh=True) if form else [],
-            "open_record_form": bool(request.args.get("close")),
-            "may_read_restricted": can(user, Permission.CARE_RESTRICTED, student)}
+            "record_form": form, "closables": closables, "open_record_form": bool(request.args.get("close")),
+            "fresh_fields": fresh_record_fields(form, may_read_restricted) if form else None,
+            "may_read_restricted": may_read_restricted}
 
 
 register_file_section(timeline_section)

@@ -8,7 +8,7 @@ from caretrack.core.access import Permission, get_or_404, permission_required
 from caretrack.students import caseloads_bp as bp
 from caretrack.students import services
 from caretrack.students.forms import CaseloadForm
-from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, schools_for
+from caretrack.students.groups import add_by_student_no, create_group, groups_page, members_page, school_choices
 from caretrack.students.models import Caseload, caseload_members
 
 
@@ -17,7 +17,7 @@ from caretrack.students.models import Caseload, caseload_members
 @permission_required(Permission.CASELOADS_MANAGE)
 def list_caseloads():
     form = CaseloadForm()
-    form.school_id.choices = [(s.id, s.name) for s in schools_for(current_user, Permission.CASELOADS_MANAGE)]
+    form.school_id.choices = school_choices(current_user, Permission.CASELOADS_MANAGE)
     caseload = create_group(current_user, form, Permission.CASELOADS_MANAGE,
                             lambda school, name: services.create_caseload(current_user, school, name))
     if caseload is not None:

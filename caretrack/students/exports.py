@@ -32,15 +32,15 @@ def _rows(statement, filters: queries.StudentFilters, full_ids: bool):
         students = db.session.scalars(queries.with_places(statement).limit(BATCH).offset(offset)).unique().all()
         if not students:
             return
-        identifications = queries.identifications_by_student([s.id for s in students], filters.year)
+        badges = queries.identification_badges([s.id for s in students], filters.year)
         for s in students:
-            ident = identifications.get(s.id)
+            badge = badges.get(s.id)
             yield [s.school.name, s.college.name if s.college else "", s.school_class.name, s.student_no, s.name,
                    _label(Gender, s.gender), crypto.decrypt(s.id_cipher) if full_ids else s.id_masked,
                    Stage(s.stage).label, s.enrolment_year or "", _("是") if s.is_boarder else _("否"),
-                   _label(Hukou, s.hukou), ident.academic_year.label if ident else "",
-                   "、".join(c.label for c in ident.categories) if ident else "",
-                   ident.level_enum.label if ident else "", _label(StudentStatus, s.status)]
+                   _label(Hukou, s.hukou), filters.year.label if badge else "",
+                   "、".join(c.label for c in badge.categories) if badge else "",
+                   badge.level.label if badge else "", _label(StudentStatus, s.status)]
         offset += BATCH
 
 

@@ -18,10 +18,11 @@ from caretrack.org.models import Unit, UnitKind
 from caretrack.students.models import Student
 
 
-def schools_for(user, permission: Permission) -> list[Unit]:
-    """The schools (not the city or districts) inside the user's scope for `permission`, by code."""
-    return list(db.session.scalars(scoped(select(Unit), user, permission)
-                                   .where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code)))
+def school_choices(user, permission: Permission) -> list[tuple[int, str]]:
+    """The schools (not the city or districts) inside the user's scope for `permission`, as (id, name) by code."""
+    statement = scoped(select(Unit.id, Unit.name), user, permission, Unit)
+    return [tuple(row) for row in db.session.execute(
+        statement.where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code))]
 
 
 def groups_page(user, permission: Permission, model, members: Table, group_column) -> Page:

@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scoped
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
-from caretrack.students.models import Identification, IdentificationCategory, Student
+from caretrack.students.models import Category, Identification, IdentificationCategory, Level, Student
 
 
 @dataclass
@@ -79,20 +79,45 @@ def _identification_filters(statement, filters: StudentFilters):
     return statement
 
 
+def counted_students(statement):
+    """The same students as ids only, for the list's count: no row is read wider than the count needs."""
+    return statement.with_only_columns(Student.id)
+
+
 def with_places(statement):
-    """Load each student's school, college and class in the same query (no query per row)."""
-    return statement.options(joinedload(Student.school), joinedload(Student.college),
-                             joinedload(Student.school_class))
+    """Load each student's school, college and class in the same query (no query per row).
+
+    The schools come without their stages, which a list of students never shows (one statement fewer).
+    """
+    return statement.options(joinedload(Student.school).options(lazyload(Unit.stage_rows)),
+                             joinedload(Student.college), joinedload(Student.school_class))
 
 
-def identifications_by_student(student_ids, year: AcademicYear | None) -> dict[int, Identification]:
-    """The identification of that year for each of the students (two queries, whatever their number)."""
+@dataclass(frozen=True)
+class Badge:
+    """What a list shows of a student's identification of one year: the level and the categories, in order."""
+
+    level: Level
+    categories: tuple[Category, ...]
+
+
+def identification_badges(student_ids, year: AcademicYear | None) -> dict[int, Badge]:
+    """The identification of that year for each of the students, as badges: one query, whatever their number."""
     if year is None or not student_ids:
         return {}
-    rows = db.session.scalars(select(Identification).where(
-        Identification.student_id.in_(student_ids), Identification.academic_year_id == year.id)
-        .options(selectinload(Identification.category_rows)))
-    return {row.student_id: row for row in rows}
+    rows = db.session.execute(
+        select(Identification.student_id, Identification.level, IdentificationCategory.category)
+        .outerjoin(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
+        .where(Identification.student_id.in_(student_ids), Identification.academic_year_id == year.id))
+    levels: dict[int, str] = {}
+    categories: dict[int, list[Category]] = {}
+    for student_id, level, category in rows:
+        levels[student_id] = level
+        found = categories.setdefault(student_id, [])
+        if category is not None:
+            found.append(Category(category))
+    return {student_id: Badge(Level(level), tuple(sorted(categories[student_id], key=lambda c: c.priority)))
+            for student_id, level in levels.items()}
 
 
 def get_student(user, student_id: int) -> Student | None:
@@ -109,11 +134,16 @@ def get_student(user, student_id: int) -> Student | None:
     return db.session.execute(statement).unique().scalar_one_or_none()
 
 
-def filter_choices(user, school_id: int | None):
-    """The colleges and classes the filter selects offer: those of the visible schools."""
-    colleges = scoped(select(College), user, Permission.STUDENTS_VIEW).order_by(College.name)
-    classes = scoped(select(SchoolClass), user, Permission.STUDENTS_VIEW).order_by(SchoolClass.name)
+def filter_choices(user, school_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The colleges and classes the filter selects offer, as (id, name): those of the visible schools.
+
+    Rows, not objects: a university's select lists nine hundred classes on every view of the list.
+    """
+    colleges = scoped(select(College.id, College.name), user, Permission.STUDENTS_VIEW, College).order_by(College.name)
+    classes = scoped(select(SchoolClass.id, SchoolClass.name), user, Permission.STUDENTS_VIEW,
+                     SchoolClass).order_by(SchoolClass.name)
     if school_id:
         colleges = colleges.where(College.school_id == school_id)
         classes = classes.where(SchoolClass.school_id == school_id)
-    return db.session.scalars(colleges.limit(500)).all(), db.session.scalars(classes.limit(1000)).all()
+    return ([tuple(row) for row in db.session.execute(colleges.limit(500))],
+            [tuple(row) for row in db.session.execute(classes.limit(1000))])

@@ -27,7 +27,7 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
-from caretrack.students.groups import schools_for
+from caretrack.students.groups import school_choices
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Category, Gender, Level, Student, StudentStatus
 
@@ -67,11 +67,8 @@ def filters_from_request() -> queries.StudentFilters:
 
 def _list_context(filters: queries.StudentFilters) -> dict:
     colleges, classes = queries.filter_choices(current_user, filters.school_id)
-    schools = schools_for(current_user, Permission.STUDENTS_VIEW)
-    years = org.all_years()
-    return {"filters": filters, "schools": [(u.id, u.name) for u in schools],
-            "colleges": [(c.id, c.name) for c in colleges], "classes": [(c.id, c.name) for c in classes],
-            "years": years,
+    return {"filters": filters, "schools": school_choices(current_user, Permission.STUDENTS_VIEW),
+            "colleges": colleges, "classes": classes, "years": org.all_years(),
             "stages": Stage.choices(), "categories": Category.choices(), "levels": Level.choices(),
             "statuses": StudentStatus.choices()}
 
@@ -107,10 +104,11 @@ def list_students():
     if request.method == "POST":
         return _filter_redirect()
     filters = filters_from_request()
-    page = paginate(queries.with_places(queries.student_query(current_user, filters)),
-                    cap=current_app.config["COUNT_CAP"])
-    identifications = queries.identifications_by_student([s.id for s in page.items], filters.year)
-    return render_template("students/list.html", page=page, identifications=identifications,
+    students = queries.student_query(current_user, filters)
+    page = paginate(queries.with_places(students), cap=current_app.config["COUNT_CAP"],
+                    counted=queries.counted_students(students))
+    badges = queries.identification_badges([s.id for s in page.items], filters.year)
+    return render_template("students/list.html", page=page, badges=badges,
                            **_list_context(filters))
 
 

@@ -499,3 +499,48 @@ def test_the_university_list_costs_the_same_queries_whatever_the_school_holds(ci
     few = [queries(path) for path in paths]
     _grow_the_university(city, student)
     assert [queries(path) for path in paths] == few
+
+
+LIST_PAGE_CEILING = 12  # statements: the badges in one query, the filter choices as rows, no stages of schools
+
+
+def test_the_list_reads_its_badges_and_filter_choices_in_a_fixed_few_statements(city, login, count_queries):
+    for index in range(3):
+        identify(make_student(city.uni_class, student_no=f"L{index}"), 2025, Category.ORPHAN, Category.OTHER)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    db.session.flush()
+    with count_queries() as counter:
+        html = page(client, "/students/?year=2025")
+    assert counter.count <= LIST_PAGE_CEILING
+    assert sum("identification_categories" in statement for statement in counter.statements) == 1
+    assert sum("unit_stages" in statement for statement in counter.statements) == 0
+    # Each badge: the level, then the categories in the notice's order.
+    assert html.count(f'{Category.ORPHAN.label}、{Category.OTHER.label}') == 3
+
+
+def test_the_list_filters_preselect_the_chosen_class_and_escape_its_name(city, login):
+    from caretrack.org import services as org
+
+    odd = org.get_or_create_class(None, city.university, "机械<24>&\"02\"", city.uni_class.college)
+    make_student(odd, student_no="X001")
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    html = page(client, f"/students/?class={odd.id}")
+    assert f'<option value="{odd.id}" selected>机械&lt;24&gt;&amp;&#34;02&#34;</option>' in html
+    assert f'<option value="{city.uni_class.id}">{city.uni_class.name}</option>' in html
+
+
+def test_the_files_record_form_is_rendered_once_per_language_and_day(city, login, app):
+    from caretrack.ledger.views import _FRESH_FIELDS
+
+    first, second = make_student(city.uni_class, student_no="R001"), make_student(city.uni_class, student_no="R002")
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    app.extensions.pop(_FRESH_FIELDS, None)
+    html = page(client, f"/students/{first.id}")
+    assert page(client, f"/students/{second.id}").count('name="summary"') == html.count('name="summary"') == 1
+    assert len(app.extensions[_FRESH_FIELDS]) == 1
+    with client.session_transaction() as session:
+        session["locale"] = "en"
+    english = page(client, f"/students/{first.id}")
+    assert len(app.extensions[_FRESH_FIELDS]) == 2
+    assert 'name="summary"' in english
+    assert "内容" not in english.split('id="new-record"')[1].split("</details>")[0]
