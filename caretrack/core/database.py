@@ -1,5 +1,8 @@
 """Database engine settings that make SQLite behave like the production database where it matters."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask, request
 from sqlalchemy import Table, event, insert, text
 from sqlalchemy.engine import Engine
@@ -31,6 +34,33 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def begin_writing() -> None:
     """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; nothing elsewhere)."""
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def append_only_suspended(table: Table) -> Iterator[None]:
+    """Let this transaction rewrite rows of an append-only table (its `append_only_triggers` info): the key
+    rotation re-encrypting the frozen archive, the same plaintext under a new key.
+
+    The trigger is dropped and recreated from its own stored text on SQLite, disabled and enabled on PostgreSQL;
+    both are transactional, so a failure inside rolls the suspension back with the rest. Other connections
+    never see the table unguarded (PostgreSQL locks it until the commit; SQLite holds the write lock).
+    """
+    triggers = table.info.get("append_only_triggers")
+    if not triggers:
+        yield
+        return
+    connection = db.session.connection()
+    name = triggers[connection.dialect.name]
+    if connection.dialect.name == "sqlite":
+        definition = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).scalar_one()
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        yield
+        connection.exec_driver_sql(definition)
+    else:
+        connection.exec_driver_sql(f'ALTER TABLE "{table.name}" DISABLE TRIGGER "{name}"')
+        yield
+        connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ENABLE TRIGGER "{name}"')
 
 
 def init_app(app: Flask) -> None:

@@ -7,6 +7,7 @@ with foreign keys on would cascade to the rows that refer to it. Each migration 
 as core.models.EncryptedText does).
 """
 
+import json
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,23 +32,37 @@ def check_data_key(bind) -> None:
 
 
 def encrypt_columns(columns: Columns) -> None:
-    """Make each column binary, every existing value encrypted with the configured key (the empty text as b"")."""
+    """Make each column binary, every existing value encrypted with the configured key (the empty text as b"").
+
+    A JSON column's document is encrypted as its compact JSON text (core.models.EncryptedJSON reads it back).
+    """
     check_data_key(op.get_bind())
     secret = current_app.config["CARETRACK_DATA_KEY"]
     for table_name, listed in columns.items():
         for column, old_type, nullable in listed:
             context = f"{table_name}.{column}".encode()
-            swap_column(table_name, column, old_type, sa.LargeBinary(), nullable,
-                        lambda text, context=context: crypto.encrypt(text, context, secret=secret) if text else b"")
+            as_text = _json_text if isinstance(old_type, sa.JSON) else str
+
+            def encrypted(value, context=context, as_text=as_text):
+                text = as_text(value)
+                return crypto.encrypt(text, context, secret=secret) if text else b""
+
+            swap_column(table_name, column, old_type, sa.LargeBinary(), nullable, encrypted)
 
 
 def decrypt_columns(columns: Columns) -> None:
-    """The downgrade of encrypt_columns: each column back to its type, holding the plain text."""
+    """The downgrade of encrypt_columns: each column back to its type, holding the plain text (or document)."""
     for table_name, listed in columns.items():
         for column, old_type, nullable in listed:
             context = f"{table_name}.{column}".encode()
+            from_text = json.loads if isinstance(old_type, sa.JSON) else str
             swap_column(table_name, column, sa.LargeBinary(), old_type, nullable,
-                        lambda blob, context=context: crypto.decrypt(bytes(blob), context))
+                        lambda blob, context=context, from_text=from_text:
+                        from_text(crypto.decrypt(bytes(blob), context)))
+
+
+def _json_text(document) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def swap_column(table_name: str, column: str, old_type, new_type, nullable: bool,
@@ -55,9 +70,11 @@ def swap_column(table_name: str, column: str, old_type, new_type, nullable: bool
     """Replace `column` by one of `new_type` holding transform(value) of every row (NULL stays NULL)."""
     bind = op.get_bind()
     temporary = f"{column}_swap"
-    # SQLite adds a NOT NULL column only with a default; every row gets its value below.
-    op.add_column(table_name, sa.Column(temporary, new_type, nullable=nullable,
-                                        server_default=None if nullable else sa.text("''")))
+    # SQLite adds a NOT NULL column only with a default; every row gets its value below. PostgreSQL adds it
+    # nullable and makes it NOT NULL once filled ('' is no JSON document, so it cannot be the default there).
+    sqlite = bind.dialect.name == "sqlite"
+    op.add_column(table_name, sa.Column(temporary, new_type, nullable=nullable or not sqlite,
+                                        server_default=sa.text("''") if sqlite and not nullable else None))
     table = sa.table(table_name, sa.column("id", sa.Integer), sa.column(column, old_type),
                      sa.column(temporary, new_type))
     statement = (sa.update(table).where(table.c.id == sa.bindparam("row_id"))
@@ -73,5 +90,5 @@ def swap_column(table_name: str, column: str, old_type, new_type, nullable: bool
         last = rows[-1][0]
     op.drop_column(table_name, column)
     op.execute(f'ALTER TABLE "{table_name}" RENAME COLUMN "{temporary}" TO "{column}"')
-    if not nullable and bind.dialect.name == "postgresql":
-        op.alter_column(table_name, column, server_default=None)
+    if not nullable and not sqlite:
+        op.alter_column(table_name, column, nullable=False)

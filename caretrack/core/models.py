@@ -1,10 +1,25 @@
 """Column types and model mixins shared by every domain."""
 
+import json
 import sqlite3
 from datetime import datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, Table, and_, event, inspect, or_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    and_,
+    event,
+    func,
+    inspect,
+    or_,
+    type_coerce,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -86,6 +101,36 @@ class EncryptedText(TypeDecorator):
         if isinstance(value, str):  # SQLite: the migration's default '' of a row written around it
             value = value.encode()
         return crypto.decrypt(bytes(value), self.context)
+
+
+def has_text(column) -> ColumnElement[bool]:
+    """SQL that is true where an EncryptedText column holds a text (not NULL, not the empty text).
+
+    The one question of content SQL can answer on ciphertext: the empty text is stored as b"" and any other as
+    its ciphertext, so the length of what is stored tells (SQL functions on the text itself, such as trim, would
+    run on the ciphertext). Callers store texts stripped, so a text of blanks is never stored.
+    """
+    return func.length(type_coerce(column, LargeBinary)) > 0
+
+
+class EncryptedJSON(EncryptedText):
+    """A JSON document stored like EncryptedText: its compact JSON text encrypted, read back as the document.
+
+    For documents that quote the file (a generated summary, a frozen archive snapshot): a dump of the database
+    shows their ciphertext only. An archive snapshot stores its canonical text as EncryptedText instead, since its
+    hash is of that exact text.
+    """
+
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return super().process_bind_param(json.dumps(value, ensure_ascii=False, separators=(",", ":")), dialect)
+
+    def process_result_value(self, value, dialect):
+        text = super().process_result_value(value, dialect)
+        return None if text is None else json.loads(text)
 
 
 class EncryptedComparisonError(TypeError):

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 
 from caretrack.audit.services import AuditAction, record
 from caretrack.core import crypto, keyring
+from caretrack.core.database import append_only_suspended
 from caretrack.core.models import as_stored, encrypted_columns
 from caretrack.extensions import db
 from caretrack.students.models import Student
@@ -102,9 +103,12 @@ def _rotate_texts(table, columns, after: int, batch: int, new: str) -> tuple[int
                 values[f"new_{column.name}"] = crypto.encrypt(plaintext, column.type.context, secret=new)
         if values:
             changes.setdefault(tuple(sorted(values)), []).append({"row_id": row.id, **values})
-    for keys, params in changes.items():
-        db.session.execute(update(stored).where(stored.c.id == bindparam("row_id")).values(
-            {key.removeprefix("new_"): bindparam(key) for key in keys}), params)
+    if not changes:
+        return rows[-1].id, 0
+    with append_only_suspended(table):  # the frozen archive: the same text, under the new key
+        for keys, params in changes.items():
+            db.session.execute(update(stored).where(stored.c.id == bindparam("row_id")).values(
+                {key.removeprefix("new_"): bindparam(key) for key in keys}), params)
     return rows[-1].id, sum(len(params) for params in changes.values())
 
 

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from caretrack.core.models import TimestampMixin, UTCDateTime, VersionedMixin
+from caretrack.core.models import EncryptedJSON, EncryptedText, TimestampMixin, UTCDateTime, VersionedMixin
 from caretrack.core.timeutil import utcnow
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, Unit
@@ -23,7 +23,7 @@ class SummaryNarrative(TimestampMixin, VersionedMixin, db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     academic_year_id: Mapped[int] = mapped_column(ForeignKey("academic_years.id"))
     term: Mapped[int]
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText(b"summary_narratives.text"), default="")
     written_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     student: Mapped[Student] = relationship()
@@ -40,7 +40,7 @@ class GeneratedSummary(TimestampMixin, db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     academic_year_id: Mapped[int] = mapped_column(ForeignKey("academic_years.id"))
     term: Mapped[int]
-    content: Mapped[dict] = mapped_column(JSON)
+    content: Mapped[dict] = mapped_column(EncryptedJSON(b"generated_summaries.content"))
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -81,6 +81,10 @@ class ArchiveSnapshot(db.Model):
     __table_args__ = (
         UniqueConstraint("academic_year_id", "unit_id", "sequence"),
         Index("ix_archive_snapshots_student", "student_id"),
+        # The triggers that refuse UPDATE (see the migrations); a key rotation suspends them for its own
+        # transaction to re-encrypt the content (core.database.append_only_suspended).
+        {"info": {"append_only_triggers": {"sqlite": "archive_snapshots_no_update",
+                                           "postgresql": "archive_snapshots_append_only"}}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,7 +95,7 @@ class ArchiveSnapshot(db.Model):
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
     term: Mapped[int | None]
     title: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(EncryptedText(b"archive_snapshots.content"))  # the canonical JSON text
     content_hash: Mapped[str] = mapped_column(String(64))
     previous_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,9 +23,10 @@ def _purge(student_id: int) -> None:
     # The generated summaries are copies of the file's text; they are made again from what is left when needed.
     db.session.execute(delete(GeneratedSummary).where(GeneratedSummary.student_id == student_id))
     # The frozen snapshots keep their hashes (the chain still verifies); the archive's trigger allows only this.
+    # A purged snapshot is known by its empty title: the content is encrypted, so SQL cannot compare it.
     db.session.execute(update(ArchiveSnapshot).where(
         ArchiveSnapshot.student_id == student_id, ArchiveSnapshot.kind == SnapshotKind.SUMMARY,
-        ArchiveSnapshot.content != PURGED_CONTENT).values(title="", content=PURGED_CONTENT))
+        ArchiveSnapshot.title != "").values(title="", content=PURGED_CONTENT))
 
 
 register_holding(Holding(key="学期评语", audit_name="summaries", export=_export, purge=_purge))

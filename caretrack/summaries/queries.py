@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from caretrack.activities.queries import attended_between
 from caretrack.core.access import Permission, scoped, unit_subtree_ids
+from caretrack.core.models import has_text
 from caretrack.extensions import db
 from caretrack.followups.models import FollowUp, FollowUpStatus
 from caretrack.ledger.models import Disbursement, RecordKind, SupportRecord
@@ -288,7 +289,7 @@ def narratives_to_write(user, year: AcademicYear, term: int):
     """
     written = select(SummaryNarrative.id).where(
         SummaryNarrative.student_id == Student.id, SummaryNarrative.academic_year_id == year.id,
-        SummaryNarrative.term == term, func.trim(SummaryNarrative.text) != "")
+        SummaryNarrative.term == term, has_text(SummaryNarrative.text))
     statement = select(Student).where(_has_year_file(year), Student.status == "active", ~written.exists())
     return (scoped(statement, user, Permission.NARRATIVE_WRITE)
             .order_by(Student.school_id, Student.class_id, Student.student_no, Student.id))

@@ -10,10 +10,12 @@ from caretrack.extensions import db
 from caretrack.followups.models import FollowUp
 from caretrack.ledger.models import RecordKind, SupportRecord
 from caretrack.students.models import Identification, Student
+from caretrack.summaries.models import ArchiveSnapshot, GeneratedSummary, SummaryNarrative
 from tests.factories import care, make_student
 
 ENCRYPTED = [SupportRecord.summary, SupportRecord.outcome, SupportRecord.next_step, SupportRecord.delete_reason,
-             FollowUp.note, FollowUp.cancel_reason, Identification.note, Student.status_note]
+             FollowUp.note, FollowUp.cancel_reason, Identification.note, Student.status_note, SummaryNarrative.text,
+             GeneratedSummary.content, ArchiveSnapshot.content]
 
 REFUSED = {
     "==": lambda column: column == "谈话记录",

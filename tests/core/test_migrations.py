@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text, update
+from sqlalchemy import create_engine, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -248,3 +248,67 @@ def test_the_last_contact_index_comes_and_goes_with_its_step(empty_app):
     downgrade(revision="-1")
     assert "ix_support_records_student_last" not in record_indexes()
     assert record_indexes()["ix_support_records_student_date"] == ["student_id", "happened_on"]
+
+
+@pytest.mark.no_transaction
+def test_summaries_and_the_frozen_archive_come_out_encrypted_and_the_purge_still_works(empty_app):
+    """Step e5b2c8a41f07: narratives, generated summaries and snapshots encrypted; the archive's guard keeps
+    refusing every change but the retention purge, before and after the step.
+    """
+    from datetime import date
+
+    from caretrack.core import crypto
+    from caretrack.org.models import AcademicYear
+    from caretrack.org.services import ensure_academic_year
+    from caretrack.summaries import archive, personal_data, services
+    from caretrack.summaries.models import ArchiveSnapshot, SummaryNarrative
+    from tests.factories import build_city, make_student, pay
+
+    upgrade()
+    city, year = build_city(), ensure_academic_year(2025)
+    kept, purged = make_student(city.class_a, name="zqKEPT"), make_student(city.class_a, name="zqPURGED")
+    for student in (kept, purged):
+        pay(student, "免学杂费", "600.00", term=1, paid_on=date(2025, 9, 10))
+        services.save_narrative(None, student, year, 1, f"zqNARRATIVE {student.name}", today=date(2025, 12, 1))
+    archive.close_year(None, year, city.east_school, today=date(2026, 9, 5))
+    personal_data._purge(purged.id)
+    db.session.commit()
+    kept_id, purged_id, year_id = kept.id, purged.id, year.id
+    narrative = db.session.scalar(select(SummaryNarrative.id).where(SummaryNarrative.student_id == kept_id))
+    snapshots = dict(db.session.execute(select(ArchiveSnapshot.student_id, ArchiveSnapshot.id).where(
+        ArchiveSnapshot.kind == "summary", ArchiveSnapshot.term == 1)).all())
+    db.session.remove()
+    kept, purged = kept_id, purged_id
+
+    step = scripts(empty_app).get_revision("e5b2c8a41f07")
+    downgrade(revision=step.down_revision)  # as the schema before the step kept them: plain text
+    assert _raw("summary_narratives", "text", narrative) == "zqNARRATIVE zqKEPT"
+    assert '"姓名":"zqKEPT"' in _raw("archive_snapshots", "content", snapshots[kept])
+    assert _raw("archive_snapshots", "content", snapshots[purged]) == archive.PURGED_CONTENT
+    _assert_the_archive_refuses_a_changed_content(snapshots[kept], "{}")
+
+    upgrade(revision=step.revision)
+    assert b"zqNARRATIVE" not in bytes(_raw("summary_narratives", "text", narrative))
+    stored = bytes(_raw("archive_snapshots", "content", snapshots[kept]))
+    assert b"zqKEPT" not in stored
+    assert '"姓名":"zqKEPT"' in crypto.decrypt(stored, b"archive_snapshots.content")
+    with db.engine.connect() as connection:
+        generated = [bytes(blob) for blob in connection.scalars(text("SELECT content FROM generated_summaries"))]
+    assert generated
+    assert not any(b"zqKEPT" in blob for blob in generated)
+    # the hashes still match the decrypted texts; the purged one is skipped
+    assert archive.verify_year(db.session.get(AcademicYear, year_id)) == []
+    assert db.session.get(ArchiveSnapshot, snapshots[purged]).content == archive.PURGED_CONTENT
+    db.session.remove()
+    _assert_the_archive_refuses_a_changed_content(snapshots[kept], crypto.encrypt("{}", b"archive_snapshots.content"))
+    personal_data._purge(kept)  # the purge's shape is still let through, now by its empty title
+    db.session.commit()
+    assert db.session.get(ArchiveSnapshot, snapshots[kept]).content == archive.PURGED_CONTENT
+    assert archive.verify_year(db.session.get(AcademicYear, year_id)) == []
+    db.session.remove()
+
+
+def _assert_the_archive_refuses_a_changed_content(snapshot_id: int, content) -> None:
+    with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+        connection.execute(text("UPDATE archive_snapshots SET content = :content WHERE id = :id"),
+                           {"id": snapshot_id, "content": content})

@@ -1,5 +1,6 @@
 """The yearly archive: closing freezes, the database refuses changes, hashes and chains check, corrections show."""
 
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -9,12 +10,13 @@ from sqlalchemy.exc import DBAPIError
 
 from caretrack.audit.models import AuditEvent
 from caretrack.core.errors import DomainError
+from caretrack.core.models import as_stored
 from caretrack.extensions import db
 from caretrack.ledger import services as ledger
 from caretrack.ledger.models import Disbursement
 from caretrack.screening.models import TableSubmission
-from caretrack.summaries import archive, queries
-from caretrack.summaries.models import ArchiveClosure, ArchiveSnapshot
+from caretrack.summaries import archive, queries, services
+from caretrack.summaries.models import ArchiveClosure, ArchiveSnapshot, GeneratedSummary, SummaryNarrative
 
 AFTER_THE_YEAR = date(2026, 9, 5)
 
@@ -59,6 +61,21 @@ def test_the_hash_is_sha256_of_the_canonical_serialisation(closed):
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert snapshot.content == canonical
     assert snapshot.content_hash == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_the_frozen_summaries_and_their_sources_are_stored_as_ciphertext(closed):
+    """A dump of the database shows no summary text: the snapshots, the generated summaries, the narratives."""
+    services.save_narrative(None, closed.student, closed.year, 1, "家中父亲重病，情绪低落", today=AFTER_THE_YEAR)
+    db.session.flush()
+    stored = {table: db.session.execute(select(as_stored(table))).mappings().all()
+              for table in (ArchiveSnapshot.__table__, GeneratedSummary.__table__, SummaryNarrative.__table__)}
+    column = {"archive_snapshots": "content", "generated_summaries": "content", "summary_narratives": "text"}
+    for table, rows in stored.items():
+        assert rows, table.name
+        blobs = [bytes(row[column[table.name]]) for row in rows]
+        for plain in ("资助合计", "1225.00", closed.student.name, "父亲重病"):
+            assert not any(plain.encode() in blob for blob in blobs), (table.name, plain)
+    assert json.loads(chain(closed)[0].content)["资助合计"] == "1225.00"  # read through the model: the text
 
 
 def test_closing_twice_changes_nothing(closed):
