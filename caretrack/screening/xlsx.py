@@ -223,7 +223,6 @@ def line_height(lines: float) -> float:
 # exactly as XlsxWriter writes them in constant-memory mode, and put into the sheet XlsxWriter wrote around
 # them (`_insert_rows`): the frame, the styles, the merges and the print setup stay XlsxWriter's.
 
-COLUMN_LETTERS = "ABCDEFGHIJKL"
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
@@ -238,46 +237,51 @@ class CaseStyles(NamedTuple):
     id_number: int
 
 
-@lru_cache(maxsize=4096)
-def _inline_string(text: str) -> str:
-    """A text cell's content after its reference and style, as XlsxWriter writes an inline string: a control
-    character as _xHHHH_ (and a literal _xHHHH_ with its underscore escaped), &, < and > as entities, leading or
-    trailing white space kept.
+@lru_cache(maxsize=8192)  # a form's cells repeat (places, classes, kinds, check boxes): each made once
+def _cell(value: str, style: int, empty_style: int) -> str:
+    """A text cell after its reference (`<c r="B11"`), as `_write` has XlsxWriter write it in constant-memory
+    mode: the text made safe, as an inline string (control characters as _xHHHH_ and a literal _xHHHH_ with its
+    underscore escaped; &, < and > as entities; leading or trailing white space kept); an empty one blank, in
+    `empty_style`.
     """
+    if not value:
+        return f' s="{empty_style}"/>'
+    text = safe_text(value)
     if _SPECIAL.search(text):
         text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", _ESCAPE_LIKE.sub(r"_x005F\1", text))
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     preserve = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-    return f' t="inlineStr"><is><t{preserve}>{text}</t></is></c>'
+    return f' s="{style}" t="inlineStr"><is><t{preserve}>{text}</t></is></c>'
 
 
 @lru_cache(maxsize=64)
-def _row_start(lines: int) -> str:
-    """`<row r="` ... `">` of a case line around its number: its height as XlsxWriter's `set_row` stores it
-    (rounded to whole pixels, 4/3 of a point, and written in points).
+def _row_attributes(lines: int) -> str:
+    """A case line's height as XlsxWriter's `set_row` writes it: rounded to whole pixels (4/3 of a point), in
+    points.
     """
     pixels = int(line_height(lines) * 4.0 / 3.0 + 0.5)
-    return f'" ht="{pixels * 0.75:.16g}" customHeight="1">'
+    return f' ht="{pixels * 0.75:.16g}" customHeight="1"'
+
+
+TEXT_WIDTHS = [width for _text, width in COLUMNS[1:]]  # B-L: a case line's text cells
 
 
 def case_rows_xml(cases: list[CaseRow], first_row: int, styles: CaseStyles):
-    """The case lines as `<row>` elements, from `first_row` (counted from 1) on, one string per line: each cell a
-    value as `_write` writes it, the row as tall as its tallest cell needs.
+    """The case lines as `<row>` elements, from `first_row` (counted from 1) on, one string per line: the number
+    in A, text in B-L (C styled as text, I-L left-aligned when filled, centred otherwise), the row as tall as its
+    tallest cell needs.
     """
-    widths = [width for _text, width in COLUMNS]
+    centred, text, id_number = styles
+    filled = [centred, id_number, *[centred] * 5, *[text] * 4]  # B-L
+    empty = [centred, id_number, *[centred] * 9]
+    number_width = COLUMNS[0][1]
     for row, case in enumerate(cases, start=first_row):
-        cells, lines = [], 1
-        for column, value in enumerate(case_cells(case)):
-            style = styles.id_number if column == 2 else styles.text if column >= 8 and value else styles.centred
-            start = f'<c r="{COLUMN_LETTERS[column]}{row}" s="{style}"'
-            if isinstance(value, str):
-                lines = max(lines, wrapped_lines(value, widths[column]))
-                value = safe_text(value)
-                cells.append(start + _inline_string(value) if value else start + "/>")
-            else:  # the line's number
-                lines = max(lines, wrapped_lines(str(value), widths[column]))
-                cells.append(f"{start}><v>{value:.16G}</v></c>")
-        yield f'<row r="{row}{_row_start(lines)}{"".join(cells)}</row>'
+        number, *texts = case_cells(case)
+        lines = max(wrapped_lines(str(number), number_width), *map(wrapped_lines, texts, TEXT_WIDTHS))
+        b, c, d, e, f, g, h, i, j, k, l = map(_cell, texts, filled, empty)  # noqa: E741 - the form's columns
+        yield (f'<row r="{row}"{_row_attributes(lines)}><c r="A{row}" s="{centred}"><v>{number}</v></c>'
+               f'<c r="B{row}"{b}<c r="C{row}"{c}<c r="D{row}"{d}<c r="E{row}"{e}<c r="F{row}"{f}<c r="G{row}"{g}'
+               f'<c r="H{row}"{h}<c r="I{row}"{i}<c r="J{row}"{j}<c r="K{row}"{k}<c r="L{row}"{l}</row>')
 
 
 SHEET_PART = "xl/worksheets/sheet1.xml"  # the workbook's only sheet, as XlsxWriter names it in the package
