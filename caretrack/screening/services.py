@@ -419,13 +419,11 @@ def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: Academi
                  closed_paid_on, closed_project) in enumerate(chain((first,), lines), start=1):
         aid = received.get(student_id)
         measure = remedy_of(remedy, deadline, closed_paid_on, closed_project)
-        rows.append(CaseRow(
-            number=number, unit_code=school_code, student_no=student_no, name=name,
-            id_number=crypto.decrypt(id_number) if reveal_ids else id_number,
-            place=school_name if district else (college_name or ""), class_name=class_name, kind=kinds[kind],
-            required=required[rule_id], categories=category_names[categories], registered=bool(registered),
-            has_some_aid=bool(aid), received=aid or (), reason=reason or closed_reason or "",
-            remedy=measure, student_id=student_id))
+        rows.append(CaseRow(  # by position, in CaseRow's order: half the cost of keywords, thousands of times
+            number, school_code, student_no, name, crypto.decrypt(id_number) if reveal_ids else id_number,
+            school_name if district else (college_name or ""), class_name, kinds[kind], required[rule_id],
+            category_names[categories], bool(registered), bool(aid), aid or (), reason or closed_reason or "",
+            measure, student_id))
         if rule_id in answers_coverage and status == CaseStatus.OPEN:
             coverage.append((student_id, kinds[kind], reason, bool(measure)))
     return rows, coverage
