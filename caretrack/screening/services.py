@@ -344,8 +344,9 @@ def build_table(unit: Unit, year: AcademicYear, term: int, reveal_ids: bool = Fa
         form=form, unit_code=unit.code, unit_name=unit.name, academic_year=year.label, term=term,
         school_share=unit.is_school and form == FORM_DISTRICT,
         counts=table_counts, should_cover=should_cover,
-        covered=should_cover - len({student_id for student_id, *_case in coverage}),
-        reasons_and_measures=summarise_reasons([case for _student_id, *case in coverage]),
+        # slices, not `*rest` unpacking: that makes a list per case, thousands of them for the collector to sweep
+        covered=should_cover - len({case[0] for case in coverage}),
+        reasons_and_measures=summarise_reasons([case[1:] for case in coverage]),
         cases=cases, run_at=run.finished_at.isoformat())
 
 

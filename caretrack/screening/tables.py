@@ -103,8 +103,9 @@ class ReceivedAid(NamedTuple):
 class CaseRow(NamedTuple):
     """One line of the case list (排查发现应助未助情况).
 
-    A tuple, not an object: a university's thousands of lines are made at once, and tuples of plain values are
-    left alone by Python's garbage collector (objects and their dicts made it sweep the whole heap once per table).
+    A tuple, not an object: a university's thousands of lines are made at once, and an object's dict per line made
+    Python's garbage collector sweep the whole heap once per table. (A named tuple is still tracked by the
+    collector, unlike a plain tuple of plain values: keep the lines free of other containers made per line.)
     """
 
     number: int

@@ -18,9 +18,13 @@ Cell map (12 columns A-L, the case list's columns; `r` marks the first row of ea
 
 Rows 9-10 repeat on every printed page; the page is A4 landscape, one page wide.
 
-The sheet is streamed (XlsxWriter's constant_memory mode): each row is written once complete, with its height,
-and let go; each distinct style is one XlsxWriter format, made once. A university's thousands of cases never
-sit in memory as a sheet of cells (openpyxl's write-only mode took four times as long, most of it per cell).
+XlsxWriter writes the form around the case list (rows 1-10, the notes, merges, styles, print setup), streamed
+(constant_memory mode): each row written once complete, with its height; each distinct style one format, made
+once. The case lines, thousands for a university and twelve cells each in three styles, are written by
+`case_rows_xml` as the sheet XML XlsxWriter would write for them (the same bytes), and put into its sheet while
+the package is copied (`_insert_rows`), a few hundred lines at a time: XlsxWriter's per-cell calls cost 4-5 µs a
+cell, 0.75 s for 8,005 lines (openpyxl's write-only mode took four times as long again). No sheet of cells sits
+in memory either way.
 """
 
 import io
