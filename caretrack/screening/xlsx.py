@@ -220,13 +220,7 @@ def line_height(lines: float) -> float:
     return xlsx.row_height(max(math.ceil(lines) * LINE_HEIGHT + PADDING, MIN_ROW_HEIGHT))
 
 
-# --- the case lines, as sheet XML ------------------------------------------------------------------------
-#
-# A university's table has thousands of case lines of twelve cells: through XlsxWriter's cell calls they took
-# most of the export (0.75 s for 8,005 lines of precomputed values, 4-5 µs a cell, in XlsxWriter alone). The
-# lines are the same twelve cells in three styles every time, so they are written here as the sheet's XML,
-# exactly as XlsxWriter writes them in constant-memory mode, and put into the sheet XlsxWriter wrote around
-# them (`_insert_rows`): the frame, the styles, the merges and the print setup stay XlsxWriter's.
+# --- the case lines, as sheet XML (see the module's note) ---------------------------------------------------
 
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
@@ -242,7 +236,7 @@ class CaseStyles(NamedTuple):
     id_number: int
 
 
-def _cell_xml(value: str, style: int, empty_style: int) -> str:
+def _cell_xml(value: str | None, style: int, empty_style: int) -> str:
     """A text cell after its reference (`<c r="B11"`), as `_write` has XlsxWriter write it in constant-memory
     mode: the text made safe, as an inline string (control characters as _xHHHH_ and a literal _xHHHH_ with its
     underscore escaped; &, < and > as entities; leading or trailing white space kept); an empty one blank, in
@@ -267,7 +261,7 @@ class _ColumnCells(dict):
         super().__init__()
         self.style, self.empty_style = style, empty_style
 
-    def __missing__(self, text: str) -> str:
+    def __missing__(self, text: str | None) -> str:
         xml = self[text] = _cell_xml(text, self.style, self.empty_style)
         return xml
 
@@ -279,8 +273,8 @@ class _ColumnLines(dict):
         super().__init__()
         self.width = width
 
-    def __missing__(self, text: str) -> int:
-        lines = self[text] = wrapped_lines(text, self.width)
+    def __missing__(self, text: str | None) -> int:
+        lines = self[text] = wrapped_lines(text, self.width) if text else 1  # an empty cell (or none) is one line
         return lines
 
 

@@ -318,3 +318,14 @@ def test_case_texts_read_back_as_xlsxwriter_stores_them():
     assert {"B11", "L11"} <= kept
     assert "D11" not in kept
     assert sheet.cell(FIRST_CASE_ROW + 1, 1).value.startswith("说明：")
+
+
+def test_a_case_line_without_a_class_or_place_has_blank_bordered_cells():
+    """A line from an old snapshot may lack a value: its cell is blank, bordered like the others, one line tall."""
+    table = school_table(cases=1)
+    table.cases[0] = table.cases[0]._replace(class_name=None, place=None, remedy=None)
+    sheet = open_sheet(table)
+    for column in (4, 5, 12):
+        cell = sheet.cell(FIRST_CASE_ROW, column)
+        assert cell.value is None
+        assert cell.border.left.style == cell.border.bottom.style == "thin"
