@@ -103,8 +103,9 @@ class ReceivedAid(NamedTuple):
 class CaseRow(NamedTuple):
     """One line of the case list (排查发现应助未助情况).
 
-    A tuple, not an object: a university's thousands of lines are made at once, and tuples of plain values are
-    left alone by Python's garbage collector (objects and their dicts made it sweep the whole heap once per table).
+    A tuple, not an object: a university's thousands of lines are made at once, and an object's dict per line made
+    Python's garbage collector sweep the whole heap once per table. (A named tuple is still tracked by the
+    collector, unlike a plain tuple of plain values: keep the lines free of other containers made per line.)
     """
 
     number: int
@@ -177,6 +178,7 @@ class ScreeningTable:
 
     def to_json(self) -> dict:
         """The CLI's JSON: the form's own field names."""
+        place_column = self.place_column
         return {
             "单位代码": self.unit_code, "单位名称": self.unit_name, "表": self.form, "学年": self.academic_year,
             "学期": self.term, **self.counts, "应覆盖学生数": self.should_cover, "覆盖学生数": self.covered,
@@ -184,7 +186,7 @@ class ScreeningTable:
             "经排查是否发现有应助未助学生情况": "是" if self.has_unaided else "否",
             "应助未助": [{
                 "单位代码": c.unit_code, "学号": c.student_no, "姓名": c.name, "身份证号": c.id_number,
-                self.place_column: c.place, "班级": c.class_name, "类型": c.kind, "应享受资助项目": c.required,
+                place_column: c.place, "班级": c.class_name, "类型": c.kind, "应享受资助项目": c.required,
                 "家庭经济困难类型": c.categories,
                 "是否建档立卡家庭": "是" if c.registered else "否",
                 "是否已享受部分资助": "是" if c.has_some_aid else "否",

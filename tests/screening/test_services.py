@@ -497,3 +497,15 @@ def test_a_late_unit_without_an_aid_officer_is_named_as_unreachable(late_world, 
     done = services.remind_late(None, late_world.east, year, 1, date(2025, 12, 16), lambda unit: "/")
     assert [u.name for u in done.unreachable] == ["东城区无人校"]
     assert lonely not in done.units
+
+
+def test_a_student_moved_out_of_the_unit_since_the_run_is_listed_at_their_new_school(world, year):
+    """The district's 学校 column and the 单位代码 name the student's school now, also one outside the district."""
+    moved = student(world.class_a, Category.REGISTERED, stage=Stage.COMPULSORY, name="转学戌")
+    student(world.class_a, Category.REGISTERED, stage=Stage.COMPULSORY, name="留校亥")
+    services.run_screening(None, world.east, year, 1)
+    moved.school_id = world.west_school.id
+    db.session.flush()
+    cases = {c["姓名"]: c for c in services.build_table(world.east, year, 1).to_json()["应助未助"]}
+    assert (cases["转学戌"]["单位代码"], cases["转学戌"]["学校"]) == ("2199010201", "西城区民族中学")
+    assert (cases["留校亥"]["单位代码"], cases["留校亥"]["学校"]) == ("2199010101", "东城区第一中学")

@@ -4,6 +4,8 @@ import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date
+from xml.etree import ElementTree
+from zipfile import ZipFile
 
 import pytest
 from openpyxl import load_workbook
@@ -273,3 +275,57 @@ def test_a_case_without_a_written_reason_says_what_its_rule_asks_for():
 def test_the_footer_shows_the_local_run_time(app):
     table = replace(school_table(), run_at="2025-12-01T08:06:00+00:00")
     assert open_sheet(table).oddFooter.left.text == "排查时间：2025-12-01 16:06"
+
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+XML = "{http://www.w3.org/XML/1998/namespace}"
+
+
+def stored_by_xlsxwriter(text: str):
+    """`text` as openpyxl reads it back from a cell XlsxWriter wrote itself (streamed, as the form's frame is)."""
+    import io
+
+    from xlsxwriter import Workbook
+
+    buffer = io.BytesIO()
+    workbook = Workbook(buffer, {"constant_memory": True})
+    workbook.add_worksheet().write_string(0, 0, text)
+    workbook.close()
+    return load_workbook(buffer).active["A1"].value
+
+
+def test_case_texts_read_back_as_xlsxwriter_stores_them():
+    """The case lines are written as sheet XML by the app, not cell by cell by XlsxWriter: every awkward text (a
+    formula, markup, a control character, a literal _xHHHH_, white space at either end) reads back as it would
+    from a cell XlsxWriter wrote, and is never a formula.
+    """
+    from caretrack.core.tabular import safe_text
+
+    awkward = {2: " 张 三 ", 4: "机械 & 电子 <学院>", 5: "班\x07级_x0041_", 11: '=HYPERLINK("x")',
+               12: "\t先补齐\n再发放 "}
+    table = school_table(cases=1)
+    table.cases[0] = table.cases[0]._replace(name=awkward[2], place=awkward[4], class_name=awkward[5],
+                                             kind="", reason=awkward[11], remedy=awkward[12])
+    sheet = open_sheet(table)
+    for column, text in awkward.items():
+        cell = sheet.cell(FIRST_CASE_ROW, column)
+        assert (cell.value, cell.data_type) == (stored_by_xlsxwriter(safe_text(text)), "s"), column
+    assert sheet.cell(FIRST_CASE_ROW, 11).value.startswith("'=")
+    # white space at either end is marked to be kept (Excel trims it otherwise)
+    with ZipFile(form_workbook(table)) as package:
+        cells = ElementTree.fromstring(package.read("xl/worksheets/sheet1.xml")).iter(f"{MAIN}c")
+        kept = {c.get("r") for c in cells for t in c.iter(f"{MAIN}t") if t.get(f"{XML}space") == "preserve"}
+    assert {"B11", "L11"} <= kept
+    assert "D11" not in kept
+    assert sheet.cell(FIRST_CASE_ROW + 1, 1).value.startswith("说明：")
+
+
+def test_a_case_line_without_a_class_or_place_has_blank_bordered_cells():
+    """A line from an old snapshot may lack a value: its cell is blank, bordered like the others, one line tall."""
+    table = school_table(cases=1)
+    table.cases[0] = table.cases[0]._replace(class_name=None, place=None, remedy=None)
+    sheet = open_sheet(table)
+    for column in (4, 5, 12):
+        cell = sheet.cell(FIRST_CASE_ROW, column)
+        assert cell.value is None
+        assert cell.border.left.style == cell.border.bottom.style == "thin"
