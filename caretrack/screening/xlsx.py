@@ -225,7 +225,6 @@ def line_height(lines: float) -> float:
 _SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9a-fA-F]{4}_")
 _ESCAPE_LIKE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
-ROWS_PER_WRITE = 500  # case lines joined before they go to the compressor
 
 
 class CaseStyles(NamedTuple):
@@ -317,31 +316,18 @@ PACKAGE_COMPRESSION = 1
 
 def _insert_rows(workbook: bytes, before_row: int, rows) -> io.BytesIO:
     """The workbook with `rows` (`<row>` elements, in order) put into its sheet's data just before row
-    `before_row` (which the sheet has: the notes); every other part of the package copied as it is. The rows go
-    to the compressor a few hundred at a time, never the whole sheet at once.
+    `before_row` (which the sheet has: the notes); every other part of the package copied as it is.
     """
     marker = f'<row r="{before_row}"'.encode()
     out = io.BytesIO()
     with ZipFile(io.BytesIO(workbook)) as source, ZipFile(out, "w", ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info)
-            part = ZipInfo(info.filename, info.date_time)
-            part.compress_type = ZIP_DEFLATED
-            part._compresslevel = PACKAGE_COMPRESSION  # zipfile's name for it until Python 3.13's compress_level
-            if info.filename != SHEET_PART:
-                target.writestr(part, data)
-                continue
-            at = data.index(marker)  # a ValueError, not a broken sheet, if XlsxWriter ever wrote it otherwise
-            with target.open(part, "w") as sheet:
-                sheet.write(data[:at])
-                batch = []
-                for row in rows:
-                    batch.append(row)
-                    if len(batch) == ROWS_PER_WRITE:
-                        sheet.write("".join(batch).encode())
-                        batch.clear()
-                sheet.write("".join(batch).encode())
-                sheet.write(data[at:])
+            if info.filename == SHEET_PART:
+                at = data.index(marker)  # a ValueError, not a broken sheet, if XlsxWriter ever wrote it otherwise
+                data = b"".join((data[:at], "".join(rows).encode(), data[at:]))
+            part = ZipInfo(info.filename, info.date_time)  # XlsxWriter's fixed dates: the same file each time
+            target.writestr(part, data, compress_type=ZIP_DEFLATED, compresslevel=PACKAGE_COMPRESSION)
     out.seek(0)
     return out
 
