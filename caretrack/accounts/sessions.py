@@ -31,18 +31,24 @@ def _load_user(user_id: str):
 
     from caretrack.accounts.models import User, UserSession, session_key_hash
     from caretrack.extensions import db
+    from caretrack.notify.services import keep_unread_count, unread_count_column
 
     raw_id, _sep, token = user_id.partition(":")
     key = session.get("key")
     if not raw_id.isdigit() or not isinstance(key, str):
         return None
-    # The role grants come in the same query: every page asks them (the menu, the permission checks).
-    user = db.session.execute(
-        select(User).join(UserSession, UserSession.user_id == User.id).where(
+    # The role grants and the unread count come in the same query: every page asks them (the menu, the
+    # permission checks, the inbox badge).
+    row = db.session.execute(
+        select(User, unread_count_column(User.id)).join(UserSession, UserSession.user_id == User.id).where(
             User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None))
-        .options(joinedload(User.role_assignments))).unique().scalar_one_or_none()
-    if user is None or not user.is_active_user or user.session_token != token:
+        .options(joinedload(User.role_assignments))).unique().one_or_none()
+    if row is None:
         return None
+    user, unread = row
+    if not user.is_active_user or user.session_token != token:
+        return None
+    keep_unread_count(user.id, unread)
     return user
 
 
