@@ -102,7 +102,20 @@ def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
         statement = statement.where(SupportRecord.happened_on.between(starts_on, ends_on))
     if not filters.include_removed:
         statement = statement.where(SupportRecord.deleted_at.is_(None))
-    return list(db.session.scalars(statement).unique())
+    records = list(db.session.scalars(statement).unique())
+    if not filters.kind and filters.year is None and not filters.include_removed:
+        request_memo("ledger_records")[student.id] = records
+    return records
+
+
+def records_read(student_ids) -> list[SupportRecord] | None:
+    """Every care record of the students (removed ones left out) if the timeline has read them in this request,
+    else None: the file page's visit cadence needs the same rows.
+    """
+    read = request_memo("ledger_records")
+    if not all(student_id in read for student_id in student_ids):
+        return None
+    return [record for student_id in student_ids for record in read[student_id]]
 
 
 def _record_rights(user, student: Student, records: list[SupportRecord]):
