@@ -227,8 +227,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def shell_context():
+        user = current_user._get_current_object()
         return {
-            "navigation": navigation_menu(current_user),
-            "can": lambda permission, obj=None: access.can(current_user, permission, obj),
+            "navigation": navigation_menu(user),
+            "can": lambda permission, obj=None: access.can(user, permission, obj),
             "Permission": Permission,
         }
