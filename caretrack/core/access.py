@@ -246,11 +246,24 @@ def _compute_scope(user, permission: Permission) -> Scope:
     )
 
 
+def remember_unit_subtrees(subtrees: dict[int, frozenset[int]]) -> None:
+    """Each root unit's subtree (the unit and every unit under it), as the query that loaded the request's user
+    read them (accounts.sessions): scopes on those roots need no query of their own in this transaction.
+    """
+    request_memo("access_unit_roots").update(subtrees)
+
+
 def _request_subtree(root_ids: frozenset[int]) -> frozenset[int]:
-    """unit_subtree_ids, asked once per request for the same roots (every permission shares the user's units)."""
+    """unit_subtree_ids, asked once per request for the same roots (every permission shares the user's units),
+    and not at all for roots whose subtrees came with the user.
+    """
     cache = request_memo("access_subtrees")
     if root_ids not in cache:
-        cache[root_ids] = unit_subtree_ids(root_ids)
+        known = request_memo("access_unit_roots")
+        if root_ids <= known.keys():
+            cache[root_ids] = frozenset().union(*(known[root_id] for root_id in root_ids))
+        else:
+            cache[root_ids] = unit_subtree_ids(root_ids)
     return cache[root_ids]
 
 
