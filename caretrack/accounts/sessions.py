@@ -6,6 +6,7 @@ throttles login attempts per address.
 
 import secrets
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -24,7 +25,7 @@ limiter = Limiter(key_func=get_remote_address)
 _PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "dashboard.set_language"}
 
 
-def _unit_subtrees_column(user_id: int):
+def _unit_subtrees_column(user_id):
     """'root:unit,root:unit,...': every unit under each unit the user holds a role on, the unit itself included,
     walked in the query that loads the user, where the page's scopes would each need it (core.access). The city
     admin's grant is left out: that scope is everything, and the walk would list the whole city.
@@ -45,6 +46,25 @@ def _unit_subtrees_column(user_id: int):
     return select(func.aggregate_strings(pair, ",")).select_from(tree).scalar_subquery()
 
 
+@cache
+def _user_query():
+    """The query of the request's user, built once per process (it runs on every request; its values are bound
+    parameters): the user of a session that is still open, with their role grants, the units under them and the
+    unread count, all of which every page asks (the menu, the permission checks and scopes, the inbox badge).
+    """
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from caretrack.accounts.models import User, UserSession
+    from caretrack.notify.services import unread_count_column
+
+    user_id = bindparam("user_id")
+    return (select(User, unread_count_column(User.id), _unit_subtrees_column(user_id))
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == user_id, UserSession.key_hash == bindparam("key_hash"), UserSession.ended_at.is_(None))
+            .options(joinedload(User.role_assignments)))
+
+
 def _subtrees(text: str | None) -> dict[int, frozenset[int]]:
     found: dict[int, set[int]] = {}
     for pair in filter(None, (text or "").split(",")):
@@ -55,25 +75,17 @@ def _subtrees(text: str | None) -> dict[int, frozenset[int]]:
 
 def _load_user(user_id: str):
     """The user of this cookie and their role grants, if its server-side session is still open (one query)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
-    from caretrack.accounts.models import User, UserSession, session_key_hash
+    from caretrack.accounts.models import session_key_hash
     from caretrack.core.access import remember_unit_subtrees
     from caretrack.extensions import db
-    from caretrack.notify.services import keep_unread_count, unread_count_column
+    from caretrack.notify.services import keep_unread_count
 
     raw_id, _sep, token = user_id.partition(":")
     key = session.get("key")
     if not raw_id.isdigit() or not isinstance(key, str):
         return None
-    # The role grants, the units under them and the unread count come in the same query: every page asks them
-    # (the menu, the permission checks and scopes, the inbox badge).
-    row = db.session.execute(
-        select(User, unread_count_column(User.id), _unit_subtrees_column(int(raw_id)))
-        .join(UserSession, UserSession.user_id == User.id).where(
-            User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None))
-        .options(joinedload(User.role_assignments))).unique().one_or_none()
+    row = db.session.execute(_user_query(), {"user_id": int(raw_id), "key_hash": session_key_hash(key)}
+                             ).unique().one_or_none()
     if row is None:
         return None
     user, unread, subtrees = row
