@@ -1,6 +1,7 @@
 """Reads of student files, always through core.access.scoped."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, lazyload
@@ -128,11 +129,15 @@ def get_student(user, student_id: int) -> Student | None:
     categories: a few dozen at most), which costs less than a second statement.
     """
     statement = scoped(select(Student).where(Student.id == student_id), user, Permission.STUDENTS_VIEW)
-    statement = statement.options(
-        joinedload(Student.school).joinedload(Unit.stage_rows), joinedload(Student.college),
-        joinedload(Student.school_class), joinedload(Student.guardians),
-        joinedload(Student.identifications).joinedload(Identification.category_rows))
-    return db.session.execute(statement).unique().scalar_one_or_none()
+    return db.session.execute(statement.options(*_file_options())).unique().scalar_one_or_none()
+
+
+@cache
+def _file_options() -> tuple:
+    """The loader options of a student's file, made once per process (every view of a file asks for them)."""
+    return (joinedload(Student.school).joinedload(Unit.stage_rows), joinedload(Student.college),
+            joinedload(Student.school_class), joinedload(Student.guardians),
+            joinedload(Student.identifications).joinedload(Identification.category_rows))
 
 
 def filter_choices(user, school_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
