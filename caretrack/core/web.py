@@ -175,6 +175,7 @@ _MENUS_KEPT = 256
 
 
 def _menu_links(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """navigation_for with each endpoint's URL, kept per language, script root and roles (see _MENUS)."""
     def build():
         return [(title, [(url_for(endpoint), label) for endpoint, label in items])
                 for title, items in navigation_for(user)]
