@@ -6,6 +6,7 @@ throttles login attempts per address.
 
 import secrets
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -24,25 +25,74 @@ limiter = Limiter(key_func=get_remote_address)
 _PASSWORD_CHANGE_ALLOWED = {"accounts.change_password", "accounts.logout", "static", "dashboard.set_language"}
 
 
-def _load_user(user_id: str):
-    """The user of this cookie and their role grants, if its server-side session is still open (one query)."""
-    from sqlalchemy import select
+def _unit_subtrees_column(user_id):
+    """'root:unit,root:unit,...': every unit under each unit the user holds a role on, the unit itself included,
+    walked in the query that loads the user, where the page's scopes would each need it (core.access). The city
+    admin's grant is left out: that scope is everything, and the walk would list the whole city.
+    """
+    from sqlalchemy import String, cast, func, select
+
+    from caretrack.accounts.models import RoleAssignment
+    from caretrack.core.access import Role, ScopeType
+    from caretrack.org.models import Unit
+
+    tree = (select(RoleAssignment.scope_id.label("root_id"), Unit.id.label("unit_id"))
+            .join(Unit, Unit.id == RoleAssignment.scope_id)
+            .where(RoleAssignment.user_id == user_id, RoleAssignment.scope_type == ScopeType.UNIT,
+                   RoleAssignment.role != Role.CITY_ADMIN)
+            .cte("user_unit_tree", recursive=True))
+    tree = tree.union_all(select(tree.c.root_id, Unit.id).join(tree, Unit.parent_id == tree.c.unit_id))
+    pair = cast(tree.c.root_id, String) + ":" + cast(tree.c.unit_id, String)
+    return select(func.aggregate_strings(pair, ",")).select_from(tree).scalar_subquery()
+
+
+@cache
+def _user_query():
+    """The query of the request's user, built once per process (it runs on every request; its values are bound
+    parameters): the user of a session that is still open, with their role grants, the units under them and the
+    unread count, all of which every page asks (the menu, the permission checks and scopes, the inbox badge).
+    """
+    from sqlalchemy import bindparam, select
     from sqlalchemy.orm import joinedload
 
-    from caretrack.accounts.models import User, UserSession, session_key_hash
+    from caretrack.accounts.models import User, UserSession
+    from caretrack.notify.services import unread_count_column
+
+    user_id = bindparam("user_id")
+    return (select(User, unread_count_column(User.id), _unit_subtrees_column(user_id))
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == user_id, UserSession.key_hash == bindparam("key_hash"), UserSession.ended_at.is_(None))
+            .options(joinedload(User.role_assignments)))
+
+
+def _subtrees(text: str | None) -> dict[int, frozenset[int]]:
+    found: dict[int, set[int]] = {}
+    for pair in filter(None, (text or "").split(",")):
+        root_id, unit_id = pair.split(":")
+        found.setdefault(int(root_id), set()).add(int(unit_id))
+    return {root_id: frozenset(units) for root_id, units in found.items()}
+
+
+def _load_user(user_id: str):
+    """The user of this cookie and their role grants, if its server-side session is still open (one query)."""
+    from caretrack.accounts.models import session_key_hash
+    from caretrack.core.access import remember_unit_subtrees
     from caretrack.extensions import db
+    from caretrack.notify.services import keep_unread_count
 
     raw_id, _sep, token = user_id.partition(":")
     key = session.get("key")
     if not raw_id.isdigit() or not isinstance(key, str):
         return None
-    # The role grants come in the same query: every page asks them (the menu, the permission checks).
-    user = db.session.execute(
-        select(User).join(UserSession, UserSession.user_id == User.id).where(
-            User.id == int(raw_id), UserSession.key_hash == session_key_hash(key), UserSession.ended_at.is_(None))
-        .options(joinedload(User.role_assignments))).unique().scalar_one_or_none()
-    if user is None or not user.is_active_user or user.session_token != token:
+    row = db.session.execute(_user_query(), {"user_id": int(raw_id), "key_hash": session_key_hash(key)}
+                             ).unique().one_or_none()
+    if row is None:
         return None
+    user, unread, subtrees = row
+    if not user.is_active_user or user.session_token != token:
+        return None
+    keep_unread_count(user.id, unread)
+    remember_unit_subtrees(_subtrees(subtrees))
     return user
 
 

@@ -6,6 +6,7 @@ Every list of students goes through the organiser's reach or the viewer's scope;
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -291,11 +292,17 @@ def attended_by(student: Student, first_day: date | None = None, last_day: date 
     """The activities a student attended (present), newest first, for the file's timeline."""
     statement = (select(Activity).join(Attendance, Attendance.activity_id == Activity.id)
                  .where(Attendance.student_id == student.id, Attendance.is_present.is_(True))
-                 .options(joinedload(Activity.unit), joinedload(Activity.college), joinedload(Activity.club),
-                          selectinload(Activity.themes)))
+                 .options(*_timeline_options()))
     if first_day is not None:
         statement = statement.where(Activity.held_on.between(first_day, last_day))
     return list(db.session.scalars(statement.order_by(Activity.held_on.desc())))
+
+
+@cache
+def _timeline_options() -> tuple:
+    """The loader options of the timeline's activities, made once per process (every file view asks them)."""
+    return (joinedload(Activity.unit), joinedload(Activity.college), joinedload(Activity.club),
+            selectinload(Activity.themes))
 
 
 def unreached_contacts(students: list[Student]) -> dict[int, list[int]]:

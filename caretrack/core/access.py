@@ -191,6 +191,14 @@ def unit_subtree_ids(root_ids) -> frozenset[int]:
     return _unit_tree(root_ids) if root_ids else frozenset()
 
 
+def _unproxied(user):
+    """The user behind Flask-Login's `current_user` proxy: a page asks a dozen questions of the same user, and
+    each attribute read through the proxy looks the user up again.
+    """
+    get = getattr(user, "_get_current_object", None)
+    return get() if get is not None else user
+
+
 def _assignments(user):
     if user is None or not getattr(user, "is_authenticated", False):
         return []
@@ -199,16 +207,19 @@ def _assignments(user):
 
 def roles_of(user) -> set[Role]:
     """Every role the user holds, on any scope."""
+    user = _unproxied(user)
     return {Role(a.role) for a in _assignments(user)}
 
 
 def has_permission(user, permission: Permission) -> bool:
     """Whether any of the user's roles carries the permission, on any scope."""
+    user = _unproxied(user)
     return any(permission in ROLE_PERMISSIONS[role] for role in roles_of(user))
 
 
 def scope_for(user, permission: Permission) -> Scope:
     """The union of the scopes on which the user holds a role carrying `permission` (cached per request)."""
+    user = _unproxied(user)
     cache = g.setdefault("_access_scopes", {})
     grants = tuple((a.role, a.scope_type, a.scope_id) for a in _assignments(user))
     key = (getattr(user, "id", None), grants, permission)
@@ -235,11 +246,24 @@ def _compute_scope(user, permission: Permission) -> Scope:
     )
 
 
+def remember_unit_subtrees(subtrees: dict[int, frozenset[int]]) -> None:
+    """Each root unit's subtree (the unit and every unit under it), as the query that loaded the request's user
+    read them (accounts.sessions): scopes on those roots need no query of their own in this transaction.
+    """
+    request_memo("access_unit_roots").update(subtrees)
+
+
 def _request_subtree(root_ids: frozenset[int]) -> frozenset[int]:
-    """unit_subtree_ids, asked once per request for the same roots (every permission shares the user's units)."""
+    """unit_subtree_ids, asked once per request for the same roots (every permission shares the user's units),
+    and not at all for roots whose subtrees came with the user.
+    """
     cache = request_memo("access_subtrees")
     if root_ids not in cache:
-        cache[root_ids] = unit_subtree_ids(root_ids)
+        known = request_memo("access_unit_roots")
+        if root_ids <= known.keys():
+            cache[root_ids] = frozenset().union(*(known[root_id] for root_id in root_ids))
+        else:
+            cache[root_ids] = unit_subtree_ids(root_ids)
     return cache[root_ids]
 
 
@@ -305,6 +329,7 @@ def require(user, permission: Permission, obj=None):
 
 def can(user, permission: Permission, obj=None) -> bool:
     """Whether the user holds `permission`, and, when `obj` is given, on a scope that contains it."""
+    user = _unproxied(user)
     if not has_permission(user, permission):
         return False
     if obj is None:

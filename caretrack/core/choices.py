@@ -7,10 +7,9 @@ the policy notice spells it. That name is the gettext message id of its label an
 from enum import StrEnum
 
 from flask import has_request_context
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
-# (language, Chinese name) -> label: the catalogs are compiled once and never change while the app runs.
-_LABELS: dict[tuple[str, str], str] = {}
+from caretrack.core.i18n import current_translations
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
@@ -19,17 +18,13 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
 
 
 def translated(message: str) -> str:
-    """`message` (marked with N_) in the current language, looked up once per language: what a long list repeats
+    """`message` (marked with N_) in the current language, from the request's catalog: what a long list repeats
     on every row (an enum's label, a cadence window's name) would otherwise cost a Flask-Babel lookup each time.
     Format it afterwards with `%`, as gettext(message, **variables) does.
     """
     if not has_request_context():
         return gettext(message)
-    key = (str(get_locale()), message)
-    label = _LABELS.get(key)
-    if label is None:
-        label = _LABELS[key] = gettext(message)
-    return label
+    return current_translations().ugettext(message)
 
 
 _BY_ZH_NAME: dict[type, dict[str, "LabelledEnum"]] = {}

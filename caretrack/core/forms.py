@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     DateField,
@@ -95,11 +96,29 @@ def _wtforms_catalog(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
+class _Select(widgets.Select):
+    """WTForms' select, each plain option written in one step (the same HTML): the file page's move form lists
+    a college's classes, dozens of them, and WTForms builds each option through its generic attribute writer.
+    """
+
+    @classmethod
+    def render_option(cls, value, label, selected, **kwargs):
+        if kwargs or value is None or isinstance(value, bool):
+            return super().render_option(value, label, selected, **kwargs)
+        return Markup(f'<option {"selected " if selected else ""}value="{escape(value)}">{escape(label)}</option>')
+
+
 class BaseForm(FlaskForm):
     """A CSRF-protected form whose validator messages are Chinese first."""
 
     class Meta:
         locales = ["zh_CN", "en"]
+
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            if type(field.widget) is widgets.Select:
+                field.widget = _Select(multiple=field.widget.multiple)
+            return field
 
         def get_translations(self, form):
             """WTForms' own messages in the request's language, as Flask-WTF gives them, but each catalog read

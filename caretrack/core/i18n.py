@@ -3,8 +3,10 @@
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import get_locale, gettext
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations, gettext
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from caretrack.core.timeutil import to_local
 
@@ -18,7 +20,8 @@ def select_locale() -> str:
 
 
 def is_chinese() -> bool:
-    return str(get_locale() or "zh_CN").startswith("zh")
+    locale = get_locale()
+    return locale is None or locale.language == "zh"
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -56,10 +59,52 @@ def translated(text: str) -> str:
     return gettext(text) if text else text
 
 
+def current_translations():
+    """Flask-Babel's catalog for the language of this request (or of the `force_locale` block around the call).
+
+    Kept beside the locale Flask-Babel keeps for the request, for as long as that locale is the same object:
+    a page translates a few hundred strings, and Flask-Babel finds the catalog again for each (the request's
+    context, its domain, the locale's name) at several microseconds a time.
+    """
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # the language is not chosen yet (or outside a request): let Flask-Babel choose it
+        return get_translations()
+    kept = getattr(state, "caretrack_translations", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.caretrack_translations = (locale, get_translations())
+    return kept[1]
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, message: str, **variables) -> str:
+    """Jinja's newstyle `_()`/`gettext()` (escaped variables, `%%` for a percent sign), without Jinja's two
+    indirections (the `_` alias resolving `gettext`, then the call of the catalog's function through the context).
+    """
+    text = current_translations().ugettext(message)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    # A text without "%" is what `% {}` would give back: skip the formatting (Markup's escapes every argument).
+    return text % variables if variables or "%" in text else text
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Flask-Babel's Jinja callables, with the catalog looked up once per request and `_` called directly."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
+    )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+
+
 def init_app(app: Flask, babel) -> None:
     """Bind Flask-Babel and register the formatting filters."""
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(app.root_path + "/translations"))
+    _install_template_gettext(app)
     app.jinja_env.filters.update(date=format_date, datetime=format_datetime, money=format_money,
                                  translated=translated)
 

@@ -5,7 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -127,6 +128,7 @@ def register_nav(group: str, label: str, endpoint: str,
     group (lower first; today's pages use 10, 20, 30...). Registering an endpoint again replaces its entry.
     """
     _NAV_ENTRIES[endpoint] = NavEntry(group, label, endpoint, visible, order)
+    _MENUS.clear()
 
 
 def _menu() -> list[tuple[str, list[NavEntry]]]:
@@ -147,6 +149,60 @@ def navigation_for(user) -> list[tuple[str, list[tuple[str, str]]]]:
         if allowed:
             groups.append((_(title), allowed))
     return groups
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    href: str
+    label: str
+    active: bool  # the page shown is this one or one under it (/users/5 under /users)
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    title: str
+    links: list[MenuLink]
+
+    @property
+    def active(self) -> bool:
+        return any(link.active for link in self.links)
+
+
+# (language, script root, roles) -> the menu as (title, [(href, label), ...]): every page shows it, and what it
+# lists follows from the roles alone while every entry is shown by a permission (a predicate is asked afresh).
+_MENUS: dict[tuple, list[tuple[str, list[tuple[str, str]]]]] = {}
+_MENUS_KEPT = 256
+
+
+def _menu_links(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """navigation_for with each endpoint's URL, kept per language, script root and roles (see _MENUS)."""
+    def build():
+        return [(title, [(url_for(endpoint), label) for endpoint, label in items])
+                for title, items in navigation_for(user)]
+
+    if any(not (entry.visible is None or isinstance(entry.visible, Permission)) for entry in _NAV_ENTRIES.values()):
+        return build()
+    key = (str(get_locale()), request.script_root, frozenset(access.roles_of(user)))
+    links = _MENUS.get(key)
+    if links is None:
+        if len(_MENUS) >= _MENUS_KEPT:
+            _MENUS.clear()
+        links = _MENUS[key] = build()
+    return links
+
+
+def _is_under(path: str, href: str) -> bool:
+    base = href.rstrip("/")
+    return path == href or bool(base) and (path == base or path.startswith(base + "/"))
+
+
+def navigation_menu(user) -> list[MenuGroup]:
+    """The menu bar of the page: navigation_for's groups with their links and which of them is the page shown."""
+    if not user.is_authenticated:
+        return []
+    path = request.path
+    return [MenuGroup(title, [MenuLink(href, label, _is_under(path, href)) for href, label in links])
+            for title, links in _menu_links(user)]
 
 
 def option_tags(options, selected) -> Markup:
@@ -172,8 +228,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def shell_context():
+        user = current_user._get_current_object()
         return {
-            "navigation": navigation_for(current_user),
-            "can": lambda permission, obj=None: access.can(current_user, permission, obj),
+            "navigation": navigation_menu(user),
+            "can": lambda permission, obj=None: access.can(user, permission, obj),
             "Permission": Permission,
         }

@@ -38,8 +38,8 @@ def _report_labels() -> dict[str, str]:
 # --- every user ----------------------------------------------------------------------------------------------
 
 def inbox_section(user, today: date) -> Section:
-    unread = notify.unread_count(user)
-    g.unread_notifications = unread  # the navigation's badge reads the same number: no second query
+    unread = notify.badge_count(user)
+    g.unread_notifications = unread  # the navigation's badge shows the same number
     return Section("inbox", _("提醒"), [Line(_("未读提醒"), unread, url_for("notify.list_notifications", unread="1"),
                                            urgent=unread > 0)])
 

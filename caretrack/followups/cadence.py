@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from caretrack.core.choices import N_, translated
 from caretrack.extensions import db
 from caretrack.followups.models import CadencePeriod, CadenceRule
+from caretrack.ledger import queries as ledger
 from caretrack.ledger.models import SupportRecord
 from caretrack.org import services as org
 from caretrack.org.models import AcademicYear
@@ -126,9 +127,13 @@ def _terms_by_school(school_ids, year: AcademicYear) -> dict[int, dict[int, tupl
 def _records_by_student(student_ids, year: AcademicYear) -> dict[int, list[tuple[str, date]]]:
     # A generous window: a school's own term dates never leave the year's window.
     starts_on, ends_on = org.year_window(year)
-    rows = db.session.execute(select(SupportRecord.student_id, SupportRecord.kind, SupportRecord.happened_on).where(
-        SupportRecord.student_id.in_(student_ids), SupportRecord.deleted_at.is_(None),
-        SupportRecord.happened_on.between(starts_on, ends_on)))
+    read = ledger.records_read(student_ids)
+    if read is not None:  # the file page's timeline has read them
+        rows = [(r.student_id, r.kind, r.happened_on) for r in read if starts_on <= r.happened_on <= ends_on]
+    else:
+        rows = db.session.execute(select(SupportRecord.student_id, SupportRecord.kind, SupportRecord.happened_on).where(
+            SupportRecord.student_id.in_(student_ids), SupportRecord.deleted_at.is_(None),
+            SupportRecord.happened_on.between(starts_on, ends_on)))
     records: dict[int, list[tuple[str, date]]] = defaultdict(list)
     for student_id, kind, day in rows:
         records[student_id].append((kind, day))

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select
@@ -79,12 +80,17 @@ def _payments(student: Student, include_removed: bool) -> list[Disbursement]:
     key = (student.id, include_removed)
     if key not in memo:
         # The project comes joined with the payment; its standards are not shown on the timeline.
-        statement = (select(Disbursement).where(Disbursement.student_id == student.id)
-                     .options(joinedload(Disbursement.project).lazyload(AidProject.standards)))
+        statement = select(Disbursement).where(Disbursement.student_id == student.id).options(_payment_options())
         if not include_removed:
             statement = statement.where(Disbursement.deleted_at.is_(None))
         memo[key] = list(db.session.scalars(statement))
     return memo[key]
+
+
+@cache
+def _payment_options():
+    """Made once per process: every file view reads its student's payments."""
+    return joinedload(Disbursement.project).lazyload(AidProject.standards)
 
 
 def _disbursements(student: Student, filters: TimelineFilters) -> list[Disbursement]:
@@ -102,7 +108,20 @@ def _records(student: Student, filters: TimelineFilters) -> list[SupportRecord]:
         statement = statement.where(SupportRecord.happened_on.between(starts_on, ends_on))
     if not filters.include_removed:
         statement = statement.where(SupportRecord.deleted_at.is_(None))
-    return list(db.session.scalars(statement).unique())
+    records = list(db.session.scalars(statement).unique())
+    if not filters.kind and filters.year is None and not filters.include_removed:
+        request_memo("ledger_records")[student.id] = records
+    return records
+
+
+def records_read(student_ids) -> list[SupportRecord] | None:
+    """Every care record of the students (removed ones left out) if the timeline has read them in this request,
+    else None: the file page's visit cadence needs the same rows.
+    """
+    read = request_memo("ledger_records")
+    if not all(student_id in read for student_id in student_ids):
+        return None
+    return [record for student_id in student_ids for record in read[student_id]]
 
 
 def _record_rights(user, student: Student, records: list[SupportRecord]):

@@ -7,7 +7,7 @@ a no-op, so a job that reruns after a crash or a restart sends nothing twice. Se
 import logging
 import re
 
-from flask import has_request_context
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -120,8 +120,37 @@ def _post_after_commit(delivery_ids: list[int]) -> None:
 
 
 def unread_count(user) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)))
+    return db.session.scalar(_unread_of(user.id))
+
+
+def _unread_of(user_id):
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))
+
+
+_UNREAD_AT_LOGIN = "caretrack.unread_at_login"
+
+
+def unread_count_column(user_id_column):
+    """The unread count as a column of the query that loads the request's user (accounts.sessions), so that the
+    navigation's badge, on every page, costs no statement of its own. Hand the value to `keep_unread_count`.
+    """
+    return _unread_of(user_id_column).scalar_subquery()
+
+
+def keep_unread_count(user_id: int, count: int) -> None:
+    if has_request_context():
+        request.environ[_UNREAD_AT_LOGIN] = (user_id, count)
+
+
+def badge_count(user) -> int:
+    """The user's unread count for this request's pages: the one read with the user, unless the request has
+    written since (it may have read, dismissed or sent a notification); else counted now.
+    """
+    kept = request.environ.get(_UNREAD_AT_LOGIN) if has_request_context() else None
+    if kept is not None and kept[0] == user.id and not requests.wrote_changes():
+        return kept[1]
+    return unread_count(user)
 
 
 def mark_read(user, notification: Notification) -> None:

@@ -15,13 +15,13 @@ from caretrack.notify.models import WebhookKind, WebhookTarget
 
 @bp.app_context_processor
 def inbox_badge():
-    """`unread_notifications()` for the navigation badge: one query per request, none for visitors."""
+    """`unread_notifications()` for the navigation badge, read with the user (services.badge_count)."""
 
     def unread_notifications() -> int:
         if not current_user.is_authenticated:
             return 0
         if "unread_notifications" not in g:
-            g.unread_notifications = services.unread_count(current_user)
+            g.unread_notifications = services.badge_count(current_user)
         return g.unread_notifications
 
     return {"unread_notifications": unread_notifications}

@@ -66,3 +66,22 @@ def test_a_registered_page_shows_to_whom_its_predicate_lets_see_it(city, app):
             assert "新组" not in [title for title, _items in web.navigation_for(other)]
     finally:
         web._NAV_ENTRIES.pop("probe.page")
+
+
+def test_the_menu_follows_a_grant_and_its_revocation_at_the_next_page(city, client, login):
+    # The menu is kept per language and roles: a role granted or taken back changes it on the very next page.
+    from caretrack.accounts import services as accounts
+    from caretrack.core.access import ScopeType
+    from caretrack.extensions import db
+
+    teacher = make_user(Role.CLASS_TEACHER, city.class_a)
+    login(teacher)
+    assert top_level(client.get("/").get_data(as_text=True)) == ["我的工作", "学生", "关怀"]
+    grant = accounts.grant_role(None, teacher, Role.SCHOOL_OFFICER, ScopeType.UNIT, city.east_school)
+    db.session.flush()
+    assert top_level(client.get("/").get_data(as_text=True)) == ["我的工作", "学生", "关怀", "资助", "管理"]
+    accounts.revoke_role(None, grant)
+    db.session.flush()
+    assert top_level(client.get("/").get_data(as_text=True)) == ["我的工作", "学生", "关怀"]
+    client.post("/language", data={"locale": "en"})
+    assert "My work" in top_level(client.get("/").get_data(as_text=True))

@@ -79,6 +79,21 @@ def test_the_badge_costs_one_query_per_page(login, client, count_queries):
         page(client, "/")
     unread_queries = [s for s in counter.statements if "notifications" in s]
     assert len(unread_queries) == 1
+    assert "FROM users JOIN user_sessions" in " ".join(unread_queries[0].split())  # read with the user
+
+
+def test_a_request_that_wrote_counts_the_badge_afresh(app):
+    # The count read with the user is taken only while the request has written nothing: a page that marks
+    # notifications read, or sends one, shows what is unread after that.
+    from caretrack.notify import services
+
+    me = make_user()
+    inbox_of_three(me)
+    with app.test_request_context("/"):
+        services.keep_unread_count(me.id, 3)
+        assert services.badge_count(me) == 3
+        services.mark_all_read(me)
+        assert services.badge_count(me) == 0
 
 
 def test_a_visitor_sees_no_badge(client):

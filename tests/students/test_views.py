@@ -544,3 +544,15 @@ def test_the_files_record_form_is_rendered_once_per_language_and_day(city, login
     assert len(app.extensions[_FRESH_FIELDS]) == 2
     assert 'name="summary"' in english
     assert "内容" not in english.split('id="new-record"')[1].split("</details>")[0]
+
+
+def test_the_file_reads_the_students_care_records_once(city, login, count_queries):
+    # The visit cadence counts the records the timeline has read; it does not read them again.
+    student = make_student(city.uni_class, student_no="F002")
+    identify(student, 2025, Category.ORPHAN)
+    _one_of_each_record(student)
+    client = login(make_user(Role.SCHOOL_OFFICER, city.university))
+    db.session.flush()
+    with count_queries() as counter:
+        page(client, f"/students/{student.id}")
+    assert sum("FROM support_records" in " ".join(statement.split()) for statement in counter.statements) == 1
