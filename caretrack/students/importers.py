@@ -14,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from caretrack.audit.services import AuditAction, record, record_each
 from caretrack.core import crypto, idnumber
 from caretrack.core.access import Permission, scope_for
-from caretrack.core.database import insert_rows
+from caretrack.core.database import among, insert_rows
 from caretrack.core.errors import DomainError
 from caretrack.core.imports import Column, Importer, RowError, RowInvalid, parse_yes_no, split_multi
 from caretrack.core.timeutil import local_today
@@ -40,7 +40,6 @@ from caretrack.students.models import (
     StudentStatus,
 )
 
-LOOKUP_CHUNK = 1000
 FIELD_COLUMNS = {"name": "姓名", "stage": "学段", "enrolment_year": "入学年份", "guardian_phone": "监护人电话",
                  "categories": "家庭经济困难类型", "is_registered_poverty": "是否建档立卡家庭", "class_id": "班级"}
 
@@ -77,7 +76,7 @@ class StudentImporter(Importer):
         self.saved_classes: dict[tuple[int, str], SchoolClass] = {}  # the classes of the schools in `placed`
         self.placed: set[int] = set()
         self.class_stubs: dict[tuple[int, str], SchoolClass] = {}
-        self.registered: set[str] | None = None  # the rows' ID numbers (indexes) already registered
+        self.registered: dict[str, int] | None = None  # the rows' ID numbers (indexes) already registered: their ids
         self.created_by_school: dict[int, int] = defaultdict(int)
         self.encrypt = None  # crypto.encryptor(), made when the first new student is written
 
@@ -183,22 +182,13 @@ class StudentImporter(Importer):
         yield from _repeats(parsed, lambda r: r.index, "身份证号", _("身份证号与第 %(other)d 行重复%(where)s。"))
         yield from _repeats(parsed, lambda r: (r.school.id, r.data.student_no), "学号",
                             _("学号与第 %(other)d 行重复%(where)s。"))
-        existing = self._existing_by_index([row.index for _line, row in parsed])
-        self.registered = set(existing)
+        existing = _registered_by_index([row.index for _line, row in parsed])
+        self.registered = {index: student_id for index, (student_id, _school_id) in existing.items()}
         for line, row in parsed:
-            known_school = existing.get(row.index)
-            if known_school is not None and known_school != row.school.id:
+            known = existing.get(row.index)
+            if known is not None and known[1] != row.school.id:
                 yield RowError(line, "身份证号", services.registered_elsewhere_message())
         yield from self._student_no_clashes(parsed)
-
-    def _existing_by_index(self, indexes: list[str]) -> dict[str, int]:
-        """The school of each registered student among the indexes (nothing else is needed, nor told)."""
-        found = {}
-        for start in range(0, len(indexes), LOOKUP_CHUNK):
-            statement = (select(Student.id_index, Student.school_id)
-                         .where(Student.id_index.in_(_inline(indexes[start:start + LOOKUP_CHUNK]))))
-            found.update(db.session.execute(statement).all())
-        return found
 
     def _student_no_clashes(self, parsed):
         by_school: dict[int, list[tuple[int, StudentRow]]] = defaultdict(list)
@@ -279,11 +269,12 @@ class StudentImporter(Importer):
         self._create_places(batch)
         for row in batch:
             self._place(row)
-        known = [row for row in batch if self.registered is None or row.index in self.registered]
-        stored = _stored_files([row.index for row in known])
-        new_rows = [row for row in batch if row.index not in stored]
-        self._insert_new(new_rows)
-        changed = [row for row in known if row.index in stored and not _same(row, stored[row.index])]
+        if self.registered is None:  # rows applied without check_file
+            self.registered = {index: found[0] for index, found in
+                               _registered_by_index([row.index for row in batch]).items()}
+        stored = _stored_files([self.registered[row.index] for row in batch if row.index in self.registered])
+        self._insert_new([row for row in batch if row.index not in stored])
+        changed = [row for row in batch if row.index in stored and not _same(row, stored[row.index])]
         students = self._registered_students([row.index for row in changed])
         outcomes = {row.index: self._update(students[row.index], row) for row in changed}
         return ["created" if row.index not in stored else outcomes.get(row.index, "unchanged") for row in batch]
@@ -294,7 +285,7 @@ class StudentImporter(Importer):
         if not indexes:
             return {}
         return {s.id_index: s for s in db.session.scalars(
-            select(Student).where(Student.id_index.in_(_inline(indexes)))
+            select(Student).where(among(Student.id_index, indexes))
             .options(selectinload(Student.guardians),
                      selectinload(Student.identifications).selectinload(Identification.category_rows)))}
 
@@ -350,12 +341,14 @@ class StudentImporter(Importer):
         return f"{row.school.name} {row.class_name} {row.data.student_no} {row.data.name}"
 
 
-def _inline(values: list):
-    """An IN list written into the statement: PostgreSQL plans it for these values (for a thousand parameters
-    it settles on a generic plan that scans the table), and the driver has no thousand placeholders to parse.
-    Only for values the importer computed itself (blind indexes, ids), never for text from the file.
+def _registered_by_index(indexes: list[str]) -> dict[str, tuple[int, int]]:
+    """The id and school of each registered student among the indexes, in one statement (nothing else is needed
+    to tell a new row from a known one, or to refuse a number registered in another school).
     """
-    return bindparam("values", values, expanding=True, literal_execute=True)
+    if not indexes:
+        return {}
+    return {index: (student_id, school_id) for index, student_id, school_id in db.session.execute(
+        select(Student.id_index, Student.id, Student.school_id).where(among(Student.id_index, indexes)))}
 
 
 def _attempt(errors: list[tuple[str, str]], column: str, parse, *args):
@@ -381,35 +374,33 @@ class _Stored:
     identifications: dict = field(default_factory=dict)
 
 
-def _stored_files(indexes: list[str]) -> dict[str, _Stored]:
-    """The compared columns of the registered students among the indexes, three queries per thousand (a field
+def _stored_files(student_ids: list[int]) -> dict[str, _Stored]:
+    """The compared columns of these registered students by their indexes, in three queries (a field
     services.identity_values or identification_values gains makes every row differ, never pass unseen).
     """
     stored: dict[str, _Stored] = {}
+    if not student_ids:
+        return stored
     fields = list(services.IDENTITY_FIELDS)
     identification_fields = list(services.IDENTIFICATION_FIELDS)
-    for start in range(0, len(indexes), LOOKUP_CHUNK):
-        by_id: dict[int, _Stored] = {}
-        for row in db.session.execute(select(Student.id, Student.id_index, *(getattr(Student, f) for f in fields))
-                                      .where(Student.id_index.in_(_inline(indexes[start:start + LOOKUP_CHUNK])))):
-            by_id[row[0]] = stored[row[1]] = _Stored(dict(zip(fields, row[2:], strict=True)))
-        if not by_id:
-            continue
-        ids = _inline(list(by_id))
-        for student_id, name, phone in db.session.execute(
-                select(Guardian.student_id, Guardian.name, Guardian.phone).where(Guardian.student_id.in_(ids))
-                .order_by(Guardian.id)):
-            if by_id[student_id].guardian is None:  # the first guardian, as Student.guardians is ordered
-                by_id[student_id].guardian = (name, phone)
-        for row in db.session.execute(
-                select(Identification.student_id, Identification.academic_year_id, Identification.decided_on,
-                       IdentificationCategory.category, *(getattr(Identification, f) for f in identification_fields))
-                .outerjoin(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
-                .where(Identification.student_id.in_(ids))):
-            _columns, _decided_on, categories = by_id[row[0]].identifications.setdefault(
-                row[1], (dict(zip(identification_fields, row[4:], strict=True)), row[2], set()))
-            if row[3] is not None:
-                categories.add(row[3])
+    by_id: dict[int, _Stored] = {}
+    for row in db.session.execute(select(Student.id, Student.id_index, *(getattr(Student, f) for f in fields))
+                                  .where(among(Student.id, student_ids))):
+        by_id[row[0]] = stored[row[1]] = _Stored(dict(zip(fields, row[2:], strict=True)))
+    for student_id, name, phone in db.session.execute(
+            select(Guardian.student_id, Guardian.name, Guardian.phone).where(among(Guardian.student_id, student_ids))
+            .order_by(Guardian.id)):
+        if by_id[student_id].guardian is None:  # the first guardian, as Student.guardians is ordered
+            by_id[student_id].guardian = (name, phone)
+    for row in db.session.execute(
+            select(Identification.student_id, Identification.academic_year_id, Identification.decided_on,
+                   IdentificationCategory.category, *(getattr(Identification, f) for f in identification_fields))
+            .outerjoin(IdentificationCategory, IdentificationCategory.identification_id == Identification.id)
+            .where(among(Identification.student_id, student_ids))):
+        _columns, _decided_on, categories = by_id[row[0]].identifications.setdefault(
+            row[1], (dict(zip(identification_fields, row[4:], strict=True)), row[2], set()))
+        if row[3] is not None:
+            categories.add(row[3])
     return stored
 
 
