@@ -20,9 +20,13 @@ from caretrack.students.models import Student
 
 def school_choices(user, permission: Permission) -> list[tuple[int, str]]:
     """The schools (not the city or districts) inside the user's scope for `permission`, as (id, name) by code."""
-    statement = scoped(select(Unit.id, Unit.name), user, permission, Unit)
-    return [tuple(row) for row in db.session.execute(
-        statement.where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code))]
+    return [tuple(row) for row in db.session.execute(schools_in_scope(user, permission).order_by(Unit.code))]
+
+
+def schools_in_scope(user, permission: Permission, *columns):
+    """A select() of the schools inside the user's scope for `permission`: (id, name), then `columns`."""
+    statement = scoped(select(Unit.id, Unit.name, *columns), user, permission, Unit)
+    return statement.where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT]))
 
 
 def groups_page(user, permission: Permission, model, members: Table, group_column) -> Page:

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from caretrack.accounts.services import home_unit
-from caretrack.core import idnumber
+from caretrack.core import idnumber, totals
 from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.forms import flash_saved
 from caretrack.core.i18n import format_date
-from caretrack.core.pagination import paginate
+from caretrack.core.pagination import count_rows, paginate
 from caretrack.core.requests import roll_back_anyway, roll_back_now
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -27,7 +27,6 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
-from caretrack.students.groups import school_choices
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Category, Gender, Level, Student, StudentStatus
 
@@ -66,11 +65,33 @@ def filters_from_request() -> queries.StudentFilters:
 
 
 def _list_context(filters: queries.StudentFilters) -> dict:
-    colleges, classes = queries.filter_choices(current_user, filters.school_id)
-    return {"filters": filters, "schools": school_choices(current_user, Permission.STUDENTS_VIEW),
-            "colleges": colleges, "classes": classes, "years": org.all_years(),
+    choices = queries.filter_choices(current_user, filters.school_id)
+    return {"filters": filters, "schools": choices.schools, "colleges": choices.colleges, "classes": choices.classes,
+            "years": org.all_years(),
             "stages": Stage.choices(), "categories": Category.choices(), "levels": Level.choices(),
             "statuses": StudentStatus.choices()}
+
+
+def _list_labels(context: dict) -> queries.ListLabels:
+    """The rows' labels from the filter selects' own choices, already in the page's language."""
+    return queries.ListLabels(stages=dict(context["stages"]), levels=dict(context["levels"]),
+                              categories=dict(context["categories"]), separator=_("、"))
+
+
+def _counted(filters: queries.StudentFilters, students) -> int:
+    """The list's capped count, remembered per user and filters for HOME_TOTALS_SECONDS (core.totals): a
+    university's first page would otherwise read ten thousand ids on every view. The rows are always read afresh.
+    """
+    cap = current_app.config["COUNT_CAP"]
+    return totals.remembered(current_user, "student list", lambda: count_rows(queries.counted_students(students), cap),
+                             queries.filters_key(filters), cap)
+
+
+def _file_url_prefix() -> str:
+    """A student file's URL without the id at its end (the route is …/<id>): fifty rows link their files without
+    fifty url_for() calls.
+    """
+    return url_for("students.show_student", student_id=0).removesuffix("0")
 
 
 def _filter_redirect():
@@ -105,11 +126,12 @@ def list_students():
         return _filter_redirect()
     filters = filters_from_request()
     students = queries.student_query(current_user, filters)
-    page = paginate(queries.with_places(students), cap=current_app.config["COUNT_CAP"],
-                    counted=queries.counted_students(students))
-    badges = queries.identification_badges([s.id for s in page.items], filters.year)
-    return render_template("students/list.html", page=page, badges=badges,
-                           **_list_context(filters))
+    page = paginate(queries.listed(students, filters.year), scalars=False, cap=current_app.config["COUNT_CAP"],
+                    total=_counted(filters, students))
+    context = _list_context(filters)
+    page.items = queries.listed_students(page.items, _list_labels(context))
+    return render_template("students/list.html", page=page, file_url=_file_url_prefix(),
+                           counted_at=totals.counted_at(), **context)
 
 
 @bp.route("/export.xlsx")
