@@ -1,12 +1,13 @@
 """Reads of student files, always through core.access.scoped."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import exists, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 
 from caretrack.core import crypto, idnumber
-from caretrack.core.access import Permission, scoped
+from caretrack.core.access import Permission, Scope, scope_filter, scope_for, scoped
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
@@ -107,6 +108,11 @@ class ListedStudent:
     categories: str  # the year's 困难类型, labelled, joined in the notice's order
 
 
+# The identification a row shows. An alias, so that the identification filters' EXISTS subqueries correlate to the
+# student, not to this join; made once, since a new alias sets up its columns again on every view.
+_SHOWN = aliased(Identification, name="shown_identification")
+
+
 def listed(statement, year: AcademicYear | None):
     """`student_query`'s students as the list's columns: their places' names and the year's identification (its
     level and its categories aggregated) in the same statement, as rows, not objects.
@@ -116,12 +122,10 @@ def listed(statement, year: AcademicYear | None):
               .join(SchoolClass, SchoolClass.id == Student.class_id))
     level, categories = null(), null()
     if year is not None:
-        # An alias: the identification filters' EXISTS subqueries correlate to the student, not to this join.
-        shown = aliased(Identification)
-        places = places.outerjoin(shown, (shown.student_id == Student.id) & (shown.academic_year_id == year.id))
-        level = shown.level
+        places = places.outerjoin(_SHOWN, (_SHOWN.student_id == Student.id) & (_SHOWN.academic_year_id == year.id))
+        level = _SHOWN.level
         categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
-                      .where(IdentificationCategory.identification_id == shown.id).scalar_subquery())
+                      .where(IdentificationCategory.identification_id == _SHOWN.id).scalar_subquery())
     return statement.with_only_columns(
         Student.id, Student.name, Student.student_no, Student.id_masked, Unit.name, College.name, SchoolClass.name,
         Student.stage, level, categories).select_from(places)
@@ -221,20 +225,27 @@ def filter_choices(user, school_id: int | None) -> FilterChoices:
     One statement, read as plain rows: a university's class select lists nine hundred classes on every view of the
     list, which as ORM rows in three queries cost more than the page's own students.
     """
-    colleges = scoped(select(College.id, College.name, College.name), user, Permission.STUDENTS_VIEW, College)
-    classes = scoped(select(SchoolClass.id, SchoolClass.name, SchoolClass.name), user, Permission.STUDENTS_VIEW,
-                     SchoolClass)
+    found: tuple[list, list, list] = ([], [], [])
+    # All at once (fetchall), not a fetch per row: nine hundred rows.
+    statement = _choices_statement(scope_for(user, Permission.STUDENTS_VIEW), school_id)
+    for part, choice_id, name, _order in db.session.connection().execute(statement).all():
+        found[part].append((choice_id, name))
+    return FilterChoices(*found)
+
+
+@lru_cache(maxsize=64)
+def _choices_statement(scope: Scope, school_id: int | None):
+    """The union of the three selects, built once per scope and school: it depends on nothing else, and building
+    it (three subqueries and their columns) costs more than running it.
+    """
+    colleges = select(College.id, College.name, College.name).where(scope_filter(College, scope))
+    classes = select(SchoolClass.id, SchoolClass.name, SchoolClass.name).where(scope_filter(SchoolClass, scope))
     if school_id:
         colleges = colleges.where(College.school_id == school_id)
         classes = classes.where(SchoolClass.school_id == school_id)
     # Each part keeps its own order (by the third column) and limit; `part` tells them apart.
     parts = [statement.order_by(statement.selected_columns[2]).limit(limit)
-             for statement, limit in ((schools_in_scope(user, Permission.STUDENTS_VIEW, Unit.code), None),
-                                      (colleges, 500), (classes, 1000))]
-    labelled = [select(literal(number).label("part"), *part.subquery().c) for number, part in enumerate(parts)]
-    union = union_all(*labelled).subquery()
-    found: tuple[list, list, list] = ([], [], [])
-    for part, choice_id, name, _order in db.session.connection().execute(
-            select(union).order_by(union.c.part, union.c[3])):
-        found[part].append((choice_id, name))
-    return FilterChoices(*found)
+             for statement, limit in ((schools_in_scope(scope, Unit.code), None), (colleges, 500), (classes, 1000))]
+    union = union_all(*[select(literal(number).label("part"), *part.subquery().c)
+                        for number, part in enumerate(parts)]).subquery()
+    return select(union).order_by(union.c.part, union.c[3])
