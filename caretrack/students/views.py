@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from caretrack.accounts.services import home_unit
+from caretrack.accounts.services import home_unit, home_unit_id
 from caretrack.core import idnumber, totals
 from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, require
 from caretrack.core.choices import N_
@@ -42,6 +42,24 @@ def _year(start_year: int | None, unit: Unit | None) -> AcademicYear | None:
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
 
 
+def _list_year(start_year: int | None) -> AcademicYear | None:
+    """The list's year: the one asked for, else the one today is in by the term dates of the user's home unit."""
+    years = org.all_years()  # read once per request: the year select lists them too
+    if start_year:
+        return next((year for year in years if year.start_year == start_year), None)
+    year_id = totals.remembered(None, "default year", _default_year_id, home_unit_id(current_user), local_today(),
+                                noted=False)
+    return next((year for year in years if year.id == year_id), None)
+
+
+def _default_year_id() -> int | None:
+    """Remembered per home unit and day (term dates move a few times a year): the unit and its terms are two
+    statements on every view of the list otherwise.
+    """
+    year = org.current_year(home_unit(current_user), local_today())
+    return year.id if year else None
+
+
 ID_SEARCHES = "student_id_searches"
 FILTER_NAMES = ("q", "school", "college", "class", "stage", "status", "year", "identified", "category", "level")
 
@@ -59,7 +77,7 @@ def filters_from_request() -> queries.StudentFilters:
     return queries.StudentFilters(
         q=_search_text(), school_id=_int_arg("school"), college_id=_int_arg("college"),
         class_id=_int_arg("class"), stage=args.get("stage", ""), status=args.get("status", "active"),
-        year=_year(_int_arg("year"), home_unit(current_user)), identified=args.get("identified", ""),
+        year=_list_year(_int_arg("year")), identified=args.get("identified", ""),
         category=args.get("category", ""),
         level=args.get("level", ""))
 
