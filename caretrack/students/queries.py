@@ -87,8 +87,8 @@ def counted_students(statement):
 
 
 def filters_key(filters: StudentFilters) -> tuple:
-    """The filters as plain values, for a count remembered per filter (core.totals)."""
-    return (filters.q, filters.school_id, filters.college_id, filters.class_id, filters.stage, filters.status,
+    """The filters but the search text as plain values, for a count remembered per filter (core.totals)."""
+    return (filters.school_id, filters.college_id, filters.class_id, filters.stage, filters.status,
             filters.year.id if filters.year else None, filters.identified, filters.category, filters.level)
 
 

@@ -99,10 +99,18 @@ def _list_labels(context: dict) -> queries.ListLabels:
 def _counted(filters: queries.StudentFilters, students) -> int:
     """The list's capped count, remembered per user and filters for HOME_TOTALS_SECONDS (core.totals): a
     university's first page would otherwise read ten thousand ids on every view. The rows are always read afresh.
+
+    A search is counted on every view: it finds a few students by an index, and its text (perhaps a full ID
+    number) is no key to keep.
     """
     cap = current_app.config["COUNT_CAP"]
-    return totals.remembered(current_user, "student list", lambda: count_rows(queries.counted_students(students), cap),
-                             queries.filters_key(filters), cap)
+
+    def count() -> int:
+        return count_rows(queries.counted_students(students), cap)
+
+    if filters.q:
+        return count()
+    return totals.remembered(current_user, "student list", count, queries.filters_key(filters), cap)
 
 
 def _file_url_prefix() -> str:

@@ -66,6 +66,16 @@ def test_each_filter_is_counted_on_its_own(city, client_for, remembering):
     assert counted(page(browser, "/students/?q=nobody")) == 0
 
 
+def test_a_search_is_counted_on_every_view(city, client_for, remembering):
+    make_student(city.class_a, name="王一")
+    browser = client_for(make_user(Role.SCHOOL_OFFICER, city.east_school))
+    assert counted(page(browser, "/students/?q=王")) == 1
+    make_student(city.class_a, name="王二")
+    html = page(browser, "/students/?q=王")
+    assert counted(html) == 2
+    assert COUNTED_AT not in html
+
+
 def test_a_remembered_count_never_reaches_another_scope(city, client_for, remembering):
     for _ in range(3):
         make_student(city.class_a)
