@@ -93,7 +93,8 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": _env_int("CARETRACK_MAX_UPLOAD_MB", 16) * 1024 * 1024,
         "MAX_ATTACHMENT_BYTES": _env_int("CARETRACK_MAX_ATTACHMENT_MB", 10) * 1024 * 1024,
         "CARE_STALE_DAYS": _env_int("CARETRACK_CARE_STALE_DAYS", 60),
-        # The home pages' charts and student totals are counted at most this often per user (0: every view).
+        # The home pages' charts and student totals, and the student list's count, are counted at most this often per
+        # user (0: every view).
         "HOME_TOTALS_SECONDS": _env_int("CARETRACK_HOME_TOTALS_SECONDS", 60),
         **_mail_config(),
         "FOLLOWUP_ESCALATION_DAYS": _env_int("CARETRACK_FOLLOWUP_ESCALATION_DAYS", 3),

@@ -51,16 +51,18 @@ def requested_page() -> int:
 
 
 def paginate(statement, page: int | None = None, per_page: int | None = None, scalars: bool = True,
-             cap: int | None = None, counted=None) -> Page:
+             cap: int | None = None, counted=None, total: int | None = None) -> Page:
     """Run one count query and one page query, whatever the number of rows.
 
     With `cap`, the count stops at that many rows (a count over a LIMIT, not over every row of a city) and the page
     comes back `capped` when there are more. `counted`: a statement returning the same rows more cheaply (without
-    the page's computed columns), for the count.
+    the page's computed columns), for the count. `total`: the rows counted beforehand as count_rows() counts them
+    (a count remembered for a minute), and then no count query.
     """
     page = page or requested_page()
     per_page = per_page or current_app.config["PER_PAGE"]
-    total = count_rows(statement if counted is None else counted, cap)
+    if total is None:
+        total = count_rows(statement if counted is None else counted, cap)
     capped = cap is not None and total > cap
     # A capped page reads one row more, to know whether a next page exists.
     rows = db.session.execute(statement.limit(per_page + 1 if capped else per_page).offset((page - 1) * per_page))

@@ -1,10 +1,12 @@
-"""The home pages' scope-wide totals, remembered for a minute per user and process.
+"""The home pages' scope-wide totals and the student list's count, remembered for a minute per user and process.
 
 A city admin's charts and student counts read the city's 200,000 students with their identifications: more than
 half a second of the database's time on each view of the page, for numbers that move slowly (an import, an
 identification, a coverage goal) and that nobody acts on within the minute. So each user's totals are counted
 at most once per HOME_TOTALS_SECONDS in each process, and the page says when they were counted. What people act
-on today (follow-ups due, cases, submissions, the inbox) is never remembered: it is counted on every view.
+on today (follow-ups due, cases, submissions, the inbox) is never remembered: it is counted on every view. The
+student list remembers its capped count the same way, per user and filters (its rows are read on every view),
+and its default year per home unit and day.
 
 The key is the user, their grants and the language: a user never sees totals counted for another scope, and a
 grant added or removed counts afresh. HOME_TOTALS_SECONDS = 0 counts on every view (the test suite's setting).
@@ -31,11 +33,12 @@ def init_app(app: Flask) -> None:
     cache.init_app(app, config={"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000})
 
 
-def remembered(user, what: str, compute: Callable[[], T], *args) -> T:
+def remembered(user, what: str, compute: Callable[[], T], *args, noted: bool = True) -> T:
     """`compute()`, or what it gave for this user, `what` and `args` within the last HOME_TOTALS_SECONDS.
 
     `user` None: a total that is the same whoever looks (a school's number of students), shown only to those
-    who may see it by the caller. Outside a request (the command line) everything is counted afresh.
+    who may see it by the caller. Outside a request (the command line) everything is counted afresh. `noted`
+    False: a value the page does not present as counted (a default year), left out of `counted_at()`.
     """
     seconds = current_app.config["HOME_TOTALS_SECONDS"]
     if seconds <= 0 or not has_request_context():
@@ -46,7 +49,8 @@ def remembered(user, what: str, compute: Callable[[], T], *args) -> T:
         found = (utcnow(), compute())
         cache.set(key, found, timeout=seconds)
     counted_at, value = found
-    _note_counted_at(counted_at)
+    if noted:
+        _note_counted_at(counted_at)
     return value
 
 

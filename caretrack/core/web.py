@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request, url_for
@@ -208,12 +209,20 @@ def navigation_menu(user) -> list[MenuGroup]:
 def option_tags(options, selected) -> Markup:
     """The <option> tags of a select, `selected` preselected, as a template's loop would write them.
 
-    In Python, not a Jinja loop: a university's class filter lists nine hundred options on every view of the list.
+    In Python, not a Jinja loop, and each list written once while it stays the same: a university's class filter
+    lists nine hundred options on every view of the list, and only the preselected one differs between views.
     """
-    chosen = str(selected)
-    return Markup("".join(
-        f'<option value="{escape(value)}"{" selected" if str(value) == chosen else ""}>{escape(label)}</option>'
-        for value, label in options))
+    html = _options_html(tuple(options))
+    chosen = f'<option value="{escape(selected)}">'
+    return Markup(html.replace(chosen, f'<option value="{escape(selected)}" selected>', 1))
+
+
+@lru_cache(maxsize=32)
+def _options_html(options: tuple) -> str:
+    """The options (value, label) as tags, none selected. Remembered by content, so never out of date: another
+    language, school or class name is another list.
+    """
+    return "".join(f'<option value="{escape(value)}">{escape(label)}</option>' for value, label in options)
 
 
 def init_app(app: Flask) -> None:

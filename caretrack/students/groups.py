@@ -10,7 +10,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import joinedload
 
 from caretrack.core import requests
-from caretrack.core.access import Permission, get_or_404, scoped
+from caretrack.core.access import Permission, Scope, get_or_404, scope_filter, scope_for, scoped
 from caretrack.core.errors import DomainError
 from caretrack.core.pagination import Page, paginate
 from caretrack.extensions import db
@@ -20,9 +20,14 @@ from caretrack.students.models import Student
 
 def school_choices(user, permission: Permission) -> list[tuple[int, str]]:
     """The schools (not the city or districts) inside the user's scope for `permission`, as (id, name) by code."""
-    statement = scoped(select(Unit.id, Unit.name), user, permission, Unit)
-    return [tuple(row) for row in db.session.execute(
-        statement.where(Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT])).order_by(Unit.code))]
+    statement = schools_in_scope(scope_for(user, permission)).order_by(Unit.code)
+    return [tuple(row) for row in db.session.execute(statement)]
+
+
+def schools_in_scope(scope: Scope, *columns):
+    """A select() of the schools (not the city or districts) inside `scope`: (id, name), then `columns`."""
+    return select(Unit.id, Unit.name, *columns).where(
+        scope_filter(Unit, scope), Unit.kind.not_in([UnitKind.CITY, UnitKind.DISTRICT]))
 
 
 def groups_page(user, permission: Permission, model, members: Table, group_column) -> Page:

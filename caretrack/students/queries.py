@@ -1,16 +1,17 @@
 """Reads of student files, always through core.access.scoped."""
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy import exists, func, literal, null, or_, select, union_all
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from caretrack.core import crypto, idnumber
-from caretrack.core.access import Permission, scoped
+from caretrack.core.access import Permission, Scope, scope_filter, scope_for, scoped
 from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
+from caretrack.students.groups import schools_in_scope
 from caretrack.students.models import Category, Identification, IdentificationCategory, Level, Student
 
 
@@ -85,6 +86,80 @@ def counted_students(statement):
     return statement.with_only_columns(Student.id)
 
 
+def filters_key(filters: StudentFilters) -> tuple:
+    """The filters but the search text as plain values, for a count remembered per filter (core.totals)."""
+    return (filters.school_id, filters.college_id, filters.class_id, filters.stage, filters.status,
+            filters.year.id if filters.year else None, filters.identified, filters.category, filters.level)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedStudent:
+    """One row of the student list, every text ready to print: fifty rows per page, so no lookup in the template."""
+
+    id: int
+    name: str
+    student_no: str
+    id_masked: str
+    school: str
+    college: str | None
+    school_class: str
+    stage: str  # the 学段's label
+    level: str  # the label of the year's 困难等级, "" without an identification that year
+    categories: str  # the year's 困难类型, labelled, joined in the notice's order
+
+
+# The identification a row shows. An alias, so that the identification filters' EXISTS subqueries correlate to the
+# student, not to this join; made once, since a new alias sets up its columns again on every view.
+_SHOWN = aliased(Identification, name="shown_identification")
+
+
+def listed(statement, year: AcademicYear | None):
+    """`student_query`'s students as the list's columns: their places' names and the year's identification (its
+    level and its categories aggregated) in the same statement, as rows, not objects.
+    """
+    places = (Student.__table__.join(Unit, Unit.id == Student.school_id)
+              .outerjoin(College, College.id == Student.college_id)
+              .join(SchoolClass, SchoolClass.id == Student.class_id))
+    level, categories = null(), null()
+    if year is not None:
+        places = places.outerjoin(_SHOWN, (_SHOWN.student_id == Student.id) & (_SHOWN.academic_year_id == year.id))
+        level = _SHOWN.level
+        categories = (select(func.aggregate_strings(IdentificationCategory.category, ","))
+                      .where(IdentificationCategory.identification_id == _SHOWN.id).scalar_subquery())
+    return statement.with_only_columns(
+        Student.id, Student.name, Student.student_no, Student.id_masked, Unit.name, College.name, SchoolClass.name,
+        Student.stage, level, categories).select_from(places)
+
+
+@dataclass(frozen=True)
+class ListLabels:
+    """What the list prints for its codes in the current language, each looked up once per page, not per row:
+    code -> label for the 学段, the levels and the categories, and the separator between categories.
+    """
+
+    stages: dict[str, str]
+    levels: dict[str, str]
+    categories: dict[str, str]
+    separator: str
+
+
+# The categories' order on a badge: the notice's, which is their declaration order.
+_CATEGORY_ORDER = {category.value: index for index, category in enumerate(Category)}
+
+
+def listed_students(rows, labels: ListLabels) -> list[ListedStudent]:
+    """The rows of `listed`, their codes labelled."""
+    def categories(codes: str | None) -> str:
+        if not codes:
+            return ""
+        return labels.separator.join(labels.categories[code]
+                                     for code in sorted(codes.split(","), key=_CATEGORY_ORDER.__getitem__))
+
+    return [ListedStudent(student_id, name, student_no, id_masked, school, college, school_class,
+                          labels.stages.get(stage, ""), labels.levels.get(level, ""), categories(codes))
+            for student_id, name, student_no, id_masked, school, college, school_class, stage, level, codes in rows]
+
+
 def with_places(statement):
     """Load each student's school, college and class in the same query (no query per row).
 
@@ -140,16 +215,42 @@ def _file_options() -> tuple:
             joinedload(Student.identifications).joinedload(Identification.category_rows))
 
 
-def filter_choices(user, school_id: int | None) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The colleges and classes the filter selects offer, as (id, name): those of the visible schools.
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the list's school, college and class selects offer, each as (id, name) in the select's order."""
 
-    Rows, not objects: a university's select lists nine hundred classes on every view of the list.
+    schools: list[tuple[int, str]]
+    colleges: list[tuple[int, str]]
+    classes: list[tuple[int, str]]
+
+
+def filter_choices(user, school_id: int | None) -> FilterChoices:
+    """The schools the user may see, and the colleges and classes of those schools (or of the school chosen).
+
+    One statement, read as plain rows: a university's class select lists nine hundred classes on every view of the
+    list, which as ORM rows in three queries cost more than the page's own students.
     """
-    colleges = scoped(select(College.id, College.name), user, Permission.STUDENTS_VIEW, College).order_by(College.name)
-    classes = scoped(select(SchoolClass.id, SchoolClass.name), user, Permission.STUDENTS_VIEW,
-                     SchoolClass).order_by(SchoolClass.name)
+    found: tuple[list, list, list] = ([], [], [])
+    # All at once (fetchall), not a fetch per row: nine hundred rows.
+    statement = _choices_statement(scope_for(user, Permission.STUDENTS_VIEW), school_id)
+    for part, choice_id, name, _order in db.session.connection().execute(statement).all():
+        found[part].append((choice_id, name))
+    return FilterChoices(*found)
+
+
+@lru_cache(maxsize=64)
+def _choices_statement(scope: Scope, school_id: int | None):
+    """The union of the three selects, built once per scope and school: it depends on nothing else, and building
+    it (three subqueries and their columns) costs more than running it.
+    """
+    colleges = select(College.id, College.name, College.name).where(scope_filter(College, scope))
+    classes = select(SchoolClass.id, SchoolClass.name, SchoolClass.name).where(scope_filter(SchoolClass, scope))
     if school_id:
         colleges = colleges.where(College.school_id == school_id)
         classes = classes.where(SchoolClass.school_id == school_id)
-    return ([tuple(row) for row in db.session.execute(colleges.limit(500))],
-            [tuple(row) for row in db.session.execute(classes.limit(1000))])
+    # Each part keeps its own order (by the third column) and limit; `part` tells them apart.
+    parts = [statement.order_by(statement.selected_columns[2]).limit(limit)
+             for statement, limit in ((schools_in_scope(scope, Unit.code), None), (colleges, 500), (classes, 1000))]
+    union = union_all(*[select(literal(number).label("part"), *part.subquery().c)
+                        for number, part in enumerate(parts)]).subquery()
+    return select(union).order_by(union.c.part, union.c[3])

@@ -8,14 +8,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from caretrack.accounts.services import home_unit
-from caretrack.core import idnumber
+from caretrack.accounts.services import home_unit, home_unit_id
+from caretrack.core import idnumber, totals
 from caretrack.core.access import Permission, get_or_404, has_permission, permission_required, require
 from caretrack.core.choices import N_
 from caretrack.core.errors import DomainError
 from caretrack.core.forms import flash_saved
 from caretrack.core.i18n import format_date
-from caretrack.core.pagination import paginate
+from caretrack.core.pagination import count_rows, paginate
 from caretrack.core.requests import roll_back_anyway, roll_back_now
 from caretrack.core.timeutil import local_today
 from caretrack.core.urls import parse_id
@@ -27,7 +27,6 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Stage, Unit
 from caretrack.students import bp, exports, queries, services
 from caretrack.students.forms import IdentificationForm, MoveForm, StatusForm, StudentForm
-from caretrack.students.groups import school_choices
 from caretrack.students.importers import StudentImporter
 from caretrack.students.models import Category, Gender, Level, Student, StudentStatus
 
@@ -41,6 +40,24 @@ def _year(start_year: int | None, unit: Unit | None) -> AcademicYear | None:
     if not start_year:
         return org.current_year(unit, local_today())
     return db.session.scalar(select(AcademicYear).where(AcademicYear.start_year == start_year))
+
+
+def _list_year(start_year: int | None) -> AcademicYear | None:
+    """The list's year: the one asked for, else the one today is in by the term dates of the user's home unit."""
+    years = org.all_years()  # read once per request: the year select lists them too
+    if start_year:
+        return next((year for year in years if year.start_year == start_year), None)
+    year_id = totals.remembered(None, "default year", _default_year_id, home_unit_id(current_user), local_today(),
+                                noted=False)
+    return next((year for year in years if year.id == year_id), None)
+
+
+def _default_year_id() -> int | None:
+    """Remembered per home unit and day (term dates move a few times a year): the unit and its terms are two
+    statements on every view of the list otherwise.
+    """
+    year = org.current_year(home_unit(current_user), local_today())
+    return year.id if year else None
 
 
 ID_SEARCHES = "student_id_searches"
@@ -60,17 +77,47 @@ def filters_from_request() -> queries.StudentFilters:
     return queries.StudentFilters(
         q=_search_text(), school_id=_int_arg("school"), college_id=_int_arg("college"),
         class_id=_int_arg("class"), stage=args.get("stage", ""), status=args.get("status", "active"),
-        year=_year(_int_arg("year"), home_unit(current_user)), identified=args.get("identified", ""),
+        year=_list_year(_int_arg("year")), identified=args.get("identified", ""),
         category=args.get("category", ""),
         level=args.get("level", ""))
 
 
 def _list_context(filters: queries.StudentFilters) -> dict:
-    colleges, classes = queries.filter_choices(current_user, filters.school_id)
-    return {"filters": filters, "schools": school_choices(current_user, Permission.STUDENTS_VIEW),
-            "colleges": colleges, "classes": classes, "years": org.all_years(),
+    choices = queries.filter_choices(current_user, filters.school_id)
+    return {"filters": filters, "schools": choices.schools, "colleges": choices.colleges, "classes": choices.classes,
+            "years": org.all_years(),
             "stages": Stage.choices(), "categories": Category.choices(), "levels": Level.choices(),
             "statuses": StudentStatus.choices()}
+
+
+def _list_labels(context: dict) -> queries.ListLabels:
+    """The rows' labels from the filter selects' own choices, already in the page's language."""
+    return queries.ListLabels(stages=dict(context["stages"]), levels=dict(context["levels"]),
+                              categories=dict(context["categories"]), separator=_("、"))
+
+
+def _counted(filters: queries.StudentFilters, students) -> int:
+    """The list's capped count, remembered per user and filters for HOME_TOTALS_SECONDS (core.totals): a
+    university's first page would otherwise read ten thousand ids on every view. The rows are always read afresh.
+
+    A search is counted on every view: it finds a few students by an index, and its text (perhaps a full ID
+    number) is no key to keep.
+    """
+    cap = current_app.config["COUNT_CAP"]
+
+    def count() -> int:
+        return count_rows(queries.counted_students(students), cap)
+
+    if filters.q:
+        return count()
+    return totals.remembered(current_user, "student list", count, queries.filters_key(filters), cap)
+
+
+def _file_url_prefix() -> str:
+    """A student file's URL without the id at its end (the route is …/<id>): fifty rows link their files without
+    fifty url_for() calls.
+    """
+    return url_for("students.show_student", student_id=0).removesuffix("0")
 
 
 def _filter_redirect():
@@ -105,11 +152,12 @@ def list_students():
         return _filter_redirect()
     filters = filters_from_request()
     students = queries.student_query(current_user, filters)
-    page = paginate(queries.with_places(students), cap=current_app.config["COUNT_CAP"],
-                    counted=queries.counted_students(students))
-    badges = queries.identification_badges([s.id for s in page.items], filters.year)
-    return render_template("students/list.html", page=page, badges=badges,
-                           **_list_context(filters))
+    page = paginate(queries.listed(students, filters.year), scalars=False, cap=current_app.config["COUNT_CAP"],
+                    total=_counted(filters, students))
+    context = _list_context(filters)
+    page.items = queries.listed_students(page.items, _list_labels(context))
+    return render_template("students/list.html", page=page, file_url=_file_url_prefix(),
+                           counted_at=totals.counted_at(), **context)
 
 
 @bp.route("/export.xlsx")
