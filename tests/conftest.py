@@ -139,6 +139,17 @@ class ConnectionBoundSession(FlaskSession):
         return self.bind
 
 
+@pytest.fixture
+def remembering(app, monkeypatch):
+    """The slow-moving totals remembered for a minute, as in production (the suite counts afresh each view)."""
+    from caretrack.core import totals
+
+    monkeypatch.setitem(app.config, "HOME_TOTALS_SECONDS", 60)
+    totals.forget_all()
+    yield
+    totals.forget_all()
+
+
 @pytest.fixture(autouse=True)
 def _transaction(request, app):
     """Run each test inside a transaction rolled back at the end; views' commits become SAVEPOINT releases."""

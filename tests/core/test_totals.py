@@ -4,8 +4,6 @@ shown to another user or for another scope, counted afresh when the grants chang
 
 import re
 
-import pytest
-
 from caretrack.accounts import services as accounts
 from caretrack.core import totals
 from caretrack.core.access import Role, ScopeType
@@ -16,14 +14,6 @@ from caretrack.students.models import Category
 from tests.factories import identify, make_student, make_user
 
 STUDENTS_CARD = re.compile(r"共 (\d+) 名在校学生，其中 (\d+) 名已完成")
-
-
-@pytest.fixture
-def remembering(app, monkeypatch):
-    monkeypatch.setitem(app.config, "HOME_TOTALS_SECONDS", 60)
-    totals.forget_all()
-    yield
-    totals.forget_all()
 
 
 def students_card(client) -> tuple[int, int]:

@@ -5,7 +5,6 @@ whatever the school holds.
 
 import re
 
-import pytest
 from flask import url_for
 
 from caretrack.accounts import services as accounts
@@ -21,14 +20,6 @@ from tests.factories import identify, make_id_number, make_student, make_user
 
 COUNT = re.compile(r"共 (\d+) 条")
 COUNTED_AT = "学生人数统计于"
-
-
-@pytest.fixture
-def remembering(app, monkeypatch):
-    monkeypatch.setitem(app.config, "HOME_TOTALS_SECONDS", 60)
-    totals.forget_all()
-    yield
-    totals.forget_all()
 
 
 def page(client, path: str = "/students/") -> str:
