@@ -3,6 +3,8 @@
 import re
 from datetime import date
 
+import pytest
+
 from caretrack.core.access import Role
 from caretrack.followups.services import seed_cadence
 from caretrack.students.models import Category, Level
@@ -134,23 +136,24 @@ def test_the_caseload_pages_hold_the_whole_list_in_its_order(city, app, time_mac
             assert number == max(2, -(-len(full) // 3) + 1)  # every page was full but the last one
 
 
-def test_a_caseload_page_past_the_last_is_empty_and_counts_the_list(city, client, login, time_machine, app,
-                                                                    monkeypatch):
+@pytest.fixture
+def five_on_pages_of_three(city, login, time_machine, app, monkeypatch):
+    """A university officer's caseload of five students, three to a page, on 2026-12-01."""
     time_machine.move_to(date(2026, 12, 1))
     monkeypatch.setitem(app.config, "PER_PAGE", 3)
     login(make_user(Role.SCHOOL_OFFICER, city.university))
     _caseload_world(city, 5)
+
+
+@pytest.mark.usefixtures("five_on_pages_of_three")
+def test_a_caseload_page_past_the_last_is_empty_and_counts_the_list(client):
     html = client.get("/ledger/caseload?page=7").get_data(as_text=True)
     assert "共 5 条" in html
     assert "学生0" not in html
 
 
-def test_the_caseload_counts_up_to_the_cap_and_keeps_its_order(city, client, login, time_machine, app,
-                                                                monkeypatch):
-    time_machine.move_to(date(2026, 12, 1))
-    monkeypatch.setitem(app.config, "PER_PAGE", 3)
-    login(make_user(Role.SCHOOL_OFFICER, city.university))
-    _caseload_world(city, 5)
+@pytest.mark.usefixtures("five_on_pages_of_three")
+def test_the_caseload_counts_up_to_the_cap_and_keeps_its_order(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "COUNT_CAP", 5)
     html = client.get("/ledger/caseload?sort=name").get_data(as_text=True)
     assert "共 5 条" in html
