@@ -40,7 +40,12 @@ class Category(LabelledEnum):
 
     @property
     def priority(self) -> int:
-        return list(Category).index(self)
+        return CATEGORY_PRIORITY[self]
+
+
+# Each category's place in the notice's order. Keyed by the members, which as StrEnum members equal (and hash as)
+# their stored codes: a row's plain code string finds its place too.
+CATEGORY_PRIORITY: dict[str, int] = {category: index for index, category in enumerate(Category)}
 
 
 class Level(LabelledEnum):

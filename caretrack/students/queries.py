@@ -12,7 +12,14 @@ from caretrack.core.errors import DomainError
 from caretrack.extensions import db
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit
 from caretrack.students.groups import schools_in_scope
-from caretrack.students.models import Category, Identification, IdentificationCategory, Level, Student
+from caretrack.students.models import (
+    CATEGORY_PRIORITY,
+    Category,
+    Identification,
+    IdentificationCategory,
+    Level,
+    Student,
+)
 
 
 @dataclass
@@ -143,17 +150,13 @@ class ListLabels:
     separator: str
 
 
-# The categories' order on a badge: the notice's, which is their declaration order.
-_CATEGORY_ORDER = {category.value: index for index, category in enumerate(Category)}
-
-
 def listed_students(rows, labels: ListLabels) -> list[ListedStudent]:
     """The rows of `listed`, their codes labelled."""
     def categories(codes: str | None) -> str:
         if not codes:
             return ""
         return labels.separator.join(labels.categories[code]
-                                     for code in sorted(codes.split(","), key=_CATEGORY_ORDER.__getitem__))
+                                     for code in sorted(codes.split(","), key=CATEGORY_PRIORITY.__getitem__))
 
     return [ListedStudent(student_id, name, student_no, id_masked, school, college, school_class,
                           labels.stages.get(stage, ""), labels.levels.get(level, ""), categories(codes))
