@@ -34,7 +34,14 @@ from caretrack.org.models import AcademicYear, College, SchoolClass, Unit, UnitK
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseKind, CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
 from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
-from caretrack.students.models import Category, Identification, IdentificationCategory, Student, StudentStatus
+from caretrack.students.models import (
+    CATEGORY_PRIORITY,
+    Category,
+    Identification,
+    IdentificationCategory,
+    Student,
+    StudentStatus,
+)
 
 RUN_LEASE = timedelta(minutes=30)
 LINES_FETCHED = 500  # case lines fetched at a time: few calls into the driver, never all rows as objects at once
@@ -391,10 +398,8 @@ class _CategoryNames(dict):
     distinct combination worked out once (a city has a few dozen of them for thousands of cases).
     """
 
-    order = {category.value: index for index, category in enumerate(Category)}  # the notice's order
-
     def __missing__(self, folded: str | None) -> str:
-        codes = sorted(set(folded.split(",")), key=self.order.__getitem__) if folded else []
+        codes = sorted(set(folded.split(",")), key=CATEGORY_PRIORITY.__getitem__) if folded else []
         names = self[folded] = "、".join(Category(code).zh_name for code in codes)
         return names
 
