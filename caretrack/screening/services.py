@@ -33,7 +33,15 @@ from caretrack.org import services as org
 from caretrack.org.models import AcademicYear, College, SchoolClass, Unit, UnitKind
 from caretrack.screening import rules as rule_engine
 from caretrack.screening.models import CaseKind, CaseStatus, ScreeningCase, ScreeningRule, ScreeningRun, TableSubmission
-from caretrack.screening.tables import FORM_DISTRICT, CaseRow, ReceivedAid, ScreeningTable, form_for, summarise_reasons
+from caretrack.screening.tables import (
+    FORM_DISTRICT,
+    CaseRow,
+    ReceivedAid,
+    ScreeningTable,
+    WorkedOutOnce,
+    form_for,
+    summarise_reasons,
+)
 from caretrack.students.models import (
     CATEGORY_PRIORITY,
     Category,
@@ -393,15 +401,12 @@ def _table_lines(school_ids, year: AcademicYear, term: int, reveal_ids: bool) ->
     return chain.from_iterable(db.session.connection().execute(statement).partitions(LINES_FETCHED))
 
 
-class _CategoryNames(dict):
-    """家庭经济困难类型 from the folded categories ("orphan,disabled" -> "残疾、孤儿"): the notice's order, each
-    distinct combination worked out once (a city has a few dozen of them for thousands of cases).
+def _category_names(folded: str | None) -> str:
+    """家庭经济困难类型 from the folded categories ("orphan,disabled" -> "残疾、孤儿"), in the notice's order (each
+    distinct combination worked out once per table: a city has a few dozen of them for thousands of cases).
     """
-
-    def __missing__(self, folded: str | None) -> str:
-        codes = sorted(set(folded.split(",")), key=CATEGORY_PRIORITY.__getitem__) if folded else []
-        names = self[folded] = "、".join(Category(code).zh_name for code in codes)
-        return names
+    codes = sorted(set(folded.split(",")), key=CATEGORY_PRIORITY.__getitem__) if folded else []
+    return "、".join(Category(code).zh_name for code in codes)
 
 
 def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: AcademicYear, term: int,
@@ -417,7 +422,7 @@ def _case_rows(lines, rules: dict, schools: list[Unit], form: str, year: Academi
     kinds = {kind.value: kind.zh_name for kind in CaseKind}
     required = {rule_id: rule.required_aid for rule_id, rule in rules.items()}
     answers_coverage = {rule_id for rule_id, rule in rules.items() if rule.coverage_form == form}
-    category_names = _CategoryNames()
+    category_names = WorkedOutOnce(_category_names)
     district = form == FORM_DISTRICT
     known = {school.id: school for school in schools}
     rows, coverage, elsewhere = [], [], []

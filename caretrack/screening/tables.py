@@ -93,6 +93,21 @@ def summarise_reasons(open_cases: list[tuple[str, str | None, bool]]) -> str:
     return "。".join(parts) + "。每名学生的原因和整改措施见下方名单。"
 
 
+class WorkedOutOnce(dict):
+    """`make(key)` for each key, worked out the first time it is asked and kept: the texts of a table's case lines
+    (a category combination's names, a cell's XML, a text's wrapped lines) repeat over thousands of lines.
+    Looked up as a dict (through `dict.__getitem__` in a `map`, one C call), `make` runs only for a new key.
+    """
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 class ReceivedAid(NamedTuple):
     """One project the student has received: when and what (the form's 时间 and 名称)."""
 

@@ -38,7 +38,7 @@ from xlsxwriter import Workbook
 
 from caretrack.core import xlsx
 from caretrack.core.tabular import safe_text, safe_value
-from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable
+from caretrack.screening.tables import COUNT_FIELDS, CaseRow, ScreeningTable, WorkedOutOnce
 
 FONT_NAME = "宋体"  # Excel on Chinese Windows has it; LibreOffice substitutes a CJK font (Noto CJK)
 BODY_SIZE = 10
@@ -251,30 +251,8 @@ def _cell_xml(value: str | None, style: int, empty_style: int) -> str:
     return f' s="{style}" t="inlineStr"><is><t{preserve}>{text}</t></is></c>'
 
 
-class _ColumnCells(dict):
-    """One column of an export's case lines: each distinct text's cell XML (`_cell_xml`), made once (places,
-    classes, kinds, check boxes repeat over thousands of lines).
-    """
-
-    def __init__(self, style: int, empty_style: int):
-        super().__init__()
-        self.style, self.empty_style = style, empty_style
-
-    def __missing__(self, text: str | None) -> str:
-        xml = self[text] = _cell_xml(text, self.style, self.empty_style)
-        return xml
-
-
-class _ColumnLines(dict):
-    """One column of an export's case lines: how many wrapped lines each distinct text takes, counted once."""
-
-    def __init__(self, width: int):
-        super().__init__()
-        self.width = width
-
-    def __missing__(self, text: str | None) -> int:
-        lines = self[text] = wrapped_lines(text, self.width) if text else 1  # an empty cell (or none) is one line
-        return lines
+def _lines_in(width: int) -> WorkedOutOnce:
+    return WorkedOutOnce(lambda text: wrapped_lines(text, width) if text else 1)
 
 
 @lru_cache(maxsize=64)
@@ -294,9 +272,11 @@ def case_rows_xml(cases: list[CaseRow], first_row: int, styles: CaseStyles):
     centred, text, id_number = styles
     filled = [centred, id_number, *[centred] * 5, *[text] * 4]  # B-L
     empty = [centred, id_number, *[centred] * 9]
-    cells = [_ColumnCells(style, empty_style) for style, empty_style in zip(filled, empty, strict=True)]
-    lines_of = [_ColumnLines(width) for _text, width in COLUMNS[1:]]
-    number_lines = _ColumnLines(COLUMNS[0][1])
+    # Per column, each distinct text's cell XML and its number of wrapped lines (an empty cell is one line)
+    cells = [WorkedOutOnce(lambda text, style=style, empty_style=empty_style: _cell_xml(text, style, empty_style))
+             for style, empty_style in zip(filled, empty, strict=True)]
+    lines_of = [_lines_in(width) for _text, width in COLUMNS[1:]]
+    number_lines = _lines_in(COLUMNS[0][1])
     look_up = dict.__getitem__  # through `map`: one C call per cell, `__missing__` only for a new text
     for row, case in enumerate(cases, start=first_row):
         number, *texts = case_cells(case)
